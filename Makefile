@@ -1,0 +1,56 @@
+# School Partners — the two set-up commands for a fresh machine are `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/schoolpartners
+
+.PHONY: run test test-sqlite test-postgres lint bench assets data bundle serve clean
+
+$(BIN)/schoolpartners: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/schoolpartners
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+assets: venv node_modules/.installed
+	$(BIN)/python scripts/build_assets.py
+	$(BIN)/schoolpartners collectstatic --noinput -v 0
+
+# Create/upgrade the SQLite database and load the bundled national data (files already loaded are skipped).
+data: venv
+	$(BIN)/schoolpartners migrate --noinput -v 0
+	$(BIN)/schoolpartners import --all --source bundle
+
+run: assets data
+	$(BIN)/schoolpartners serve --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+test-sqlite: assets
+	$(BIN)/pytest -p no:cacheprovider -q
+
+test-postgres: assets
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider -q
+
+# The whole suite: lint and type checks, then every test against SQLite and against PostgreSQL.
+test: lint test-sqlite test-postgres
+
+bench: assets
+	$(BIN)/python bench/run_all.py
+
+# Rebuild the compact national data bundle (data/bundle) from ../shared/data.
+bundle: venv
+	$(BIN)/python scripts/build_bundle.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles schoolpartners/static/vendor db.sqlite3*

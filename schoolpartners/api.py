@@ -1,0 +1,18 @@
+"""The JSON API root (django-ninja). Each domain adds its router here. OpenAPI at /api/openapi.json."""
+
+from ninja import NinjaAPI
+
+api = NinjaAPI(
+    title="School Partners API",
+    version="1",
+    description=(
+        "Read access to the national school register is public. Every operation states its access policy "
+        "in its description."
+    ),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+from schools.api import router as schools_router  # noqa: E402
+
+api.add_router("/schools", schools_router)

@@ -1,0 +1,67 @@
+"""Stored results of the national similarity recompute (`schoolpartners similarity recompute`).
+
+Pages and the API read these; nothing is computed per request. Each run states exactly which method produced
+it (`method` JSON, its hash and a one-line description). Per-school results are one row with JSON members, so a
+school page is one indexed read.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SimilarityRun(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    method = models.JSONField()
+    method_hash = models.CharField(max_length=64, db_index=True)
+    description = models.TextField()
+    is_current = models.BooleanField(default=False, db_index=True, help_text="the run pages show by default")
+    populations = models.JSONField(default=dict)  # {"primary": n, "secondary": n}
+    compute_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class SchoolSimilarity(models.Model):
+    run = models.ForeignKey(SimilarityRun, on_delete=models.CASCADE, related_name="schools")
+    school = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="similarity")
+    phase = models.CharField(max_length=20)
+    headline = models.FloatField(null=True)
+    # [{"urn", "rank", "distance", "miles", "headline"}], most similar first
+    family = models.JSONField(default=list)
+    partner = models.ForeignKey(
+        "schools.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="partner_of"
+    )
+    partner_miles = models.FloatField(null=True, blank=True)
+    partner_within_radius = models.BooleanField(default=False)
+    top_of_family = models.BooleanField(default=False)
+    robust_partner = models.ForeignKey(
+        "schools.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="robust_partner_of"
+    )
+    robust_partner_miles = models.FloatField(null=True, blank=True)
+    # {"MEASURE": {"value", "family_mean", "family_sd", "z", "percentile", "flag", "n"}}
+    strengths = models.JSONField(default=dict)
+    # [{"urn", "miles", "score", "gain_self", "gain_other", "we_learn": [...], "they_learn": [...]}]
+    challenge_pairs = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "school"], name="similarity_run_school")]
+
+
+class CoverageFigure(models.Model):
+    run = models.ForeignKey(SimilarityRun, on_delete=models.CASCADE, related_name="coverage")
+    phase = models.CharField(max_length=20)
+    region = models.CharField(max_length=100, blank=True)  # "" = England
+    radius_miles = models.PositiveSmallIntegerField()
+    robust = models.BooleanField(default=False)
+    schools = models.PositiveIntegerField()
+    covered = models.PositiveIntegerField()
+    percent = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "phase", "region", "radius_miles", "robust"], name="coverage_unique"
+            )
+        ]

@@ -188,7 +188,7 @@ class SchoolLink(models.Model):
     urn = models.PositiveIntegerField(db_index=True)
     link_urn = models.PositiveIntegerField(db_index=True)
     link_name = models.CharField(max_length=200, blank=True)
-    link_type = models.CharField(max_length=60)
+    link_type = models.CharField(max_length=100)  # GIAS has types up to 62 chars ("Merged - expansion in ...")
     established = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=120)
 
@@ -211,6 +211,7 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=dict)
     error = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)  # extra counts, e.g. coordinates or memberships written
 
     class Meta:
         ordering = ["-started_at"]

@@ -13,6 +13,8 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 
+from schools.api import measures_router  # noqa: E402
 from schools.api import router as schools_router  # noqa: E402
 
 api.add_router("/schools", schools_router)
+api.add_router("/measures", measures_router)

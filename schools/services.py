@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
+from partnerships.models import Membership
 from schools.measures import MEASURES
-from schools.models import CensusRecord, Result, School
+from schools.models import CensusRecord, Inspection, NationalAverage, Result, School, SchoolLink
 
 FULL_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 POSTCODE_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
@@ -115,3 +116,143 @@ def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
     qs = qs.order_by(order, "urn")
     start = max(params.page - 1, 0) * params.page_size
     return qs[start : start + params.page_size], total
+
+
+# --- Read services behind the school detail (page and API) -------------------------------------------------
+
+CENSUS_FIELDS = [
+    "school_type", "nor", "nor_girls", "nor_boys", "pct_girls", "pct_boys", "sen_ehcp", "pct_sen_ehcp",
+    "sen_support", "pct_sen_support", "eal", "english_first", "language_unclassified", "pct_eal",
+    "pct_english_first", "pct_language_unclassified", "fsm", "fsm_ever", "nor_fsm_ever", "pct_fsm_ever", "source",
+]
+
+
+def _measure_order(code: str) -> int:
+    try:
+        return list(MEASURES).index(code)
+    except ValueError:
+        return len(MEASURES)
+
+
+def result_rows(urn: int, year: int | None = None, key_stage: int | None = None) -> list[dict[str, Any]]:
+    """One row per stored result of a school (year, measure, label, value, note, text, national), sorted by
+    year then catalogue order. Suppressed values stay None with their code in `note` (never 0)."""
+    qs = Result.objects.filter(school_id=urn)
+    if year is not None:
+        qs = qs.filter(year=year)
+    if key_stage is not None:
+        qs = qs.filter(measure__in=[c for c, m in MEASURES.items() if m.key_stage == key_stage])
+    rows = list(qs.values("year", "measure", "value", "note", "text"))
+    if not rows:
+        return []
+    years = {r["year"] for r in rows}
+    codes = {r["measure"] for r in rows}
+    national = {
+        (n["year"], n["measure"]): n["value"]
+        for n in NationalAverage.objects.filter(year__in=years, measure__in=codes).values("year", "measure", "value")
+    }
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        measure = MEASURES.get(r["measure"])
+        nat = national.get((r["year"], r["measure"]))
+        if nat is None and measure is not None and measure.national_zero:
+            nat = 0.0
+        out.append(
+            {
+                "year": r["year"],
+                "measure": r["measure"],
+                "label": measure.label if measure else r["measure"],
+                "key_stage": measure.key_stage if measure else None,
+                "value": r["value"],
+                "note": r["note"],
+                "text": r["text"],
+                "national": nat,
+            }
+        )
+    out.sort(key=lambda r: (r["year"], _measure_order(r["measure"])))
+    return out
+
+
+def results_by_year(
+    urn: int, year: int | None = None, key_stage: int | None = None
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """{year: {measure: {"value", "note", "text", "national"}}} in year and catalogue order."""
+    by_year: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in result_rows(urn, year=year, key_stage=key_stage):
+        by_year.setdefault(r["year"], {})[r["measure"]] = {
+            "value": r["value"],
+            "note": r["note"],
+            "text": r["text"],
+            "national": r["national"],
+        }
+    return by_year
+
+
+def school_links(urn: int) -> dict[str, list[dict[str, Any]]]:
+    """GIAS predecessor/successor links of a school, split by direction; `in_register` tells whether the linked
+    URN is a school we hold (links may point at establishments outside the register)."""
+    links: list[dict[str, Any]] = [
+        dict(lk)
+        for lk in SchoolLink.objects.filter(urn=urn)
+        .order_by("established", "link_urn")
+        .values("link_urn", "link_name", "link_type", "established", "source")
+    ]
+    known = set(School.objects.filter(urn__in=[lk["link_urn"] for lk in links]).values_list("urn", flat=True))
+    out: dict[str, list[dict[str, Any]]] = {"predecessors": [], "successors": [], "other": []}
+    for lk in links:
+        lk["in_register"] = lk["link_urn"] in known
+        kind = str(lk["link_type"]).lower()
+        key = "predecessors" if kind.startswith("predecessor") else "successors" if kind.startswith("successor") else "other"
+        out[key].append(lk)
+    return out
+
+
+@dataclass
+class SchoolDetail:
+    school: School
+    inspections: list[dict[str, Any]]  # newest first
+    census: dict[int, dict[str, Any]]  # by year
+    memberships: list[dict[str, Any]]  # current first
+    links: dict[str, list[dict[str, Any]]]  # predecessors / successors / other
+    results: dict[int, dict[str, dict[str, Any]]]  # see results_by_year
+
+
+def school_detail(urn: int) -> SchoolDetail | None:
+    """Everything known about one school as plain data (None if the URN is not in the register): the School,
+    its inspections (newest first), census by year, trust memberships, links and results by year."""
+    school = School.objects.filter(urn=urn).first()
+    if school is None:
+        return None
+    inspections: list[dict[str, Any]] = [
+        dict(i) for i in Inspection.objects.filter(school_id=urn).order_by("-date").values("date", "rating", "source")
+    ]
+    census = {
+        c["year"]: {k: c[k] for k in CENSUS_FIELDS}
+        for c in CensusRecord.objects.filter(school_id=urn).order_by("year").values("year", *CENSUS_FIELDS)
+    }
+    memberships = [
+        {
+            "partnership_id": m["partnership_id"],
+            "name": m["partnership__name"],
+            "kind": m["partnership__kind"],
+            "external_id": m["partnership__external_id"],
+            "joined": m["joined"],
+            "left": m["left"],
+            "current": m["left"] is None,
+            "source": m["source"],
+        }
+        for m in Membership.objects.filter(school_id=urn)
+        .order_by("left", "-joined")
+        .values(
+            "partnership_id", "partnership__name", "partnership__kind", "partnership__external_id",
+            "joined", "left", "source",
+        )
+    ]
+    return SchoolDetail(
+        school=school,
+        inspections=inspections,
+        census=census,
+        memberships=memberships,
+        links=school_links(urn),
+        results=results_by_year(urn),
+    )

@@ -1,0 +1,204 @@
+"""Benchmark: national similar-schools recompute (KD-tree, N x 50) against a naive full N x N baseline.
+
+Run from the repository root:  .venv/bin/python -m bench.bench_similarity [--pack ../shared/data] [--repeat 5]
+
+Loads the data pack with pandas (not timed), then times in the same run:
+- fast: `similarity.core.national_recompute` on both phases (prepare, families, default + robust partners,
+  coverage by phase and region, strengths, challenge pairs);
+- naive: full N x N feature distance matrix + stable argsort for families, full N x N haversine matrix for
+  partners (default and robust), and coverage (computed in row blocks of the full matrices to bound memory).
+Asserts both give identical families and partners, prints both times and the ratio, and writes
+bench/results/similarity.json with the times and the national coverage figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from similarity.core import (  # noqa: E402
+    NO_PARTNER,
+    Families,
+    Partners,
+    PhaseData,
+    coverage_rows,
+    haversine_miles,
+    national_recompute,
+    prepare_phase,
+    squared_distance,
+)
+from similarity.method import DEFAULT_METHOD, Method  # noqa: E402
+from similarity.pack import load_frames  # noqa: E402
+
+BLOCK = 2048
+
+
+def naive_phase(data: PhaseData, method: Method) -> tuple[Families, Partners, Partners]:
+    """Families and partners from full N x N matrices (row blocks of BLOCK rows)."""
+    N, K = data.n, min(method.family_size, data.n - 1)
+    X = data.X
+    fam_idx = np.empty((N, K), dtype=np.int64)
+    fam_d2 = np.empty((N, K))
+    p_idx = {r: np.full(N, NO_PARTNER, dtype=np.int64) for r in (False, True)}
+    p_mi = {r: np.full(N, np.nan) for r in (False, True)}
+    h, se, avg = data.headline, data.headline_se, data.headline_avg
+    for s in range(0, N, BLOCK):
+        rows = np.arange(s, min(N, s + BLOCK))
+        d2 = squared_distance(X[rows][:, None, :], X[None, :, :])  # block x N, full feature distance matrix
+        d2[np.arange(len(rows)), rows] = np.inf
+        order = np.argsort(d2, axis=1, kind="stable")[:, :K]  # stable: equal distances keep lower URN first
+        fam_idx[rows] = order
+        fam_d2[rows] = np.take_along_axis(d2, order, axis=1)
+        member = np.zeros((len(rows), N), dtype=bool)
+        np.put_along_axis(member, order, True, axis=1)
+        miles = haversine_miles(
+            data.lat[rows][:, None], data.lon[rows][:, None], data.lat[None, :], data.lon[None, :],
+            method.earth_radius_miles,
+        )  # block x N, full great-circle matrix
+        better = h[None, :] > h[rows][:, None]
+        with np.errstate(invalid="ignore"):
+            robust = (
+                better
+                & (avg[None, :] - avg[rows][:, None] > 0)
+                & (h[None, :] - h[rows][:, None] > method.z * np.sqrt(se[rows][:, None] ** 2 + se[None, :] ** 2))
+            )
+        for r, b in ((False, better), (True, robust)):
+            m = np.where(member & b, miles, np.inf)
+            j = np.argmin(m, axis=1)  # first minimum = lower URN on equal miles
+            mn = m[np.arange(len(rows)), j]
+            ok = np.isfinite(mn)
+            p_idx[r][rows] = np.where(ok, j, NO_PARTNER)
+            p_mi[r][rows] = np.where(ok, mn, np.nan)
+    fam_miles = haversine_miles(
+        data.lat[:, None], data.lon[:, None], data.lat[fam_idx], data.lon[fam_idx], method.earth_radius_miles
+    )
+    fam = Families(fam_idx, np.sqrt(fam_d2), fam_miles)
+    out = []
+    for r in (False, True):
+        has = p_idx[r] != NO_PARTNER
+        with np.errstate(invalid="ignore"):
+            within = has & (p_mi[r] <= method.radius_miles)
+        out.append(Partners(p_idx[r], p_mi[r], within, ~has, robust=r))
+    return fam, out[0], out[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pack", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "similarity.json")
+    args = ap.parse_args(argv)
+    method = DEFAULT_METHOD
+
+    t0 = time.perf_counter()
+    frames = load_frames(args.pack)
+    load_s = time.perf_counter() - t0
+    print(f"loaded pack in {load_s:.2f} s (not timed): " + ", ".join(f"{p} {len(f)} rows" for p, f in frames.items()))
+
+    fast_times, comparable = [], []
+    result = national_recompute(frames, method)  # warm-up
+    for _ in range(args.repeat):
+        result = national_recompute(frames, method)
+        fast_times.append(result.seconds["total"])
+        comparable.append(
+            sum(v for k, v in result.seconds.items() if k.split(".")[-1] in {"prepare", "families", "partners", "coverage"})
+        )
+    fast = statistics.median(fast_times)
+    fast_cmp = statistics.median(comparable)
+    print(f"fast national recompute (median of {args.repeat}): {fast:.3f} s total; "
+          f"families+partners+coverage {fast_cmp:.3f} s")
+    for k, v in sorted(result.seconds.items()):
+        print(f"   {k:22s} {v * 1000:8.1f} ms")
+
+    t0 = time.perf_counter()
+    naive: dict[str, tuple[Families, Partners, Partners]] = {}
+    for phase, df in frames.items():
+        data = prepare_phase(df, phase, method)
+        fam, p, rp = naive_phase(data, method)
+        coverage_rows(data, p, method.coverage_radii)
+        coverage_rows(data, rp, method.coverage_radii)
+        naive[phase] = (fam, p, rp)
+    naive_s = time.perf_counter() - t0
+    ratio = naive_s / fast_cmp
+    print(f"naive N x N (families+partners+coverage): {naive_s:.2f} s; ratio naive/fast = {ratio:.1f}x "
+          f"(naive / fast total incl. strengths and challenge pairs = {naive_s / fast:.1f}x)")
+
+    checks: dict[str, bool] = {}
+    for phase, (fam, p, rp) in naive.items():
+        res = result.phases[phase]
+        checks[f"{phase}.families"] = bool(np.array_equal(fam.index, res.families.index))
+        checks[f"{phase}.family_distances"] = bool(np.array_equal(fam.distance, res.families.distance))
+        checks[f"{phase}.partners"] = bool(np.array_equal(p.index, res.partners.index))
+        checks[f"{phase}.partner_miles"] = bool(np.array_equal(p.miles, res.partners.miles, equal_nan=True))
+        checks[f"{phase}.robust_partners"] = bool(np.array_equal(rp.index, res.robust_partners.index))
+    for k, ok in checks.items():
+        print(f"check {k:28s} {'identical' if ok else 'DIFFERENT'}")
+    assert all(checks.values()), "fast and naive implementations disagree"
+
+    cov = result.coverage
+    coverage = {
+        variant: {
+            phase: {f"{r:g}": round(cov.percent(phase, r, robust), 2) for r in method.coverage_radii}
+            for phase in result.phases
+        }
+        for variant, robust in (("default", False), ("robust", True))
+    }
+    by_region = {
+        variant: {
+            phase: {
+                row.region: {f"{q:g}": round(cov.percent(phase, q, robust, row.region), 1) for q in method.coverage_radii}
+                for row in cov.rows
+                if row.phase == phase and row.region and row.radius_miles == method.coverage_radii[0] and not row.robust
+            }
+            for phase in result.phases
+        }
+        for variant, robust in (("default", False), ("robust", True))
+    }
+    print("national coverage, % of schools with a better-performing family member within R miles:")
+    for variant, d in coverage.items():
+        for phase, curve in d.items():
+            print(f"   {variant:8s} {phase:10s} " + "  ".join(f"{r:>3s} mi {v:5.1f}%" for r, v in curve.items()))
+    tops = {p: int(r.partners.top_of_family.sum()) for p, r in result.phases.items()}
+    within = {p: int(r.partners.within_radius.sum()) for p, r in result.phases.items()}
+    out = {
+        "method": method.to_dict(),
+        "method_hash": method.hash,
+        "description": method.description(),
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(), "numpy": np.__version__},
+        "populations": result.populations,
+        "excluded": {p: dict(r.data.excluded) for p, r in result.phases.items()},
+        "seconds": {
+            "load_pack_not_timed": round(load_s, 3),
+            "fast_total_median": round(fast, 4),
+            "fast_total_runs": [round(x, 4) for x in fast_times],
+            "fast_families_partners_coverage_median": round(fast_cmp, 4),
+            "fast_steps_last_run": {k: round(v, 4) for k, v in result.seconds.items()},
+            "naive_families_partners_coverage": round(naive_s, 3),
+        },
+        "ratio_naive_over_fast": round(ratio, 1),
+        "ratio_naive_over_fast_total": round(naive_s / fast, 1),
+        "checks": checks,
+        "coverage_percent": coverage,
+        "coverage_percent_by_region": by_region,
+        "top_of_family": tops,
+        "partner_within_radius": within,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

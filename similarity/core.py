@@ -318,7 +318,8 @@ def nearest_better(fam: Families, better: BoolArray, radius: float) -> Partners:
     miles = np.where(has, mn, np.nan)
     with np.errstate(invalid="ignore"):
         within = has & (miles <= radius)
-    return Partners(index=idx.astype(np.int64), miles=miles, within_radius=within, top_of_family=~better.any(axis=1))
+    top: BoolArray = np.asarray(~better.any(axis=1), dtype=bool)
+    return Partners(index=idx.astype(np.int64), miles=miles, within_radius=within, top_of_family=top)
 
 
 def compute_partners(data: PhaseData, fam: Families, method: Method = DEFAULT_METHOD, robust: bool = False) -> Partners:

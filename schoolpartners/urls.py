@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from schoolpartners.api import api
+from schoolpartners.health import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("accounts.urls")),

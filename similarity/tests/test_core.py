@@ -365,3 +365,24 @@ def test_national_figures_on_the_pack(pack_dir: Path) -> None:
         assert len(regions) == 9  # every school has one of England's nine regions
         # a school at the top of its family has no partner; the rest do
         assert ((r.partners.index == NO_PARTNER) == r.partners.top_of_family).all()
+
+
+def test_ties_beyond_the_first_candidates_are_requeried() -> None:
+    # 40 schools with identical features: every distance is 0, so the KD-tree's first K + 1 + 8 candidates
+    # cannot be trusted to hold the lowest URNs; the rows are re-queried until the tie is complete.
+    n = 40
+    urns = list(range(1000 + n - 1, 999, -1))
+    df = frame(urns, [0.0] * n, F1=[1.0] * n, F2=[2.0] * n, H=list(range(n)))
+    r = recompute_phase(df, "primary", toy_method(family_size=3))
+    d = r.data
+    assert [list(d.urn[row]) for row in r.families.index[:2]] == [[1001, 1002, 1003], [1000, 1002, 1003]]
+    assert all(list(d.urn[row]) == [1000, 1001, 1002] for row in r.families.index[3:])
+
+
+def test_pack_number_parsing() -> None:
+    from similarity.pack import to_number
+
+    s = pd.Series(["41%", "SUPP", "LOWCOV", "NA", "", " 2.5 ", "NP", "NE", "-0.3", "x"])
+    out = to_number(s)
+    assert out.iloc[0] == 41 and out.iloc[5] == 2.5 and out.iloc[8] == -0.3
+    assert out.isna().sum() == 7

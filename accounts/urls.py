@@ -1,11 +1,10 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from schoolpartners.access import public_read
+from accounts import views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", public_read(auth_views.LoginView.as_view()), name="login"),
-    path("logout/", public_read(auth_views.LogoutView.as_view()), name="logout"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
 ]

@@ -9,11 +9,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
-from partnerships.models import Membership
-from schools.measures import MEASURES
-from schools.models import CensusRecord, Inspection, NationalAverage, Result, School, SchoolLink
+from partnerships.models import Kind, Membership, Partnership
+from schools.measures import MEASURES, Measure, Unit, measures_for
+from schools.models import (
+    CensusRecord,
+    Inspection,
+    NationalAverage,
+    Phase,
+    Result,
+    School,
+    SchoolLink,
+    Status,
+)
 
 FULL_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 POSTCODE_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
@@ -31,6 +41,8 @@ SORTS = {
     "ofsted_date": "ofsted_date",
     "pupils": "pupils",
 }
+
+NULLABLE_SORTS = {"pupils", "ofsted_date"}
 
 
 @dataclass
@@ -82,6 +94,20 @@ def query_filter(q: str) -> Q:
 
 def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
     """Filter, annotate and sort schools; returns (page of schools, total count)."""
+    qs = filter_schools(params)
+    total = qs.count()
+    qs = annotate_and_sort(qs, params)
+    start = max(params.page - 1, 0) * params.page_size
+    return qs[start : start + params.page_size], total
+
+
+def search_all(params: SearchParams) -> QuerySet[School]:
+    """The whole sorted, annotated result of a search (every page), e.g. for an export."""
+    return annotate_and_sort(filter_schools(params), params)
+
+
+def filter_schools(params: SearchParams) -> QuerySet[School]:
+    """Schools matching the query and filters of `params` (no annotation, no order)."""
     qs = School.objects.filter(query_filter(params.q))
     if params.phase:
         qs = qs.filter(phase=params.phase)
@@ -99,8 +125,11 @@ def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
         qs = qs.filter(la_name__iexact=params.la) if not params.la.isdigit() else qs.filter(la_code=int(params.la))
     if params.region:
         qs = qs.filter(region_name__iexact=params.region)
-    total = qs.count()
+    return qs
 
+
+def annotate_and_sort(qs: QuerySet[School], params: SearchParams) -> QuerySet[School]:
+    """Add `pupils` (latest census) and one `m_<code>_<year>` per requested measure, then sort by `params`."""
     latest_census = CensusRecord.objects.filter(school=OuterRef("pk")).order_by("-year")
     qs = qs.annotate(pupils=Subquery(latest_census.values("nor")[:1]))
     for code, year in params.measures:
@@ -112,10 +141,11 @@ def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
     if sort_field is None and params.sort.startswith("m_"):
         sort_field = params.sort if any(params.sort == f"m_{c}_{y}" for c, y in params.measures) else None
     sort_field = sort_field or "name"
-    order = F(sort_field).desc(nulls_last=True) if params.descending else F(sort_field).asc(nulls_last=True)
-    qs = qs.order_by(order, "urn")
-    start = max(params.page - 1, 0) * params.page_size
-    return qs[start : start + params.page_size], total
+    if sort_field in NULLABLE_SORTS or sort_field.startswith("m_"):
+        order = F(sort_field).desc(nulls_last=True) if params.descending else F(sort_field).asc(nulls_last=True)
+    else:  # text columns are never NULL: a plain ORDER BY lets the database walk the column's index
+        order = F(sort_field).desc() if params.descending else F(sort_field).asc()
+    return qs.order_by(order, "urn")
 
 
 # --- Read services behind the school detail (page and API) -------------------------------------------------
@@ -255,4 +285,353 @@ def school_detail(urn: int) -> SchoolDetail | None:
         memberships=memberships,
         links=school_links(urn),
         results=results_by_year(urn),
+    )
+
+
+# --- Web pages: search filter options, result columns and the school page ------------------------------------
+# (owned by the web UI; the API may reuse them)
+
+OPTIONS_TTL = 600  # seconds the distinct filter option lists and latest-year lookups are cached
+
+OFSTED_ORDER = ["Outstanding", "Good", "Requires improvement", "Requires Improvement", "Satisfactory", "Inadequate"]
+
+NOTE_WORDS = {
+    "SUPP": "suppressed",
+    "SUPPMAT": "suppressed",
+    "NP": "not published",
+    "NE": "no entries",
+    "NA": "not applicable",
+    "LOWCOV": "low coverage",
+    "NELIG": "no eligible pupils",
+    "X": "not available",
+}
+
+# Measure columns shown in search results, by the phase filter (latest year that has values for each).
+SEARCH_MEASURES: dict[str, list[str]] = {
+    "primary": ["PTRWM_EXP", "READPROG", "WRITPROG", "MATPROG"],
+    "secondary": ["P8MEA", "ATT8SCR", "PTL2BASICS_95"],
+    "": ["PTRWM_EXP", "P8MEA", "ATT8SCR"],
+}
+PRIMARY_PHASES = {"primary", "middle_primary", "nursery"}
+SECONDARY_PHASES = {"secondary", "middle_secondary", "16_plus"}
+
+
+def note_word(note: str) -> str:
+    """A DfE suppression/missing code as words ('SUPP' -> 'suppressed'); never a number."""
+    code = (note or "").strip()
+    return NOTE_WORDS.get(code.upper(), code.lower() or "no data")
+
+
+def format_measure(code: str, value: float | None) -> str:
+    """A measure value for display: 65% / +0.25 / 104.5 / 1,234."""
+    if value is None:
+        return ""
+    measure = MEASURES.get(code)
+    unit = measure.unit if measure else None
+    if unit == Unit.PERCENT:
+        return f"{value:.0f}%" if float(value).is_integer() else f"{value:.1f}%"
+    if unit == Unit.PROGRESS:
+        return f"{value:+.2f}"
+    if unit == Unit.COUNT:
+        return f"{value:,.0f}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _distinct(field_name: str) -> list[str]:
+    return list(
+        School.objects.exclude(**{field_name: ""})
+        .order_by(field_name)
+        .values_list(field_name, flat=True)
+        .distinct()
+    )
+
+
+def filter_options() -> dict[str, list[tuple[str, str]]]:
+    """Choices for the search filters: the distinct values present in the register (cached)."""
+    key = "schools:filter-options:v1"
+    options = cache.get(key)
+    if options is None:
+        phases = set(_distinct("phase"))
+        statuses = set(_distinct("status"))
+        ratings = _distinct("ofsted_rating")
+        rank = {r.lower(): i for i, r in enumerate(OFSTED_ORDER)}
+        ratings.sort(key=lambda r: (rank.get(r.lower(), 99), r))
+        options = {
+            "phase": [(v, label) for v, label in Phase.choices if v in phases],
+            "establishment_type": [(v, v) for v in _distinct("establishment_type")],
+            "status": [(v, label) for v, label in Status.choices if v in statuses],
+            "ofsted": [(v, v) for v in ratings],
+            "la": [(v, v) for v in _distinct("la_name")],
+            "region": [(v, v) for v in _distinct("region_name")],
+        }
+        cache.set(key, options, OPTIONS_TTL)
+    return options
+
+
+def latest_result_year(code: str) -> int | None:
+    """The latest academic year in which any school has a value for `code` (cached; index-only lookup)."""
+    key = f"schools:latest-year:v1:{code}"
+    year = cache.get(key)
+    if year is None:
+        found = (
+            Result.objects.filter(measure=code, value__isnull=False)
+            .order_by("-year")
+            .values_list("year", flat=True)
+            .first()
+        )
+        year = found or 0
+        cache.set(key, year, OPTIONS_TTL)
+    return year or None
+
+
+def search_measure_columns(phase: str) -> list[tuple[str, int]]:
+    """(measure, year) columns for search results: KS2 measures for primary, KS4 for secondary, both otherwise."""
+    group = "primary" if phase in PRIMARY_PHASES else "secondary" if phase in SECONDARY_PHASES else ""
+    columns = []
+    for code in SEARCH_MEASURES[group]:
+        year = latest_result_year(code)
+        if year:
+            columns.append((code, year))
+    return columns
+
+
+def find_trusts(name: str, limit: int = 20) -> list[Partnership]:
+    """Multi-academy trusts whose name contains `name`."""
+    text = name.strip()
+    if not text:
+        return []
+    return list(Partnership.objects.filter(kind=Kind.MAT, name__icontains=text).order_by("name")[:limit])
+
+
+def get_trust(trust_id: int | None) -> Partnership | None:
+    if not trust_id:
+        return None
+    return Partnership.objects.filter(pk=trust_id).first()
+
+
+@dataclass
+class ResultCell:
+    year: int
+    value: float | None = None
+    text: str = ""
+    note: str = ""
+    national: float | None = None
+    display: str = ""
+    national_display: str = ""
+    missing: bool = True  # no value: `display` then holds words (e.g. "suppressed") or "no data"
+
+
+@dataclass
+class ResultTableRow:
+    measure: Measure
+    cells: list[ResultCell]
+
+
+@dataclass
+class ResultTable:
+    key_stage: int
+    title: str
+    years: list[int]
+    rows: list[ResultTableRow]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LinkedSchool:
+    urn: int
+    name: str
+    link_type: str
+    established: object
+    via_urn: int
+    depth: int
+    direction: str  # "predecessor" or "successor"
+    in_register: bool = False
+    result_years: list[int] = field(default_factory=list)
+
+    @property
+    def has_results(self) -> bool:
+        return bool(self.result_years)
+
+
+@dataclass
+class SchoolPage:
+    school: School
+    census: list[CensusRecord]
+    results: list[ResultTable]
+    inspections: list[Inspection]
+    trusts: list[Membership]
+    predecessors: list[LinkedSchool]
+    successors: list[LinkedSchool]
+
+    @property
+    def latest_census(self) -> CensusRecord | None:
+        return self.census[0] if self.census else None
+
+
+def result_years() -> dict[int, list[int]]:
+    """Years for which national figures exist, per key stage (the columns of the results tables; cached)."""
+    key = "schools:result-years:v1"
+    years = cache.get(key)
+    if years is None:
+        by_ks: dict[int, set[int]] = {2: set(), 4: set()}
+        for measure, year in NationalAverage.objects.values_list("measure", "year").distinct():
+            m = MEASURES.get(measure)
+            if m is not None:
+                by_ks.setdefault(m.key_stage, set()).add(year)
+        years = {ks: sorted(ys) for ks, ys in by_ks.items()}
+        cache.set(key, years, OPTIONS_TTL)
+    return years
+
+
+RESULT_NOTES = {
+    2: [
+        "Grammar, punctuation and spelling (GPS) figures appear as 'Writing' score and standard in the source "
+        "files for 2016 to 2018; writing is teacher-assessed and has no scaled score, so they are shown as GPS.",
+        "Progress scores are relative to the national average of 0.",
+    ],
+    4: [
+        "2016 results use A*–C grades (% A*–C in English and maths, EBacc at A*–C); from 2017 they use 9–1 "
+        "grades, so 2016 is not comparable with later years.",
+        "Progress 8 is relative to the national average of 0. Progress 8 was not published for 2024/25.",
+    ],
+}
+
+
+def _result_tables(school: School) -> list[ResultTable]:
+    rows = list(Result.objects.filter(school_id=school.urn).values_list("year", "measure", "value", "text", "note"))
+    by_ks: dict[int, dict[tuple[str, int], tuple[float | None, str, str]]] = {}
+    for year, code, value, text, note in rows:
+        m = MEASURES.get(code)
+        if m is not None:
+            by_ks.setdefault(m.key_stage, {})[(code, year)] = (value, text, note)
+    wanted = set(by_ks)
+    if school.is_primary or school.phase in PRIMARY_PHASES or school.phase == "all_through":
+        wanted.add(2)
+    if school.is_secondary or school.phase in SECONDARY_PHASES or school.phase == "all_through":
+        wanted.add(4)
+    if not wanted:
+        return []
+    all_years = result_years()
+    school_years = {year for year, *_ in rows}
+    national: dict[tuple[str, int], float | None] = {}
+    if rows:
+        for code, year, value in NationalAverage.objects.filter(
+            year__in=school_years, measure__in={c for c, *_ in (r[1:] for r in rows)}
+        ).values_list("measure", "year", "value"):
+            national[(code, year)] = value
+    tables = []
+    for ks in sorted(wanted):
+        data = by_ks.get(ks, {})
+        years = sorted(set(all_years.get(ks, [])) | {y for _, y in data})
+        table_rows = []
+        for m in measures_for(ks):
+            if not any((m.code, y) in data for y in years):
+                continue
+            cells = []
+            for y in years:
+                value, text, note = data.get((m.code, y), (None, "", ""))
+                nat = national.get((m.code, y))
+                if nat is None and m.national_zero and (m.code, y) in data:
+                    nat = 0.0
+                cell = ResultCell(year=y, value=value, text=text, note=note, national=nat)
+                if value is not None:
+                    cell.display, cell.missing = format_measure(m.code, value), False
+                elif text:
+                    cell.display, cell.missing = text, False
+                elif (m.code, y) in data:
+                    cell.display = note_word(note)
+                cell.national_display = format_measure(m.code, nat) if nat is not None else ""
+                cells.append(cell)
+            table_rows.append(ResultTableRow(measure=m, cells=cells))
+        title = "Key stage 2 results (end of primary)" if ks == 2 else "Key stage 4 results (end of secondary)"
+        tables.append(ResultTable(key_stage=ks, title=title, years=years, rows=table_rows, notes=RESULT_NOTES.get(ks, [])))
+    return tables
+
+
+def _invert_link_type(link_type: str) -> str:
+    low = link_type.lower()
+    if low.startswith("predecessor"):
+        return "Successor" + link_type[len("predecessor") :]
+    if low.startswith("successor"):
+        return "Predecessor" + link_type[len("successor") :]
+    return link_type
+
+
+def _direction(link_type: str) -> str:
+    low = link_type.lower()
+    return "predecessor" if low.startswith("predecessor") else "successor" if low.startswith("successor") else ""
+
+
+def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[LinkedSchool]]:
+    """Predecessors (and their predecessors...) and successors (and theirs...) of a school from GIAS links.
+
+    Links are read in both directions (a link stored only as the other school's Successor counts as our
+    Predecessor). Each URN is visited once, so cycles in the link data end the walk. One query per level,
+    then one for names and one for the years with results.
+    """
+    seen = {urn}
+    found: list[LinkedSchool] = []
+    frontier: dict[int, str] = {urn: ""}  # urn -> direction followed ("" = both, for the school itself)
+    depth = 1
+    while frontier and depth <= max_depth:
+        links = SchoolLink.objects.filter(Q(urn__in=list(frontier)) | Q(link_urn__in=list(frontier))).values_list(
+            "urn", "link_urn", "link_name", "link_type", "established"
+        )
+        candidates: dict[int, LinkedSchool] = {}
+        direct: set[int] = set()
+        for a, b, name, link_type, established in sorted(links, key=lambda r: (r[0], r[1], r[3])):
+            if a in frontier:
+                via, other, kind, is_direct = a, b, link_type, True
+            elif b in frontier:
+                via, other, kind, is_direct = b, a, _invert_link_type(link_type), False
+                name = ""
+            else:
+                continue
+            direction = _direction(kind)
+            if not direction or (frontier[via] and frontier[via] != direction) or other in seen:
+                continue
+            if other in candidates and (other in direct or not is_direct):
+                continue
+            candidates[other] = LinkedSchool(
+                urn=other, name=name, link_type=kind, established=established, via_urn=via, depth=depth,
+                direction=direction,
+            )
+            if is_direct:
+                direct.add(other)
+        found.extend(candidates.values())
+        seen.update(candidates)
+        frontier = {u: c.direction for u, c in candidates.items()}
+        depth += 1
+    if found:
+        urns = [f.urn for f in found]
+        names = dict(School.objects.filter(urn__in=urns).values_list("urn", "name"))
+        years: dict[int, set[int]] = {}
+        for school_id, year in Result.objects.filter(school_id__in=urns).values_list("school_id", "year").distinct():
+            years.setdefault(school_id, set()).add(year)
+        for f in found:
+            f.in_register = f.urn in names
+            f.name = names.get(f.urn) or f.name or f"URN {f.urn}"
+            f.result_years = sorted(years.get(f.urn, ()))
+    found.sort(key=lambda f: (f.depth, str(f.established or ""), f.urn))
+    return [f for f in found if f.direction == "predecessor"], [f for f in found if f.direction == "successor"]
+
+
+def school_page(urn: int) -> SchoolPage | None:
+    """Everything the school page shows, in a fixed small number of queries (None for an unknown URN)."""
+    school = School.objects.filter(urn=urn).first()
+    if school is None:
+        return None
+    predecessors, successors = link_chain(urn)
+    return SchoolPage(
+        school=school,
+        census=list(CensusRecord.objects.filter(school_id=urn).order_by("-year")),
+        results=_result_tables(school),
+        inspections=list(Inspection.objects.filter(school_id=urn).order_by("-date")),
+        trusts=list(
+            Membership.objects.filter(school_id=urn, left__isnull=True)
+            .select_related("partnership")
+            .order_by("partnership__name")
+        ),
+        predecessors=predecessors,
+        successors=successors,
     )

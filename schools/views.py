@@ -1,8 +1,372 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages for the school register: home, search (with exports), the school page (with exports), import runs.
 
-from schoolpartners.access import public_read
+Views only validate input, call `schools.services` and render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from schoolpartners.access import public_read, staff_only
+from schoolpartners.exports import Column, export_response
+from schools.forms import SearchForm
+from schools.measures import MEASURES, academic_year_label
+from schools.models import ImportRun, Phase, School, Status
+from schools.services import (
+    SchoolPage,
+    SearchParams,
+    find_trusts,
+    format_measure,
+    get_trust,
+    school_page,
+    search_all,
+    search_schools,
+)
+
+PHASES = dict(Phase.choices)
+STATUSES = dict(Status.choices)
+
+# Sortable, always-shown columns of the results table: (sort key, heading, numeric).
+BASE_COLUMNS = [
+    ("name", "School", False),
+    ("la", "Local authority", False),
+    ("type", "Type", False),
+    ("phase", "Phase", False),
+    ("ofsted", "Ofsted rating", False),
+    ("pupils", "Pupils", True),
+]
 
 
 @public_read
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("School Partners")
+    return render(request, "schools/home.html")
+
+
+def _query(get: QueryDict, **changes: Any) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
+    query = get.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return query.urlencode()
+
+
+def _measure_heading(code: str, year: int) -> str:
+    return f"{MEASURES[code].label} ({academic_year_label(year)})"
+
+
+def _pages(current: int, last: int) -> list[int | None]:
+    """Page numbers for the GOV.UK pagination component; None stands for an ellipsis."""
+    wanted = {1, last, current - 1, current, current + 1}
+    numbers = sorted(n for n in wanted if 1 <= n <= last)
+    out: list[int | None] = []
+    for n in numbers:
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def _headers(get: QueryDict, params: SearchParams) -> list[dict[str, Any]]:
+    columns = [*BASE_COLUMNS, *((f"m_{c}_{y}", _measure_heading(c, y), True) for c, y in params.measures)]
+    headers = []
+    for key, label, numeric in columns:
+        current = params.sort == key
+        descending_next = current and not params.descending
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "numeric": numeric,
+                "aria_sort": ("descending" if params.descending else "ascending") if current else "none",
+                "url": "?" + _query(get, sort=key, order="desc" if descending_next else "asc", page=None),
+            }
+        )
+    return headers
+
+
+@public_read
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    params = form.params()
+    trust = get_trust(params.trust)
+    trust_name = (form.value("trust_name") or "").strip() if form.is_bound else ""
+    trust_matches = []
+    if trust_name and not trust:
+        trust_matches = find_trusts(trust_name)
+        if len(trust_matches) == 1:
+            trust = trust_matches[0]
+            params.trust = trust.pk
+    page, total = search_schools(params)
+    schools = list(page)
+    last_page = max((total + params.page_size - 1) // params.page_size, 1)
+    rows = []
+    for s in schools:
+        rows.append(
+            {
+                "school": s,
+                "phase": PHASES.get(s.phase, ""),
+                "status": STATUSES.get(s.status, ""),
+                "measures": [
+                    format_measure(code, getattr(s, f"m_{code}_{year}", None)) for code, year in params.measures
+                ],
+            }
+        )
+    export_query = _query(request.GET, page=None, trust=params.trust, trust_name=None)
+    context = {
+        "form": form,
+        "params": params,
+        "rows": rows,
+        "total": total,
+        "headers": _headers(request.GET, params),
+        "trust": trust,
+        "trust_name": trust_name,
+        "trust_matches": [
+            {"name": t.name, "url": "?" + _query(request.GET, trust=t.pk, trust_name=None, page=None)}
+            for t in trust_matches
+        ]
+        if len(trust_matches) != 1
+        else [],
+        "remove_trust_url": "?" + _query(request.GET, trust=None, trust_name=None, page=None),
+        "page": params.page,
+        "last_page": last_page,
+        "pages": [
+            {"number": n, "url": "?" + _query(request.GET, page=n)} if n else None
+            for n in _pages(params.page, last_page)
+        ],
+        "prev_url": "?" + _query(request.GET, page=params.page - 1) if params.page > 1 else "",
+        "next_url": "?" + _query(request.GET, page=params.page + 1) if params.page < last_page else "",
+        "first_shown": (params.page - 1) * params.page_size + 1 if schools else 0,
+        "last_shown": (params.page - 1) * params.page_size + len(schools),
+        "csv_url": reverse("schools:search-export", args=["csv"]) + ("?" + export_query if export_query else ""),
+        "xlsx_url": reverse("schools:search-export", args=["xlsx"]) + ("?" + export_query if export_query else ""),
+        "trust_search_url": reverse("schools:search"),
+    }
+    return render(request, "schools/search.html", context)
+
+
+SEARCH_EXPORT_FIELDS = [
+    Column("urn", "URN"),
+    Column("laestab", "LAESTAB"),
+    Column("name", "School name"),
+    Column("town", "Town"),
+    Column("postcode", "Postcode"),
+    Column("la_name", "Local authority"),
+    Column("region_name", "Region"),
+    Column("establishment_type", "Establishment type"),
+    Column("phase", "Phase", get=lambda r: PHASES.get(r["phase"], r["phase"])),
+    Column("status", "Status", get=lambda r: STATUSES.get(r["status"], r["status"])),
+    Column("ofsted_rating", "Ofsted rating"),
+    Column("ofsted_date", "Ofsted inspection date"),
+    Column("pupils", "Pupils (latest census)"),
+]
+
+
+@public_read
+def search_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """Every school of a search (all pages, same filters and order) as CSV (streamed) or XLSX."""
+    form = SearchForm(request.GET or None)
+    params = form.params()
+    measure_keys = [f"m_{c}_{y}" for c, y in params.measures]
+    columns = SEARCH_EXPORT_FIELDS + [
+        Column(key, _measure_heading(c, y)) for key, (c, y) in zip(measure_keys, params.measures, strict=True)
+    ]
+    fields = [c.key for c in SEARCH_EXPORT_FIELDS] + measure_keys
+    rows: Iterator[dict[str, Any]] = search_all(params).values(*fields).iterator(chunk_size=2000)
+    return export_response(rows, columns, "schools", fmt, sheet="Schools")
+
+
+def _page_or_404(urn: int) -> SchoolPage:
+    data = school_page(urn)
+    if data is None:
+        raise Http404("No school with that URN")
+    return data
+
+
+@public_read
+def school_detail(request: HttpRequest, urn: int) -> HttpResponse:
+    data = _page_or_404(urn)
+    school = data.school
+    census = data.census
+    return render(
+        request,
+        "schools/school_detail.html",
+        {
+            "data": data,
+            "school": school,
+            "phase": PHASES.get(school.phase, ""),
+            "status": STATUSES.get(school.status, ""),
+            "census_years": census,
+            "latest_census": census[0] if census else None,
+            "address": [
+                line
+                for line in (school.street, school.locality, school.address3, school.town, school.postcode)
+                if line
+            ],
+            "link_groups": [
+                {"id": "predecessors", "title": "Predecessor schools", "links": data.predecessors},
+                {"id": "successors", "title": "Successor schools", "links": data.successors},
+            ],
+            "exports": {
+                t: {f: reverse("schools:school-export", args=[urn, t, f]) for f in ("csv", "xlsx")}
+                for t in ("results", "census", "inspections", "trusts", "links")
+            },
+        },
+    )
+
+
+CENSUS_COLUMNS = [
+    Column("year", "Year (academic year ends)"),
+    Column("academic_year", "Academic year"),
+    Column("nor", "Number on roll"),
+    Column("pct_fsm_ever", "% FSM ever 6"),
+    Column("pct_eal", "% EAL"),
+    Column("pct_sen_support", "% SEN support"),
+    Column("pct_sen_ehcp", "% EHCP"),
+    Column("source", "Source"),
+]
+
+
+def _school_table(data: SchoolPage, table: str) -> tuple[list[dict[str, Any]], list[Column]]:
+    if table == "results":
+        rows = [
+            {
+                "key_stage": t.key_stage,
+                "measure": r.measure.code,
+                "label": r.measure.label,
+                "year": c.year,
+                "academic_year": academic_year_label(c.year),
+                "value": c.value,
+                "text": c.text,
+                "status": "" if not c.missing else c.display,
+                "national": c.national,
+            }
+            for t in data.results
+            for r in t.rows
+            for c in r.cells
+        ]
+        columns = [
+            Column("key_stage", "Key stage"),
+            Column("measure", "Measure code"),
+            Column("label", "Measure"),
+            Column("year", "Year (academic year ends)"),
+            Column("academic_year", "Academic year"),
+            Column("value", "Value"),
+            Column("text", "Band"),
+            Column("status", "Missing or suppressed"),
+            Column("national", "National average"),
+        ]
+        return rows, columns
+    if table == "census":
+        rows = [
+            {
+                "year": c.year,
+                "academic_year": academic_year_label(c.year),
+                "nor": c.nor,
+                "pct_fsm_ever": c.pct_fsm_ever,
+                "pct_eal": c.pct_eal,
+                "pct_sen_support": c.pct_sen_support,
+                "pct_sen_ehcp": c.pct_sen_ehcp,
+                "source": c.source,
+            }
+            for c in data.census
+        ]
+        return rows, CENSUS_COLUMNS
+    if table == "inspections":
+        rows = [{"date": i.date, "rating": i.rating, "source": i.source} for i in data.inspections]
+        return rows, [Column("date", "Inspection date"), Column("rating", "Overall judgement"), Column("source", "Source")]
+    if table == "trusts":
+        rows = [
+            {
+                "id": m.partnership_id,
+                "name": m.partnership.name,
+                "kind": m.partnership.get_kind_display(),
+                "external_id": m.partnership.external_id,
+                "joined": m.joined,
+            }
+            for m in data.trusts
+        ]
+        columns = [
+            Column("id", "ID"),
+            Column("name", "Trust"),
+            Column("kind", "Kind"),
+            Column("external_id", "DfE trust ID"),
+            Column("joined", "Joined"),
+        ]
+        return rows, columns
+    if table == "links":
+        rows = [
+            {
+                "direction": link.direction,
+                "urn": link.urn,
+                "name": link.name,
+                "link_type": link.link_type,
+                "established": link.established,
+                "via_urn": link.via_urn,
+                "depth": link.depth,
+                "in_register": link.in_register,
+                "result_years": " ".join(academic_year_label(y) for y in link.result_years),
+            }
+            for link in [*data.predecessors, *data.successors]
+        ]
+        columns = [
+            Column("direction", "Direction"),
+            Column("urn", "URN"),
+            Column("name", "School name"),
+            Column("link_type", "Link type"),
+            Column("established", "Link date"),
+            Column("via_urn", "Linked from URN"),
+            Column("depth", "Steps from this school"),
+            Column("in_register", "In register"),
+            Column("result_years", "Years with results"),
+        ]
+        return rows, columns
+    raise Http404("No such table")
+
+
+@public_read
+def school_export(request: HttpRequest, urn: int, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    data = _page_or_404(int(urn))
+    rows, columns = _school_table(data, table)
+    return export_response(rows, columns, f"school-{data.school.urn}-{table}", fmt, sheet=table.capitalize())
+
+
+IMPORT_COLUMNS = [
+    Column("kind", "Kind"),
+    Column("path", "File"),
+    Column("started_at", "Started"),
+    Column("finished_at", "Finished"),
+    Column("ok", "Succeeded"),
+    Column("rows_read", "Rows read"),
+    Column("inserted", "Inserted"),
+    Column("updated", "Updated"),
+    Column("unchanged", "Unchanged"),
+    Column("error", "Error"),
+]
+
+
+def _import_rows(limit: int | None = None) -> list[dict[str, Any]]:
+    qs = ImportRun.objects.order_by("-started_at").values(*(c.key for c in IMPORT_COLUMNS))
+    return list(qs[:limit] if limit else qs)
+
+
+@staff_only
+def imports(request: HttpRequest) -> HttpResponse:
+    """Staff only: the latest data import runs."""
+    return render(
+        request,
+        "schools/imports.html",
+        {"runs": _import_rows(200), "school_count": School.objects.count()},
+    )
+
+
+@staff_only
+def imports_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    return export_response(_import_rows(), IMPORT_COLUMNS, "import-runs", fmt, sheet="Imports")

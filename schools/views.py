@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from schoolpartners.access import public_read, staff_only
 from schoolpartners.exports import Column, export_response
+from schoolpartners.pagecache import cache_public_page
 from schools.forms import SearchForm
 from schools.measures import MEASURES, academic_year_label
 from schools.models import ImportRun, Phase, School, Status
@@ -43,6 +44,7 @@ BASE_COLUMNS = [
 
 
 @public_read
+@cache_public_page
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "schools/home.html")
 
@@ -93,6 +95,7 @@ def _headers(get: QueryDict, params: SearchParams) -> list[dict[str, Any]]:
 
 
 @public_read
+@cache_public_page
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     params = form.params()
@@ -191,6 +194,7 @@ def _page_or_404(urn: int) -> SchoolPage:
 
 
 @public_read
+@cache_public_page
 def school_detail(request: HttpRequest, urn: int) -> HttpResponse:
     data = _page_or_404(urn)
     school = data.school

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.forms import BoundField
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from schools.measures import academic_year_label
 
@@ -28,3 +31,16 @@ def count(value: int | None) -> str:
     if value is None:
         return "no data"
     return f"{value:,}"
+
+
+@register.simple_tag
+def select_options(field: BoundField) -> str:
+    """The <option> list of a choice field, selected value marked (built in Python: filters offer ~150 LAs)."""
+    current = field.value()
+    current = "" if current is None else str(current)
+    parts = []
+    for value, label in field.field.choices:  # type: ignore[attr-defined]
+        value = str(value)
+        selected = " selected" if value == current else ""
+        parts.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value and label is escaped above

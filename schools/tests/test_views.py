@@ -10,9 +10,10 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from schools.models import Phase, Status
+from schools.models import ImportRun, Phase, School, Status
 from schools.tests.factories import (
     CensusRecordFactory,
     InspectionFactory,
@@ -476,7 +477,30 @@ def test_link_cycles_terminate(client):
 
 def test_school_page_query_count_is_fixed(client, school):
     SchoolLinkFactory(urn=school.urn, link_urn=120099, link_type="Predecessor")
-    client.get("/schools/120001/")  # warm caches
     with CaptureQueriesContext(connection) as ctx:
-        assert client.get("/schools/120001/").status_code == 200
-    assert len(ctx.captured_queries) <= 12, [q["sql"] for q in ctx.captured_queries]
+        response = client.get("/schools/120001/")
+    assert response.status_code == 200 and response["X-Page-Cache"] == "miss"
+    # data version, school, 2 link levels, names, result years, census, results, national, years, inspections,
+    # trusts: fixed, whatever the number of years, results or links
+    assert len(ctx.captured_queries) <= 13, [q["sql"] for q in ctx.captured_queries]
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/schools/120001/")
+    assert response["X-Page-Cache"] == "hit" and len(ctx.captured_queries) == 1
+
+
+def test_page_cache_is_invalidated_by_an_import(client):
+    s = SchoolFactory(urn=120077, name="Before Import")
+    assert "Before Import" in client.get("/schools/120077/").content.decode()
+    School.objects.filter(urn=s.urn).update(name="After Import")
+    assert "Before Import" in client.get("/schools/120077/").content.decode()  # cached
+    ImportRun.objects.create(kind="spine", path="x.csv", sha256="0" * 64, started_at=timezone.now(), ok=True)
+    assert "After Import" in client.get("/schools/120077/").content.decode()
+
+
+def test_signed_in_users_bypass_the_page_cache(client, django_user_model):
+    SchoolFactory(urn=120078)
+    client.get("/schools/120078/")
+    django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    client.login(username="staffer", password="pw-staff-123")
+    response = client.get("/schools/120078/")
+    assert "X-Page-Cache" not in response and "staffer" in response.content.decode()

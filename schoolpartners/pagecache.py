@@ -1,0 +1,58 @@
+"""Whole-page cache for public read pages, invalidated by data imports.
+
+Public pages show national data that changes only when `schoolpartners import` runs, so an anonymous GET is
+served from the Django cache, keyed by the full URL and the *data version* (the newest ImportRun id and finish
+time: one indexed query per request). A new import changes the version, so no stale page is served after it.
+Requests that carry a session or messages cookie (signed-in users, flash messages) bypass the cache, since their
+pages differ per user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse
+
+PAGE_TTL = 600  # seconds; the data version key already invalidates on import
+BYPASS_COOKIES = ("sessionid", "messages")
+
+
+def data_version() -> str:
+    from schools.models import ImportRun
+
+    agg = ImportRun.objects.aggregate(last_id=Max("id"), last_finished=Max("finished_at"))
+    finished = agg["last_finished"].isoformat() if agg["last_finished"] else ""
+    return f"{agg['last_id'] or 0}:{finished}"
+
+
+def _key(request: HttpRequest, version: str) -> str:
+    digest = hashlib.sha256(f"{version}|{request.get_full_path()}".encode()).hexdigest()
+    return f"page:v1:{digest}"
+
+
+def cache_public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve anonymous GETs of `view` from the cache (only successful, non-streaming HTML responses are stored)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or any(c in request.COOKIES for c in BYPASS_COOKIES):
+            return view(request, *args, **kwargs)
+        key = _key(request, data_version())
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type = hit
+            response = HttpResponse(content, content_type=content_type)
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not response.cookies:
+            cache.set(key, (response.content, response["Content-Type"]), PAGE_TTL)
+            response["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapped

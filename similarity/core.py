@@ -216,11 +216,11 @@ class Families:
         return int(self.index.shape[1])
 
 
-def compute_families(data: PhaseData, method: Method = DEFAULT_METHOD, extra: int = 8) -> Families:
+def compute_families(data: PhaseData, method: Method = DEFAULT_METHOD, extra: int = 2) -> Families:
     """K nearest same-phase schools in feature space, self excluded, exact ties broken by lower URN.
 
-    The KD-tree returns ``K + 1 + extra`` candidates; candidate distances are recomputed with
-    `squared_distance` and sorted by (distance, URN). If the K-th neighbour's distance is not strictly below
+    The KD-tree returns ``K + 1 + extra`` candidates (extra = 2 by default); candidate distances are
+    recomputed with `squared_distance` and sorted by (distance, URN). If the K-th neighbour's distance is not strictly below
     the farthest candidate's (a tie could continue past the candidates), that row is re-queried with twice
     as many candidates until it is.
     """
@@ -411,28 +411,42 @@ class Strengths:
 
 
 def compute_strengths(data: PhaseData, fam: Families, method: Method = DEFAULT_METHOD) -> Strengths:
-    v = data.values
-    fv = v[fam.index]  # N x K x M
-    fse = data.se[fam.index]
-    valid = np.isfinite(fv)
-    n = valid.sum(axis=1)
-    enough = n >= max(method.min_family_values, 2)
+    N, M = data.values.shape
+    shape = (N, M)
+    n = np.zeros(shape, dtype=np.int64)
+    mean, sd, mean_se, z, pct = (np.full(shape, np.nan) for _ in range(5))
+    flag = np.zeros(shape, dtype=np.int8)
+    need = max(method.min_family_values, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(enough, np.where(valid, fv, 0.0).sum(axis=1) / n, np.nan)
-        dev = np.where(valid, fv - mean[:, None, :], 0.0)
-        sd = np.where(enough, np.sqrt(np.square(dev).sum(axis=1) / n), np.nan)
-        z = np.where(sd > 0, (v - mean) / sd, np.nan)
-        below = (valid & (fv < v[:, None, :])).sum(axis=1)
-        equal = (valid & (fv == v[:, None, :])).sum(axis=1)
-        pct = np.where(enough & np.isfinite(v), 100.0 * (below + 0.5 * equal) / n, np.nan)
-        se_ok = np.isfinite(fse) | ~valid
-        mean_se = np.where(
-            enough & se_ok.all(axis=1), np.sqrt(np.where(valid, np.square(fse), 0.0).sum(axis=1)) / n, np.nan
-        )
-        threshold = method.strength_z * np.sqrt(np.square(data.se) + np.square(mean_se))
-        diff = v - mean
-        flag = np.where(diff > threshold, STRENGTH, np.where(-diff > threshold, WEAKNESS, NEITHER)).astype(np.int8)
-    return Strengths(data.measures, v, data.se, n.astype(np.int64), mean, sd, mean_se, z, pct, flag)
+        for m in range(M):  # one measure at a time: contiguous N x K arrays
+            v = data.values[:, m]
+            se = data.se[:, m]
+            fv = v[fam.index]
+            valid = np.isfinite(fv)
+            cnt = valid.sum(axis=1)
+            enough = cnt >= need
+            f0 = np.where(valid, fv, 0.0)
+            mu = np.where(enough, f0.sum(axis=1) / cnt, np.nan)
+            dev = np.where(valid, fv - mu[:, None], 0.0)
+            s_ = np.where(enough, np.sqrt(np.square(dev).sum(axis=1) / cnt), np.nan)
+            vi = v[:, None]
+            below = (f0 < vi) & valid
+            equal = (f0 == vi) & valid
+            fse = se[fam.index]
+            se_ok = (np.isfinite(fse) | ~valid).all(axis=1)
+            mse = np.where(enough & se_ok, np.sqrt(np.where(valid, np.square(fse), 0.0).sum(axis=1)) / cnt, np.nan)
+            n[:, m] = cnt
+            mean[:, m] = mu
+            sd[:, m] = s_
+            mean_se[:, m] = mse
+            z[:, m] = np.where(s_ > 0, (v - mu) / s_, np.nan)
+            pct[:, m] = np.where(
+                enough & np.isfinite(v), 100.0 * (below.sum(axis=1) + 0.5 * equal.sum(axis=1)) / cnt, np.nan
+            )
+            thr = method.strength_z * np.sqrt(np.square(se) + np.square(mse))
+            diff = v - mu
+            flag[:, m] = np.where(diff > thr, STRENGTH, np.where(-diff > thr, WEAKNESS, NEITHER))
+    return Strengths(data.measures, data.values, data.se, n, mean, sd, mean_se, z, pct, flag)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -472,18 +486,25 @@ def compute_challenge(data: PhaseData, fam: Families, st: Strengths, method: Met
     clearly above i; gain_j_from_i = sum of -dz where i is clearly above j. A pair needs both > 0 and
     j within the radius; score = min of the two gains.
     """
-    v = data.values
-    vi = v[:, None, :]
-    vj = v[fam.index]
+    N, K = fam.index.shape
+    M = data.values.shape[1]
+    g_self = np.zeros((N, K))
+    g_other = np.zeros((N, K))
+    we = np.zeros((N, K, M), dtype=bool)
+    they = np.zeros((N, K, M), dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
-        thr = method.strength_z * np.sqrt(np.square(data.se)[:, None, :] + np.square(data.se[fam.index]))
-        diff = vj - vi
-        dz = diff / st.family_sd[:, None, :]
-        usable = np.isfinite(dz) & np.isfinite(thr)
-        we = usable & (diff > thr)
-        they = usable & (-diff > thr)
-        g_self = np.where(we, dz, 0.0).sum(axis=2)
-        g_other = np.where(they, -dz, 0.0).sum(axis=2)
+        for m in range(M):
+            v, se = data.values[:, m], data.se[:, m]
+            diff = v[fam.index] - v[:, None]
+            thr = method.strength_z * np.sqrt(np.square(se)[:, None] + np.square(se[fam.index]))
+            dz = diff / st.family_sd[:, m, None]
+            usable = np.isfinite(dz) & np.isfinite(thr)
+            w = usable & (diff > thr)
+            t = usable & (-diff > thr)
+            g_self += np.where(w, dz, 0.0)
+            g_other -= np.where(t, dz, 0.0)
+            we[:, :, m] = w
+            they[:, :, m] = t
     near = fam.miles <= method.radius_miles
     score = np.where(near & (g_self > 0) & (g_other > 0), np.minimum(g_self, g_other), 0.0)
     return ChallengeMatrix(g_self, g_other, score, we, they)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from partnerships.models import Kind, Membership, Partnership
 from schools.measures import MEASURES, Measure, Unit, measures_for
@@ -96,7 +97,7 @@ def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
     """Filter, annotate and sort schools; returns (page of schools, total count)."""
     qs = filter_schools(params)
     total = qs.count()
-    qs = annotate_and_sort(qs, params)
+    qs = annotate_and_sort(qs, params, use_index=total > SMALL_RESULT)
     start = max(params.page - 1, 0) * params.page_size
     return qs[start : start + params.page_size], total
 
@@ -128,8 +129,17 @@ def filter_schools(params: SearchParams) -> QuerySet[School]:
     return qs
 
 
-def annotate_and_sort(qs: QuerySet[School], params: SearchParams) -> QuerySet[School]:
-    """Add `pupils` (latest census) and one `m_<code>_<year>` per requested measure, then sort by `params`."""
+# Below this many matches a search sorts the matches themselves rather than walking the sort column's index:
+# with a selective free-text query (LIKE '%term%' cannot use an index) SQLite otherwise walks the whole name
+# index in order looking for 50 matches, which for a town with 7 schools reads all 51,000 rows out of order
+# (measured 40-90 ms per page instead of ~20 ms; see bench/README.md).
+SMALL_RESULT = 2000
+
+
+def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: bool = True) -> QuerySet[School]:
+    """Add `pupils` (latest census) and one `m_<code>_<year>` per requested measure, then sort by `params`.
+
+    `use_index=False` sorts text columns by an expression no index serves (same order), for small results."""
     latest_census = CensusRecord.objects.filter(school=OuterRef("pk")).order_by("-year")
     qs = qs.annotate(pupils=Subquery(latest_census.values("nor")[:1]))
     for code, year in params.measures:
@@ -143,6 +153,9 @@ def annotate_and_sort(qs: QuerySet[School], params: SearchParams) -> QuerySet[Sc
     sort_field = sort_field or "name"
     if sort_field in NULLABLE_SORTS or sort_field.startswith("m_"):
         order = F(sort_field).desc(nulls_last=True) if params.descending else F(sort_field).asc(nulls_last=True)
+    elif sort_field != "urn" and not use_index:  # same order, but the planner sorts the few matches
+        expr = Coalesce(F(sort_field), Value(""), output_field=CharField())
+        order = expr.desc() if params.descending else expr.asc()
     else:  # text columns are never NULL: a plain ORDER BY lets the database walk the column's index
         order = F(sort_field).desc() if params.descending else F(sort_field).asc()
     return qs.order_by(order, "urn")

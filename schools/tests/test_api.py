@@ -276,3 +276,15 @@ def test_openapi_lists_the_paths(client: Client) -> None:
     for p in ("/api/schools", "/api/schools/{urn}", "/api/schools/{urn}/results", "/api/measures"):
         assert p in paths, sorted(paths)
         assert set(paths[p]) == {"get"}
+
+
+@pytest.mark.parametrize("sort", ["name", "town", "la", "ofsted", "urn", "pupils"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_small_result_sort_matches_indexed_sort(town: list, sort: str, descending: bool) -> None:
+    """search_schools sorts small results by an unindexed expression: the order must be the same."""
+    from schools.services import SearchParams, annotate_and_sort, filter_schools
+
+    params = SearchParams(sort=sort, descending=descending)
+    indexed = [s.urn for s in annotate_and_sort(filter_schools(params), params, use_index=True)]
+    small = [s.urn for s in annotate_and_sort(filter_schools(params), params, use_index=False)]
+    assert indexed == small and len(small) == 7

@@ -220,9 +220,9 @@ def compute_families(data: PhaseData, method: Method = DEFAULT_METHOD, extra: in
     """K nearest same-phase schools in feature space, self excluded, exact ties broken by lower URN.
 
     The KD-tree returns ``K + 1 + extra`` candidates (extra = 2 by default); candidate distances are
-    recomputed with `squared_distance` and sorted by (distance, URN). If the K-th neighbour's distance is not strictly below
-    the farthest candidate's (a tie could continue past the candidates), that row is re-queried with twice
-    as many candidates until it is.
+    recomputed with `squared_distance` and sorted by (distance, URN). If the K-th neighbour's distance is not
+    strictly below the farthest candidate's (a tie could continue past the candidates), that row is
+    re-queried with twice as many candidates until it is.
     """
     N = data.n
     K = min(method.family_size, max(N - 1, 0))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "similarity.json")
     args = ap.parse_args(argv)
     method = DEFAULT_METHOD
+    load_start = os.getloadavg()[0]  # other work on the machine inflates the times: recorded with them
 
     t0 = time.perf_counter()
     frames = load_frames(args.pack)
@@ -175,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         "method": method.to_dict(),
         "method_hash": method.hash,
         "description": method.description(),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(), "numpy": np.__version__},
+        "machine": {
+            "python": platform.python_version(), "cpus": os.cpu_count(), "numpy": np.__version__,
+            "load_average_1min_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+        },
         "populations": result.populations,
         "excluded": {p: dict(r.data.excluded) for p, r in result.phases.items()},
         "seconds": {
@@ -196,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"1-minute load average at start / end: {load_start:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"wrote {args.out}")
     return 0
 

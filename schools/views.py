@@ -60,8 +60,22 @@ def _query(get: QueryDict, **changes: Any) -> str:
     return query.urlencode()
 
 
-def _measure_heading(code: str, year: int) -> str:
-    return f"{MEASURES[code].label} ({academic_year_label(year)})"
+SHORT_LABELS = {
+    "PTRWM_EXP": "% expected standard RWM",
+    "PTRWM_HIGH": "% higher standard RWM",
+    "READPROG": "Reading progress",
+    "WRITPROG": "Writing progress",
+    "MATPROG": "Maths progress",
+    "P8MEA": "Progress 8",
+    "ATT8SCR": "Attainment 8",
+    "PTL2BASICS_95": "% grade 5+ English and maths",
+    "PTL2BASICS_94": "% grade 4+ English and maths",
+}
+
+
+def _measure_heading(code: str, year: int, short: bool = False) -> str:
+    label = SHORT_LABELS.get(code, MEASURES[code].label) if short else MEASURES[code].label
+    return f"{label} ({academic_year_label(year)})"
 
 
 def _pages(current: int, last: int) -> list[int | None]:
@@ -77,7 +91,7 @@ def _pages(current: int, last: int) -> list[int | None]:
 
 
 def _headers(get: QueryDict, params: SearchParams) -> list[dict[str, Any]]:
-    columns = [*BASE_COLUMNS, *((f"m_{c}_{y}", _measure_heading(c, y), True) for c, y in params.measures)]
+    columns = [*BASE_COLUMNS, *((f"m_{c}_{y}", _measure_heading(c, y, short=True), True) for c, y in params.measures)]
     headers = []
     for key, label, numeric in columns:
         current = params.sort == key

@@ -6,7 +6,7 @@
    or $DATABASE_URL); stops with a clear message when it holds no schools (run `make data`).
 2. Starts `schoolpartners serve` on a free loopback port (gunicorn; --workers/--threads passed through) and
    waits until /healthz answers.
-3. Quiet phase: a few sequential requests per endpoint (unloaded latency, also warms the workers).
+3. Warm-up (not recorded), then a quiet phase: a few sequential requests per endpoint (unloaded latency).
 4. Load phase: an asyncio + httpx generator keeps --concurrency requests in flight over a weighted mix of
    search pages (/schools/?q=<town|district>), school pages (/schools/<urn>/), the API
    (/api/schools?q=<town>, /api/schools/<urn>) and the plain baseline /healthz, until --requests have been
@@ -354,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         boot = wait_ready(base, proc, log)
         print(f"server ready on {base} in {boot:.1f} s (log {log})")
+        # Warm-up (not recorded): every worker opens its database connection, fills its page cache and
+        # computes its per-process cached filter options before anything is measured.
+        workers = args.workers or 2 * (os.cpu_count() or 1) + 1
+        asyncio.run(run_load(base, sample, min(args.concurrency, 2 * workers), 20 * workers * args.threads,
+                             30.0, args.seed + 1, MIX))
+        load_before = os.getloadavg()[0]
         quiet = {n: summarise(r, None) for n, r in quiet_phase(base, sample, args.quiet_requests, args.seed).items()}
         print_table(f"Quiet phase: {args.quiet_requests} sequential requests per endpoint", quiet)
 
@@ -369,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({overall['throughput_rps']} req/s, {overall['errors']} errors)",
             load,
         )
+        load_after = os.getloadavg()[0]
         wrk = run_wrk(base, sample, args.concurrency, 5) if args.wrk else None
     finally:
         stop_server(proc)
@@ -382,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in MIX if name != "baseline"
     }
     headline = ratios["p95_search_page_over_baseline"]
+    print(f"\nmachine: {os.cpu_count()} CPUs, 1-min load average {load_before:.1f} before / {load_after:.1f} after "
+          "the load phase (the generator shares the machine with the server)")
     print(
         f"\nRatio p95(search page) / p95(baseline /healthz), same run under load: {headline}x "
         f"({load['search_page']['p95_ms']:.1f} ms / {load['baseline']['p95_ms']:.1f} ms); "
@@ -396,10 +405,11 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": git_commit(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "loadavg_1min_before": round(load_before, 2), "loadavg_1min_after": round(load_after, 2)},
         "database": redact(args.database_url),
         "schools": sample.schools,
-        "server": {"command": "schoolpartners serve", "workers": args.workers or 2 * (os.cpu_count() or 1) + 1,
+        "server": {"command": "schoolpartners serve", "workers": workers,
                    "threads": args.threads, "boot_seconds": round(boot, 2)},
         "load": {"concurrency": args.concurrency, "max_requests": args.requests, "max_seconds": args.seconds,
                  "elapsed_seconds": round(elapsed, 2), "mix": MIX, "generator": "python asyncio + httpx"},

@@ -1,0 +1,140 @@
+"""Import one file, or a whole folder in dependency order: skip-by-checksum, one transaction per file,
+an ImportRun row and an audit event per imported file, and a summary per file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit import services as audit
+from schools.importers import db
+from schools.importers.kinds import IGNORED, KINDS, METADATA, Ctx, Kind, detect
+from schools.importers.reading import Source, StructuralError, header_of, year_from_name
+from schools.models import ImportRun
+
+
+@dataclass
+class FileResult:
+    path: str
+    name: str
+    kind: str = ""
+    status: str = "imported"  # imported | skipped | failed | ignored
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        head = f"{self.name} [{self.kind or '?'}]"
+        if self.status == "skipped":
+            return f"{head}: already imported, skipped"
+        if self.status == "ignored":
+            return f"{head}: not imported ({self.error})"
+        if self.status == "failed":
+            return f"{head}: REFUSED, nothing written: {self.error}"
+        rej = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.rejected.items())) or "none"
+        return (f"{head}: read {self.rows_read:,}, inserted {self.inserted:,}, updated {self.updated:,}, "
+                f"unchanged {self.unchanged:,}, rejected {rej} ({self.seconds:.1f} s)")
+
+
+def resolve_kind(src: Source, kind: str | None) -> Kind:
+    if kind:
+        if kind not in KINDS:
+            raise StructuralError(src.name, None, None, kind, f"unknown --kind; choose from {', '.join(sorted(KINDS))}")
+        return KINDS[kind]
+    header = header_of(src)
+    found = detect(src, header)
+    if found is None:
+        raise StructuralError(src.name, 1, None, ",".join(header)[:120],
+                              "the header matches no known file format (pass --kind to force one)")
+    return found
+
+
+def import_file(path: Path, *, kind: str | None = None, force: bool = False, year: int | None = None,
+                as_of: dt.date | None = None, src: Source | None = None) -> FileResult:
+    t0 = time.perf_counter()
+    res = FileResult(path=str(path), name=path.name.removesuffix(".xz"))
+    try:
+        src = src or Source.open(path)
+        k = resolve_kind(src, kind)
+        res.kind = k.name
+        if not force and ImportRun.objects.filter(sha256=src.sha256, ok=True).exists():
+            res.status = "skipped"
+            return res
+        ctx = Ctx(year=year, as_of=as_of, kind_label=k.label)
+        started = timezone.now()
+        write = k.prepare(src, ctx)  # reads and validates everything; writes nothing
+        with transaction.atomic():
+            db.fast_session()
+            counts = write()
+            res.rows_read, res.inserted, res.updated, res.unchanged = ctx.rows_read, counts.inserted, counts.updated, counts.unchanged
+            res.rejected, res.details = dict(ctx.rejected), ctx.details
+            res.seconds = time.perf_counter() - t0
+            run = ImportRun.objects.create(
+                kind=k.name, path=str(path)[:500], sha256=src.sha256, started_at=started, finished_at=timezone.now(), ok=True,
+                rows_read=res.rows_read, inserted=res.inserted, updated=res.updated, unchanged=res.unchanged,
+                rejected=res.rejected, details=_jsonable(res.details),
+            )
+            audit.record("import", object_type="ImportRun", object_id=run.pk,
+                         data={"file": src.name, "kind": k.name, "sha256": src.sha256, "rows_read": res.rows_read,
+                               "inserted": res.inserted, "updated": res.updated, "unchanged": res.unchanged,
+                               "rejected": res.rejected, "forced": force})
+    except StructuralError as exc:
+        res.status, res.error = "failed", str(exc)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _jsonable(d: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out[k] = _jsonable(v)
+        elif isinstance(v, list | tuple):
+            out[k] = [x if isinstance(x, str | int | float) else str(x) for x in v]
+        elif isinstance(v, str | int | float | bool) or v is None:
+            out[k] = v
+        else:
+            out[k] = int(v) if hasattr(v, "__int__") else str(v)
+    return out
+
+
+DATA_EXTS = (".csv", ".json", ".xlsx", ".csv.xz", ".json.xz", ".xlsx.xz")
+
+
+def plan(folder: Path) -> tuple[list[tuple[Path, Source, Kind]], list[FileResult]]:
+    """Files under `folder` in dependency order, plus the ones not imported and why."""
+    chosen: list[tuple[Path, Source, Kind]] = []
+    skipped: list[FileResult] = []
+    files = sorted(folder.rglob("*"), key=lambda p: (".xlsx" in p.name.lower(), str(p)))  # workbooks last
+    for p in files:
+        if not p.is_file() or not p.name.lower().endswith(DATA_EXTS):
+            continue
+        name = p.name.removesuffix(".xz")
+        if IGNORED.search(name):
+            continue
+        if name.lower().endswith(".xlsx") and any(k.name == "spine" for _, _, k in chosen):
+            # The spine workbook duplicates the spine CSV: use it only when there is no CSV.
+            skipped.append(FileResult(str(p), name, "spine", status="ignored", error="same sheet as the spine CSV"))
+            continue
+        try:
+            src = Source.open(p)
+            k = resolve_kind(src, None)
+        except StructuralError as exc:
+            why = ("reference metadata, nothing to load" if METADATA.search(name)
+                   else "alternative spine format (renamed columns); the spine CSV holds the same schools"
+                   if "school_details" in name else f"no importer for this format: {exc.problem}")
+            skipped.append(FileResult(str(p), name, status="ignored", error=why))
+            continue
+        chosen.append((p, src, k))
+    chosen.sort(key=lambda t: (t[2].order, year_from_name(t[1].name) or 0, t[1].name))
+    return chosen, skipped

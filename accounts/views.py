@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -45,14 +46,14 @@ _sign_out = SignOutView.as_view()
 
 
 @public_read
-def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
     """Sign in. Reading needs no account; staff sign in to manage data."""
     return _sign_in(request, *args, **kwargs)
 
 
 @public_read
 @require_http_methods(["GET", "POST"])
-def logout(request: HttpRequest) -> HttpResponse:
+def logout(request: HttpRequest) -> HttpResponseBase:
     """GET asks to confirm; POST signs out (Django only signs out on POST, so a link cannot sign you out)."""
     if request.method == "POST":
         return _sign_out(request)

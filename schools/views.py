@@ -253,6 +253,7 @@ CENSUS_COLUMNS = [
 
 
 def _school_table(data: SchoolPage, table: str) -> tuple[list[dict[str, Any]], list[Column]]:
+    rows: list[dict[str, Any]]
     if table == "results":
         rows = [
             {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from django.apps import apps
@@ -24,7 +24,7 @@ from schools.tests.factories import (
 SKIPPED_PREFIXES = ("admin/", "api/")  # Django admin has its own checks; the API test covers the ninja routes
 
 
-def walk(patterns: list[object], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+def walk(patterns: Sequence[object], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
     for p in patterns:
         route = prefix + str(p.pattern)  # type: ignore[attr-defined]
         if route.startswith(SKIPPED_PREFIXES):

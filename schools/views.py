@@ -26,7 +26,7 @@ from schools.services import (
     get_trust,
     school_page,
     search_all,
-    search_schools,
+    search_page,
 )
 
 PHASES = dict(Phase.choices)
@@ -121,8 +121,7 @@ def search(request: HttpRequest) -> HttpResponse:
         if len(trust_matches) == 1:
             trust = trust_matches[0]
             params.trust = trust.pk
-    page, total = search_schools(params)
-    schools = list(page)
+    schools, total = search_page(params)
     last_page = max((total + params.page_size - 1) // params.page_size, 1)
     rows = []
     for s in schools:

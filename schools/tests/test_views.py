@@ -504,3 +504,35 @@ def test_signed_in_users_bypass_the_page_cache(client, django_user_model):
     client.login(username="staffer", password="pw-staff-123")
     response = client.get("/schools/120078/")
     assert "X-Page-Cache" not in response and "staffer" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": "school"},
+        {"q": "school", "sort": "pupils", "order": "desc"},
+        {"q": "school", "sort": "m_PTRWM_EXP_2019", "order": "asc", "phase": "primary"},
+        {"q": "LE16", "page": 2},
+        {"q": "nothing matches"},
+    ],
+)
+def test_search_page_matches_search_schools(query):
+    """The one-scan free-text path of the web page returns the same page and total as search_schools."""
+    from django.http import QueryDict
+
+    from schools.forms import SearchForm
+    from schools.services import search_page, search_schools
+
+    for i in range(70):
+        s = SchoolFactory(name=f"{'Ab' if i % 3 else 'ab'} School {i % 9}", postcode="LE16 7AB" if i % 2 else "LE1 1AA")
+        if i % 4:
+            CensusRecordFactory(school=s, year=2019, nor=100 + (i * 37) % 50)
+        if i % 5:
+            ResultFactory(school=s, year=2019, measure="PTRWM_EXP", value=float(i % 7))
+    q = QueryDict(mutable=True)
+    q.update(query)
+    params = SearchForm(q).params()
+    page, total = search_schools(params)
+    mine, my_total = search_page(params)
+    assert [s.urn for s in mine] == [s.urn for s in page]
+    assert my_total == total

@@ -105,7 +105,16 @@ def test_no_serious_accessibility_violations(live_server, page, school_data, set
     assert violations == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
 
 
-def test_govuk_frontend_initialises(live_server, page, school_data):
-    page.goto(live_server.url + "/schools/")
-    body_class = page.locator("body").get_attribute("class") or ""
-    assert "govuk-frontend-supported" in body_class and "js-enabled" in body_class
+def test_govuk_frontend_initialises_without_script_errors(live_server, page, school_data, settings):
+    settings.MAP_TILE_URL = ""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    for path in ["/", "/schools/?q=oak", "/schools/140001/"]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        body_class = page.locator("body").get_attribute("class") or ""
+        assert "govuk-frontend-supported" in body_class and "js-enabled" in body_class
+    # GOV.UK Frontend's initAll() ran (the service navigation's menu button is set up on small screens)
+    assert page.evaluate("() => document.querySelector('[data-module=govuk-service-navigation]') !== null")
+    assert errors == []

@@ -5,6 +5,9 @@ served from the Django cache, keyed by the full URL and the *data version* (the 
 time: one indexed query per request). A new import changes the version, so no stale page is served after it.
 Requests that carry a session or messages cookie (signed-in users, flash messages) bypass the cache, since their
 pages differ per user.
+
+Pages go to the cache alias "pages" when settings.CACHES defines one (e.g. a FileBasedCache or Redis shared by
+all gunicorn workers), else to "default" (LocMemCache: each worker process warms its own copy).
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 
 PAGE_TTL = 600  # seconds; the data version key already invalidates on import
 BYPASS_COOKIES = ("sessionid", "messages")
+
+
+def page_cache() -> Any:
+    return caches["pages" if "pages" in settings.CACHES else "default"]
 
 
 def data_version() -> str:
@@ -43,6 +51,7 @@ def cache_public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         if request.method not in ("GET", "HEAD") or any(c in request.COOKIES for c in BYPASS_COOKIES):
             return view(request, *args, **kwargs)
         key = _key(request, data_version())
+        cache = page_cache()
         hit = cache.get(key)
         if hit is not None:
             content, content_type = hit

@@ -621,8 +621,9 @@ def national_averages(long: pd.DataFrame, types: pd.DataFrame, source: str, main
                         "(register type academy/maintained) with a value and a pupil count in this file"))
         else:
             value = float(g["value"].mean())
-            out.append((year, code, value, n, "unweighted mean (this file has no pupil counts), state-funded "
-                        "mainstream schools (register type academy/maintained) with a value in this file"))
+            why = "this file has no pupil counts" if m.weight_by else "no pupil weight defined for this measure"
+            out.append((year, code, value, n, f"unweighted mean ({why}), state-funded mainstream schools "
+                        "(register type academy/maintained) with a value in this file"))
     df = pd.DataFrame(out, columns=["year", "measure", "value", "schools", "method"])
     df["source"] = source
     df["method"] = df["method"].str[:200]

@@ -64,7 +64,7 @@ class Sample:
     urns: list[int]
 
 
-def sample_database(database_url: str, seed: int, n_queries: int = 60, n_urns: int = 500) -> Sample:
+def sample_database(database_url: str, seed: int, n_queries: int = 3000, n_urns: int = 5000) -> Sample:
     """Real towns, postcode districts and URNs from the database the server will use."""
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "schoolpartners.settings")
@@ -186,6 +186,7 @@ def make_url(endpoint: str, sample: Sample, rng: random.Random) -> str:
 class Record:
     latencies: list[float] = field(default_factory=list)  # seconds, every completed request (errors too)
     errors: int = 0
+    cache_hits: int = 0  # responses served from the whole-page cache (X-Page-Cache: hit)
     statuses: Counter[str] = field(default_factory=Counter)
     error_examples: list[str] = field(default_factory=list)
 
@@ -217,6 +218,7 @@ async def run_load(
                     await resp.aread()
                     status = str(resp.status_code)
                     ok = resp.status_code == 200
+                    rec.cache_hits += resp.headers.get("X-Page-Cache") == "hit"
                 except httpx.HTTPError as exc:
                     status, ok = type(exc).__name__, False
                 rec.latencies.append(time.perf_counter() - t0)
@@ -244,7 +246,9 @@ def quiet_phase(base: str, sample: Sample, per_endpoint: int, seed: int) -> dict
                 url = make_url(name, sample, rng)
                 t0 = time.perf_counter()
                 try:
-                    status = str(client.get(url).status_code)
+                    resp = client.get(url)
+                    status = str(resp.status_code)
+                    records[name].cache_hits += resp.headers.get("X-Page-Cache") == "hit"
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 records[name].latencies.append(time.perf_counter() - t0)
@@ -271,6 +275,7 @@ def summarise(rec: Record, elapsed: float | None) -> dict[str, Any]:
         "requests": len(lat),
         "errors": rec.errors,
         "statuses": dict(rec.statuses),
+        "page_cache_hits": rec.cache_hits,
         "p50_ms": round(percentile(lat, 50), 2),
         "p95_ms": round(percentile(lat, 95), 2),
         "p99_ms": round(percentile(lat, 99), 2),
@@ -317,11 +322,14 @@ def git_commit() -> str:
 
 def print_table(title: str, rows: dict[str, dict[str, Any]]) -> None:
     print(f"\n{title}")
-    print(f"  {'endpoint':<13} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
+    print(
+        f"  {'endpoint':<13} {'requests':>8} {'errors':>6} {'cached':>6} {'req/s':>8} "
+        f"{'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}"
+    )
     for name, r in rows.items():
         rps = r.get("throughput_rps", "")
         print(
-            f"  {name:<13} {r['requests']:>8} {r['errors']:>6} {rps!s:>8} "
+            f"  {name:<13} {r['requests']:>8} {r['errors']:>6} {r['page_cache_hits']:>6} {rps!s:>8} "
             f"{r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['p99_ms']:>9.1f}"
         )
 

@@ -39,7 +39,7 @@ def _describe(text: str) -> str:
     response=SchoolPage,
     summary="Search schools",
     description=_describe(
-        "Search the national register with the same rules as the search page: free text `q` (name, town, URN, "
+        "Search the national register with the same service and rules as the search page: free text `q` (name, town, URN, "
         "LAESTAB, LA code, postcode or postcode district) and exact filters. Returns the total `count` and one "
         "page of results."
     ),
@@ -59,8 +59,8 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> dic
         page=filters.page,
         page_size=filters.page_size,
     )
-    page, total = services.search_schools(params)
-    return {"count": total, "page": filters.page, "page_size": filters.page_size, "results": list(page)}
+    page, total = services.search_page(params)
+    return {"count": total, "page": filters.page, "page_size": filters.page_size, "results": page}
 
 
 @router.get(

@@ -22,9 +22,12 @@ class SearchForm(forms.Form):
     region = forms.ChoiceField(required=False, label="Region")
     trust = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     trust_name = forms.CharField(required=False, max_length=200, label="Trust name")
-    sort = forms.CharField(required=False, max_length=40)
-    order = forms.ChoiceField(required=False, choices=[("", ""), ("asc", "asc"), ("desc", "desc")])
-    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    # Set by the sortable column headers and pagination links, not typed: invalid values are ignored quietly.
+    sort = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    order = forms.ChoiceField(
+        required=False, choices=[("", ""), ("asc", "asc"), ("desc", "desc")], widget=forms.HiddenInput
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -138,6 +138,7 @@ def search(request: HttpRequest) -> HttpResponse:
     export_query = _query(request.GET, page=None, trust=params.trust, trust_name=None)
     context = {
         "form": form,
+        "has_visible_errors": any(f.errors for f in form.visible_fields()) if form.is_bound else False,
         "params": params,
         "rows": rows,
         "total": total,

@@ -536,3 +536,11 @@ def test_search_page_matches_search_schools(query):
     mine, my_total = search_page(params)
     assert [s.urn for s in mine] == [s.urn for s in page]
     assert my_total == total
+
+
+def test_bad_page_or_sort_values_are_ignored_quietly(client):
+    SchoolFactory(name="Only")
+    response = client.get("/schools/", {"page": "abc", "order": "sideways", "sort": "x" * 60})
+    assert response.status_code == 200
+    assert names(response) == ["Only"]
+    assert "There is a problem" not in response.content.decode()

@@ -2,10 +2,13 @@
 
 Pages and the API read these; nothing is computed per request. Each run states exactly which method produced
 it (`method` JSON, its hash and a one-line description). Per-school results are one row with JSON members, so a
-school page is one indexed read.
+school page is one indexed read. Re-running a method replaces that method's previous run (see
+`similarity.services.recompute`), so rows never accumulate beyond one run per method.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import models
 
@@ -17,10 +20,23 @@ class SimilarityRun(models.Model):
     description = models.TextField()
     is_current = models.BooleanField(default=False, db_index=True, help_text="the run pages show by default")
     populations = models.JSONField(default=dict)  # {"primary": n, "secondary": n}
-    compute_seconds = models.FloatField(null=True, blank=True)
+    excluded = models.JSONField(default=dict)  # {"primary": {"no headline": n, ...}, ...}
+    feature_sd = models.JSONField(default=dict)  # {"primary": {"PNUMFSMEVER": sd, ...}, ...}
+    source = models.JSONField(default=dict)  # how the input frames were built (counts, history, pupils)
+    compute_seconds = models.FloatField(null=True, blank=True)  # core computation only
+    total_seconds = models.FloatField(null=True, blank=True)  # read + compute + write
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} [{self.method_hash}]{' (current)' if self.is_current else ''}"
+
+    @property
+    def method_obj(self) -> Any:
+        from similarity.method import Method
+
+        return Method.from_dict(self.method)
 
 
 class SchoolSimilarity(models.Model):
@@ -28,18 +44,21 @@ class SchoolSimilarity(models.Model):
     school = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="similarity")
     phase = models.CharField(max_length=20)
     headline = models.FloatField(null=True)
+    pupils = models.FloatField(null=True, blank=True)  # n used for standard errors
+    pupils_source = models.CharField(max_length=10, blank=True)  # year of the count, or "NOR"
+    # {"PNUMFSMEVER": x, "PNUMEAL": x, "PSEN": x, "LOG_NOR": x, "NOR": n} (raw, before standardising)
+    features = models.JSONField(default=dict)
     # [{"urn", "rank", "distance", "miles", "headline"}], most similar first
     family = models.JSONField(default=list)
+    # partner of the run's method (robust rule when the method is robust)
     partner = models.ForeignKey(
         "schools.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="partner_of"
     )
     partner_miles = models.FloatField(null=True, blank=True)
     partner_within_radius = models.BooleanField(default=False)
     top_of_family = models.BooleanField(default=False)
-    robust_partner = models.ForeignKey(
-        "schools.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="robust_partner_of"
-    )
-    robust_partner_miles = models.FloatField(null=True, blank=True)
+    # both rules, always: {"default": {"urn", "miles", "within_radius", "top_of_family"}, "robust": {...}}
+    partners = models.JSONField(default=dict)
     # {"MEASURE": {"value", "family_mean", "family_sd", "z", "percentile", "flag", "n"}}
     strengths = models.JSONField(default=dict)
     # [{"urn", "miles", "score", "gain_self", "gain_other", "we_learn": [...], "they_learn": [...]}]
@@ -47,6 +66,7 @@ class SchoolSimilarity(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "school"], name="similarity_run_school")]
+        indexes = [models.Index(fields=["school", "run"])]
 
 
 class CoverageFigure(models.Model):
@@ -57,9 +77,10 @@ class CoverageFigure(models.Model):
     robust = models.BooleanField(default=False)
     schools = models.PositiveIntegerField()
     covered = models.PositiveIntegerField()
-    percent = models.FloatField()
+    percent = models.FloatField(null=True)
 
     class Meta:
+        ordering = ["phase", "robust", "region", "radius_miles"]
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "phase", "region", "radius_miles", "robust"], name="coverage_unique"

@@ -1002,8 +1002,22 @@ IGNORED = re.compile(r"(^readme|sha256sums|licen[cs]e|manifest\.json$)", re.I)
 METADATA = re.compile(r"(_meta\.csv$|establishment-types)", re.I)
 
 
+# When no header matches, the file name suggests the kind, so its header check can say which column is missing.
+NAME_HINTS = [("la_and_region", "la_codes"), ("spine", "spine"), ("gias", "gias"), ("edubasealldata", "gias"),
+              ("links", "links"), ("coords", "coords"), ("census", "census"), ("ks2_perf", "ks2_perf"),
+              ("ks4_perf", "ks4_perf"), ("ks2final", "ks2_final"), ("ks4final", "ks4_final"),
+              ("mats-performance", "mat_performance"), ("ofsted", "ofsted"), ("secondary", "ks4_secondary_json")]
+
+
 def detect(src: Source, header: list[str]) -> Kind | None:
     for k in sorted(KINDS.values(), key=lambda k: k.order):
         if k.matches(header, src.name):
             return k
     return None
+
+
+def guess_from_name(name: str) -> Kind | None:
+    low = name.lower()
+    if METADATA.search(low):
+        return None
+    return next((KINDS[k] for hint, k in NAME_HINTS if hint in low and low.endswith(KINDS[k].exts)), None)

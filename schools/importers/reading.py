@@ -116,7 +116,7 @@ def decode(src: Source) -> tuple[str, str]:
     """Decode strictly: UTF-8 (with or without BOM), else Windows-1252. Anything else is refused."""
     data = src.data
     if not data.removeprefix(b"\xef\xbb\xbf").strip():
-        raise StructuralError(src.name, None, None, "", "empty file")
+        raise StructuralError(src.name, 1, "(header)", data[:8].decode("latin-1"), "empty file: no header row")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise StructuralError(src.name, 1, None, data[:2], "UTF-16 text is not supported; save the file as UTF-8 CSV")
     header_guess = None
@@ -199,6 +199,7 @@ def read_csv(src: Source, required: list[str] | list[list[str]]) -> tuple[Table,
     first = text.split("\n", 1)[0].rstrip("\r")
     header = [h.strip() for h in next(csv.reader([first]))]
     cols = check_header(src.name, header, required)
+    _check_field_counts(src.name, text, header)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, engine="c",
                          skipinitialspace=False)
@@ -216,17 +217,40 @@ def read_csv(src: Source, required: list[str] | list[list[str]]) -> tuple[Table,
     table = Table(src, df, text, encoding)
     if df.empty:
         raise StructuralError(src.name, 2, None, "", "no data rows after the header")
-    if len(df.columns) and len(df):
-        # With na_filter off, an empty field is "" but a missing trailing field is NaN: a truncated row.
-        short = df[df.columns[-1]].isna()
-        if short.any():
-            i = int(np.flatnonzero(short.to_numpy())[0])
-            row = df.iloc[i]
-            first_missing = next(c for c in df.columns if pd.isna(row[c]))
-            have = sum(1 for c in df.columns if not pd.isna(row[c]))
-            raise StructuralError(src.name, table.line_of(i), first_missing, ",".join(str(v) for v in row if not pd.isna(v))[:120],
-                                  f"truncated row: {have} fields, the header has {len(df.columns)}")
     return table, cols
+
+
+def _check_field_counts(name: str, text: str, header: list[str]) -> None:
+    """Refuse a row with fewer or more fields than the header (pandas would silently pad a short row)."""
+    n = len(header)
+    lines = text.split("\n")
+    quoted = '"' in text
+    if quoted and any(line.count('"') % 2 for line in lines):
+        # A quoted field spans lines: count fields record by record with the csv module.
+        reader = csv.reader(io.StringIO(text))
+        next(reader, None)
+        start = 2
+        for row in reader:
+            if row and len(row) != n:
+                _field_error(name, start, header, row, n)
+            start = reader.line_num + 1
+        return
+    for i, line in enumerate(lines[1:], start=2):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        cnt = line.count(",") + 1
+        if cnt != n or (quoted and '"' in line):
+            row = next(csv.reader([line])) if '"' in line else line.split(",")
+            if len(row) != n:
+                _field_error(name, i, header, row, n)
+
+
+def _field_error(name: str, line: int, header: list[str], row: list[str], n: int) -> None:
+    value = ",".join(row)[:120]
+    if len(row) < n:
+        raise StructuralError(name, line, header[len(row)], value, f"truncated row: {len(row)} fields, the header has {n}")
+    raise StructuralError(name, line, f"(after {header[-1]!r})", value, f"row has {len(row)} fields, the header has {n}")
 
 
 def xlsx_header(src: Source) -> list[str]:
@@ -374,7 +398,7 @@ def urns(table: Table, column: str, *, unique: bool, drop: pd.Series | None = No
     return values.astype("Int64")
 
 
-_YEAR_PAIR = re.compile(r"(20\d\d)[-_](\d\d)(?!\d)")
+_YEAR_PAIR = re.compile(r"(20\d\d)[-_](?:20)?(\d\d)(?!\d)")
 _YEAR_ONE = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 _DATE = re.compile(r"(20\d\d)-?(\d\d)-?(\d\d)")
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from schools.importers import db
-from schools.importers.kinds import IGNORED, KINDS, METADATA, Ctx, Kind, detect
+from schools.importers.kinds import IGNORED, KINDS, METADATA, Ctx, Kind, detect, guess_from_name
 from schools.importers.reading import Source, StructuralError, header_of, year_from_name
 from schools.models import ImportRun
 
@@ -52,7 +52,7 @@ def resolve_kind(src: Source, kind: str | None) -> Kind:
             raise StructuralError(src.name, None, None, kind, f"unknown --kind; choose from {', '.join(sorted(KINDS))}")
         return KINDS[kind]
     header = header_of(src)
-    found = detect(src, header)
+    found = detect(src, header) or guess_from_name(src.name)
     if found is None:
         raise StructuralError(src.name, 1, None, ",".join(header)[:120],
                               "the header matches no known file format (pass --kind to force one)")

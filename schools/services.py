@@ -458,6 +458,7 @@ class LinkedSchool:
     via_urn: int
     depth: int
     direction: str  # "predecessor" or "successor"
+    via_name: str = ""
     in_register: bool = False
     result_years: list[int] = field(default_factory=list)
 
@@ -625,6 +626,9 @@ def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[
             f.in_register = f.urn in names
             f.name = names.get(f.urn) or f.name or f"URN {f.urn}"
             f.result_years = sorted(years.get(f.urn, ()))
+        by_urn = {f.urn: f.name for f in found}
+        for f in found:
+            f.via_name = by_urn.get(f.via_urn, "")
     found.sort(key=lambda f: (f.depth, str(f.established or ""), f.urn))
     return [f for f in found if f.direction == "predecessor"], [f for f in found if f.direction == "successor"]
 

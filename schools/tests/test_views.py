@@ -446,7 +446,7 @@ def test_link_chain_followed_through_levels(client):
     assert list(preds) == [300002, 300001, 999001]
     assert preds[300002].depth == 1 and preds[300002].link_type == "Predecessor"
     assert preds[300001].depth == 2 and preds[300001].link_type == "Predecessor - merged"
-    assert preds[300001].via_urn == 300002
+    assert preds[300001].via_urn == 300002 and preds[300001].via_name == "Middle School"
     assert preds[999001].name == "Ancient Infants" and not preds[999001].in_register
     assert preds[300001].result_years == [2016] and preds[300002].has_results
     assert not preds[999001].has_results

@@ -301,12 +301,20 @@ def run_wrk(base: str, sample: Sample, concurrency: int, seconds: int) -> dict[s
     if not wrk:
         return {"skipped": "wrk not installed"}
     out: dict[str, Any] = {}
-    for name, path in (("baseline", "/healthz"), ("search_page", make_url("search_page", sample, random.Random(1)))):
+    rng = random.Random(2)
+    # Distinct search pages in turn (a single URL would be answered by the whole-page cache after the first hit).
+    paths = [make_url("search_page", sample, rng) for _ in range(5000)]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write("paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n")
+        fh.write("i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
+        script = fh.name
+    for name, path, extra in (("baseline", "/healthz", []), ("search_page", "/schools/?q=...", ["-s", script])):
         proc = subprocess.run(
-            [wrk, "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", base + path],
+            [wrk, "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", *extra, base + "/healthz"],
             capture_output=True, text=True, timeout=seconds + 30,
         )
         out[name] = {"url": path, "output": proc.stdout.strip().splitlines()}
+    os.unlink(script)
     return out
 
 

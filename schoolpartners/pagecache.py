@@ -32,10 +32,13 @@ def page_cache() -> Any:
 
 def data_version() -> str:
     from schools.models import ImportRun
+    from similarity.models import SimilarityRun
 
     agg = ImportRun.objects.aggregate(last_id=Max("id"), last_finished=Max("finished_at"))
     finished = agg["last_finished"].isoformat() if agg["last_finished"] else ""
-    return f"{agg['last_id'] or 0}:{finished}"
+    # a similarity recompute (new run id) also changes what school and similarity pages show
+    similarity = SimilarityRun.objects.aggregate(last=Max("id"))["last"] or 0
+    return f"{agg['last_id'] or 0}:{finished}:{similarity}"
 
 
 def _key(request: HttpRequest, version: str) -> str:

@@ -28,6 +28,7 @@ from schools.services import (
     search_all,
     search_page,
 )
+from similarity.services import school_summary_context
 
 PHASES = dict(Phase.choices)
 STATUSES = dict(Status.choices)
@@ -236,6 +237,7 @@ def school_detail(request: HttpRequest, urn: int) -> HttpResponse:
                 t: {f: reverse("schools:school-export", args=[urn, t, f]) for f in ("csv", "xlsx")}
                 for t in ("results", "census", "inspections", "trusts", "links")
             },
+            "similarity": school_summary_context(urn),
         },
     )
 

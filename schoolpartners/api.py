@@ -18,3 +18,8 @@ from schools.api import router as schools_router  # noqa: E402
 
 api.add_router("/schools", schools_router)
 api.add_router("/measures", measures_router)
+
+from similarity.api import router as similarity_router  # noqa: E402
+
+# full paths (/schools/{urn}/family, /similarity/coverage, ...): no clash with the /schools router's routes
+api.add_router("/", similarity_router)

@@ -1,0 +1,282 @@
+"""Public, read-only JSON API over the stored similar-schools results (mounted at /api/ in schoolpartners/api.py).
+
+Paths: /api/schools/{urn}/family, /partner, /challenge-pairs, /strengths; /api/similarity/coverage and
+/api/similarity/runs. Every answer names the run it comes from (id, method description and hash); `run=<id>`
+picks a stored run other than the current one. Nothing is computed per request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from schools.schemas import Error
+from similarity import services
+from similarity.models import SchoolSimilarity, SimilarityRun
+
+PUBLIC_READ = "Public: anyone may read; read-only."
+
+router = Router(tags=["similar schools"])
+
+
+def _describe(text: str) -> str:
+    return f"{PUBLIC_READ}\n\n{text}"
+
+
+class RunOut(Schema):
+    run_id: int
+    method_hash: str
+    method_description: str
+    is_current: bool
+    created_at: datetime
+    year: int | None = None
+    family_size: int | None = None
+    radius_miles: float | None = None
+    robust: bool
+    populations: dict[str, int]
+
+
+class FamilyMemberOut(Schema):
+    rank: int
+    urn: int
+    name: str
+    phase: str
+    distance: float | None
+    miles: float | None
+    headline: float | None
+    pupils: int | None
+    features: dict[str, float | None]
+
+
+class FamilyOut(Schema):
+    run: RunOut
+    urn: int
+    phase: str
+    headline: float | None
+    features: dict[str, float | None]
+    family: list[FamilyMemberOut]
+
+
+class SchoolBrief(Schema):
+    urn: int
+    name: str
+    town: str = ""
+    postcode: str = ""
+    la_name: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class PartnerRuleOut(Schema):
+    status: Literal["within_radius", "outside_radius", "top_of_family"]
+    miles: float | None
+    within_radius: bool
+    top_of_family: bool
+    school: SchoolBrief | None
+
+
+class PartnerOut(Schema):
+    run: RunOut
+    urn: int
+    radius_miles: float
+    rule: Literal["default", "robust"]
+    partner: PartnerRuleOut
+    default: PartnerRuleOut
+    robust: PartnerRuleOut
+
+
+class StrengthOut(Schema):
+    measure: str
+    label: str
+    value: float | None
+    family_mean: float | None
+    family_sd: float | None
+    z: float | None
+    percentile: float | None
+    flag: Literal["strength", "weakness", "none"]
+    family_values: int | None
+
+
+class StrengthsOut(Schema):
+    run: RunOut
+    urn: int
+    strengths: list[StrengthOut]
+
+
+class PairOut(Schema):
+    urn: int
+    name: str
+    miles: float
+    score: float
+    gain_self: float
+    gain_other: float
+    we_learn: list[str]
+    they_learn: list[str]
+
+
+class PairsOut(Schema):
+    run: RunOut
+    urn: int
+    pairs: list[PairOut]
+
+
+class CoverageFigureOut(Schema):
+    phase: str
+    region: str
+    radius_miles: int
+    robust: bool
+    schools: int
+    covered: int
+    percent: float | None
+
+
+class CoverageOut(Schema):
+    run: RunOut
+    figures: list[CoverageFigureOut]
+
+
+def _run(run: int | None) -> SimilarityRun | None:
+    try:
+        return services.get_run(run)
+    except services.RunNotFound:
+        return None
+
+
+def _lookup(urn: int, run: int | None) -> tuple[SimilarityRun, SchoolSimilarity] | tuple[None, str]:
+    r = _run(run)
+    if r is None:
+        return None, (f"No stored similarity run {run}" if run is not None else "No similarity run is stored")
+    sim = services.school_similarity(urn, r)
+    if sim is None:
+        return None, f"No similar-schools results for URN {urn} in run {r.pk}"
+    return r, sim
+
+
+RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default: the current run."
+
+
+@router.get(
+    "/schools/{urn}/family",
+    response={200: FamilyOut, 404: Error},
+    summary="Family of similar schools",
+    description=_describe(
+        "The school's family: the most similar same-phase schools by intake, most similar first, with rank, "
+        "distance in standardised feature space, great-circle miles, headline progress, pupils on roll and "
+        "each feature. 404 when the school has no stored result." + RUN_PARAM
+    ),
+)
+def family(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+    r, sim = _lookup(urn, run)
+    if r is None:
+        return 404, {"detail": sim}
+    assert isinstance(sim, SchoolSimilarity)
+    features = [f for f, _ in (r.method or {}).get("features", [])]
+    members = [
+        {**{k: row.get(k) for k in ("rank", "urn", "name", "phase", "distance", "miles", "headline", "pupils")},
+         "features": {f: row.get(f) for f in features}}
+        for row in services.family_rows(sim)
+    ]
+    return 200, {
+        "run": services.run_info(r), "urn": urn, "phase": sim.phase, "headline": sim.headline,
+        "features": {f: sim.features.get(f) for f in [*features, "NOR"]}, "family": members,
+    }
+
+
+@router.get(
+    "/schools/{urn}/partner",
+    response={200: PartnerOut, 404: Error},
+    summary="Better-performing partner",
+    description=_describe(
+        "The nearest better-performing member of the school's family, its miles and whether it is within the "
+        "run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or top_of_family). "
+        "`partner` follows the run's rule; `default` and `robust` give both rules." + RUN_PARAM
+    ),
+)
+def partner(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+    r, sim = _lookup(urn, run)
+    if r is None:
+        return 404, {"detail": sim}
+    assert isinstance(sim, SchoolSimilarity)
+    return 200, {"run": services.run_info(r), "urn": urn, **services.partner_info(sim, r)}
+
+
+@router.get(
+    "/schools/{urn}/challenge-pairs",
+    response={200: PairsOut, 404: Error},
+    summary="Two-way challenge pairs",
+    description=_describe(
+        "Family members within the radius where each school is clearly better than the other on some measure: "
+        "score (the smaller of the two gains, in family SDs), miles, and the measures each side learns "
+        "(`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs first." + RUN_PARAM
+    ),
+)
+def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+    r, sim = _lookup(urn, run)
+    if r is None:
+        return 404, {"detail": sim}
+    assert isinstance(sim, SchoolSimilarity)
+    return 200, {"run": services.run_info(r), "urn": urn, "pairs": services.pair_rows(sim)}
+
+
+@router.get(
+    "/schools/{urn}/strengths",
+    response={200: StrengthsOut, 404: Error},
+    summary="Strengths and weaknesses within the family",
+    description=_describe(
+        "For each measure: the school's value, the family mean and SD, the z-score, the percentile in the family "
+        "and the flag (strength / weakness when the gap is beyond 1.96 combined standard errors, else none)."
+        + RUN_PARAM
+    ),
+)
+def strengths(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+    r, sim = _lookup(urn, run)
+    if r is None:
+        return 404, {"detail": sim}
+    assert isinstance(sim, SchoolSimilarity)
+    return 200, {"run": services.run_info(r), "urn": urn, "strengths": services.strength_rows(sim)}
+
+
+@router.get(
+    "/similarity/coverage",
+    response={200: CoverageOut, 404: Error},
+    summary="Coverage of better-performing partners",
+    description=_describe(
+        "Share of schools with a better-performing family member within each radius, by phase, region "
+        '(`region` "" = England) and rule (`robust`). Optional filters: `phase`, `region` (use `England` for '
+        'the national rows), `radius`, `robust`.' + RUN_PARAM
+    ),
+)
+def coverage(
+    request: HttpRequest, run: int | None = None, phase: str | None = None, region: str | None = None,
+    radius: int | None = None, robust: bool | None = None,
+) -> tuple[int, dict[str, Any]]:
+    r = _run(run)
+    if r is None:
+        return 404, {"detail": f"No stored similarity run {run}" if run is not None else "No similarity run is stored"}
+    rows = services.coverage_rows(r)
+    if phase:
+        rows = [x for x in rows if x["phase"] == phase]
+    if region is not None:
+        want = "" if region.strip().lower() in ("", "england") else region.strip()
+        rows = [x for x in rows if x["region"] == want]
+    if radius is not None:
+        rows = [x for x in rows if x["radius_miles"] == radius]
+    if robust is not None:
+        rows = [x for x in rows if x["robust"] == robust]
+    return 200, {"run": services.run_info(r), "figures": rows}
+
+
+@router.get(
+    "/similarity/runs",
+    response=list[RunOut],
+    summary="Stored similar-schools runs",
+    description=_describe(
+        "Every stored run (current first) with its method description, hash, family size, radius, rule and "
+        "population sizes. Pass a run's id as `run=` to the other similar-schools operations."
+    ),
+)
+def runs(request: HttpRequest) -> list[dict[str, Any]]:
+    return [services.run_info(r) for r in services.runs()]

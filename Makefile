@@ -28,6 +28,7 @@ assets: venv node_modules/.installed
 data: venv
 	$(BIN)/schoolpartners migrate --noinput -v 0
 	$(BIN)/schoolpartners import --all --source bundle
+	$(BIN)/schoolpartners similarity recompute
 
 run: assets data
 	$(BIN)/schoolpartners serve --port $(PORT)

@@ -95,12 +95,13 @@ class Command(BaseCommand):
         method = self.method_from(opts)
         self.stderr.write(f"Method: {method.description()}")
         bars: dict[str, tqdm[Any]] = {}
+        stream = getattr(self.stderr, "_out", sys.stderr)  # the raw stream: tqdm redraws with carriage returns
 
         def progress(step: str, done: int, total: int) -> None:
             bar = bars.get(step)
             if bar is None:
                 unit = "school" if step == "write" else "step"
-                bar = bars[step] = tqdm(total=total, desc=step, file=sys.stderr, unit=unit, dynamic_ncols=True)
+                bar = bars[step] = tqdm(total=total, desc=step, file=stream, unit=unit, dynamic_ncols=True)
             bar.update(done - bar.n)
             if done >= total:
                 bar.close()

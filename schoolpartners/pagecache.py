@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import Max
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 PAGE_TTL = 600  # seconds; the data version key already invalidates on import
@@ -31,14 +31,19 @@ def page_cache() -> Any:
 
 
 def data_version() -> str:
+    """The newest import (id, finish time) and the newest similarity run, in one query."""
     from schools.models import ImportRun
     from similarity.models import SimilarityRun
 
-    agg = ImportRun.objects.aggregate(last_id=Max("id"), last_finished=Max("finished_at"))
-    finished = agg["last_finished"].isoformat() if agg["last_finished"] else ""
-    # a similarity recompute (new run id) also changes what school and similarity pages show
-    similarity = SimilarityRun.objects.aggregate(last=Max("id"))["last"] or 0
-    return f"{agg['last_id'] or 0}:{finished}:{similarity}"
+    imports, runs = ImportRun._meta.db_table, SimilarityRun._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(id) FROM {imports}), (SELECT MAX(finished_at) FROM {imports}), "
+            f"(SELECT MAX(id) FROM {runs})"
+        )
+        last_id, finished, similarity = cursor.fetchone()
+    # a similarity recompute (a new run id) also changes what school and similarity pages show
+    return f"{last_id or 0}:{finished or ''}:{similarity or 0}"
 
 
 def _key(request: HttpRequest, version: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from audit.services import record
 from schools.measures import MEASURES
@@ -482,12 +482,15 @@ def pair_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
     ]
 
 
-def partner_info(sim: SchoolSimilarity, run: SimilarityRun) -> dict[str, Any]:
+def partner_info(
+    sim: SchoolSimilarity, run: SimilarityRun, schools: dict[int, School] | None = None
+) -> dict[str, Any]:
     """The partner shown for the run's method, with both rules' partners for reference."""
     radius = (run.method or {}).get("radius_miles", 75.0)
     rules = sim.partners or {}
-    urns = [p.get("urn") for p in rules.values() if p.get("urn")]
-    schools = {s.urn: s for s in School.objects.filter(urn__in=urns)}
+    if schools is None:
+        urns = [p.get("urn") for p in rules.values() if p.get("urn")]
+        schools = {s.urn: s for s in School.objects.filter(urn__in=urns)}
 
     def one(p: dict[str, Any]) -> dict[str, Any]:
         urn = p.get("urn")
@@ -528,18 +531,28 @@ def coverage_summary(run: SimilarityRun, robust: bool = False) -> dict[str, dict
     return out
 
 
-def school_summary_context(urn: int) -> dict[str, Any] | None:
-    """Context for the short summary on the school page (partner and top-3 family), or None without a run."""
-    run = current_run()
-    sim = school_similarity(urn, run)
-    if run is None or sim is None:
+def school_summary_context(urn: int) -> dict[str, Any]:
+    """Context for the short summary on the school page (partner and top-3 family).
+
+    One query when the school has no stored result (the current run with the school's row id, if any), three
+    when it has one (that, the row, the partner and top-3 names).
+    """
+    run = (
+        SimilarityRun.objects.filter(is_current=True)
+        .annotate(sim_id=Subquery(SchoolSimilarity.objects.filter(run=OuterRef("pk"), school_id=urn).values("id")[:1]))
+        .order_by("-id")
+        .first()
+    )
+    if run is None or run.sim_id is None:  # type: ignore[attr-defined]
         return {"run": run, "sim": None}
-    top3 = [m[0] for m in sim.family[:3]]
-    names = dict(School.objects.filter(urn__in=top3).values_list("urn", "name"))
+    sim = SchoolSimilarity.objects.get(pk=run.sim_id)  # type: ignore[attr-defined]
+    top3 = sim.family[:3]
+    partner_urns = [p.get("urn") for p in (sim.partners or {}).values() if p.get("urn")]
+    schools = {x.urn: x for x in School.objects.filter(urn__in=[m[0] for m in top3] + partner_urns)}
     return {
         "run": run,
         "sim": sim,
-        "partner": partner_info(sim, run)["partner"],
-        "top3": [{"urn": u, "name": names.get(u, str(u)), "miles": m[2]} for u, m in zip(top3, sim.family, strict=False)],
+        "partner": partner_info(sim, run, schools)["partner"],
+        "top3": [{"urn": m[0], "name": schools[m[0]].name if m[0] in schools else str(m[0]), "miles": m[2]} for m in top3],
         "pairs": len(sim.challenge_pairs),
     }

@@ -287,12 +287,6 @@ def prepare_spine(src: Source, ctx: Ctx) -> Writer:
     opend, closed = dates(table, "OPENDATE", "%Y-%m-%d"), dates(table, "CLOSEDATE", "%Y-%m-%d")
     s = {c: _strip(df[c]) for c in SPINE_COLS}
     postcode = s["POSTCODE"].str.upper()
-    las = la_table()
-    la_name = la.map(dict(zip(las["code"], las["name"], strict=True))).fillna("")
-    region = la.map(dict(zip(las["code"], las["region_name"], strict=True))).fillna("")
-    unknown_la = sorted({int(c) for c in la[la.notna() & (la_name == "")]})
-    if unknown_la:
-        ctx.details["LA codes without a LocalAuthority row"] = unknown_la[:20]
     all_dates = pd.concat([opend.dropna(), closed.dropna()])
     as_of = ctx.as_of or (dt.date.fromisoformat(all_dates.max()) if len(all_dates) else None) or date_from_name(src.name)
     if as_of is None:
@@ -307,7 +301,7 @@ def prepare_spine(src: Source, ctx: Ctx) -> Writer:
         "urn": urn.astype(int),
         "name": s["SCHNAME"], "other_name": s["OTHERSCHNAME"],
         "la_code": la.astype("Int64"), "estab": estab.astype("Int64"), "laestab": laestab.astype("Int64"),
-        "la_name": la_name, "region_name": region,
+        "la_name": "", "region_name": "",
         "street": s["STREET"], "locality": s["LOCALITY"], "address3": s["ADDRESS3"], "town": s["TOWN"],
         "postcode": postcode, "postcode_district": outward(postcode), "telephone": s["TELNUM"],
         "status": iclose.map({1.0: Status.OPEN.value, 2.0: Status.CLOSED.value, 3.0: Status.PENDING_CLOSURE.value}).fillna(""),
@@ -320,7 +314,15 @@ def prepare_spine(src: Source, ctx: Ctx) -> Writer:
         "gender": s["GENDER"], "sixth_form_gender": s["SIXFGENDER"], "religious_character": s["RELDENOM"],
         "admissions_policy": s["ADMPOL"],
     })
-    return _register_writer(_clip(frame, School), as_of, src.name, ctx)
+    def la_by_code(f: pd.DataFrame) -> None:
+        las = la_table()
+        f["la_name"] = f["la_code"].map(dict(zip(las["code"], las["name"], strict=True))).fillna("")
+        f["region_name"] = f["la_code"].map(dict(zip(las["code"], las["region_name"], strict=True))).fillna("")
+        unknown_la = sorted({int(c) for c in f.loc[f["la_code"].notna() & (f["la_name"] == ""), "la_code"]})
+        if unknown_la:
+            ctx.details["LA codes without a LocalAuthority row"] = unknown_la[:20]
+
+    return _register_writer(_clip(frame, School), as_of, src.name, ctx, la_by_code)
 
 
 GIAS_COLS: list[list[str]] = [
@@ -351,33 +353,41 @@ def prepare_gias(src: Source, ctx: Ctx) -> Writer:
     bad = status.isna() & (get["status"] != "")
     if bad.any():
         raise table.error(int(np.flatnonzero(bad.to_numpy())[0]), cols["status"], "unknown establishment status")
-    las = la_table()
-    by_name = {str(n).strip().lower(): (int(c), r) for c, n, r in zip(las["code"], las["name"], las["region_name"], strict=True)}
-    key = get["local_authority_name"].str.lower()
     as_of = ctx.as_of or date_from_name(src.name)
     if as_of is None:
         raise StructuralError(src.name, None, None, src.name, "cannot tell the register date from the file name; pass --as-of")
     ctx.details["register as of"] = as_of.isoformat()
     frame = pd.DataFrame({
         "urn": urn.astype(int), "name": get["name"], "la_name": get["local_authority_name"],
-        "la_code": key.map(lambda k: by_name.get(k, (None, ""))[0]).astype("Int64"),
-        "region_name": key.map(lambda k: by_name.get(k, (None, ""))[1]),
+        "la_code": pd.array([None] * len(df), dtype="Int64"), "region_name": "",
         "phase": phase.astype(object).fillna("").map(str), "gender": get["gender"],
         "status": status.astype(object).fillna("").map(str),
     })
-    return _register_writer(_clip(frame, School), as_of, src.name, ctx)
+    def la_by_name(f: pd.DataFrame) -> None:
+        las = la_table()
+        by_name = {str(n).strip().lower(): (int(c), r) for c, n, r in zip(las["code"], las["name"], las["region_name"], strict=True)}
+        key = f["la_name"].str.lower()
+        f["la_code"] = key.map(lambda k: by_name.get(k, (None, ""))[0]).astype("Int64")
+        f["region_name"] = key.map(lambda k: by_name.get(k, (None, ""))[1])
+
+    return _register_writer(_clip(frame, School), as_of, src.name, ctx, la_by_name)
 
 
 def _blank(s: pd.Series) -> np.ndarray:
     return (s.isna() | (s.astype(object).map(lambda v: isinstance(v, str) and v == ""))).to_numpy(dtype=bool)
 
 
-def _register_writer(frame: pd.DataFrame, as_of: dt.date, source: str, ctx: Ctx) -> Writer:
+def _register_writer(frame: pd.DataFrame, as_of: dt.date, source: str, ctx: Ctx,
+                     resolve_la: Callable[[pd.DataFrame], None]) -> Writer:
     """Merge register rows: for the SHARED fields the newest source wins (by register_as_of), whatever the
-    import order; a blank value never overwrites a known one; fields only this file has are always written."""
+    import order; a blank value never overwrites a known one; fields only this file has are always written.
+    LA names/codes and regions are looked up in LocalAuthority at write time (prepare never reads the database)."""
     frame = frame.assign(register_source=source, register_as_of=as_of.isoformat())
 
     def write() -> db.Counts:
+        nonlocal frame
+        frame = frame.copy()
+        resolve_la(frame)
         cols = list(frame.columns)
         existing = db.query_frame(f"SELECT {', '.join(cols)} FROM {T_SCHOOL}")
         if existing.empty:

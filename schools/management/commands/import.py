@@ -11,15 +11,35 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 from tqdm import tqdm
 
 from schools.importers.kinds import KINDS
-from schools.importers.runner import FileResult, import_file, plan
+from schools.importers.runner import FileResult, import_file, import_many, plan
+
+
+@contextmanager
+def deferred_checkpoint() -> Iterator[None]:
+    """SQLite (WAL): checkpoint once after all files instead of after every file's commit (pages rewritten by
+    several files are then copied back to the database file once)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cur.execute("PRAGMA wal_autocheckpoint = 1000")
 
 
 class Command(BaseCommand):
@@ -38,14 +58,24 @@ class Command(BaseCommand):
         if opts["all"] == bool(opts["files"]):
             raise CommandError("give either --all or one or more FILEs")
         results: list[FileResult] = []
+        with deferred_checkpoint():
+            self._run(results, opts)
+        self.stdout.write("Summary:")
+        self._report(results)
+
+    def _run(self, results: list[FileResult], opts: dict[str, Any]) -> None:
         if opts["all"]:
             folder = self._source(opts["source"])
             chosen, ignored = plan(folder)
             self.stderr.write(f"Importing {len(chosen)} files from {folder}")
-            bar = tqdm(chosen, file=sys.stderr, unit="file", dynamic_ncols=True)
-            for path, src, kind in bar:
-                bar.set_description(src.name[:40])
-                results.append(import_file(path, kind=kind.name, force=opts["force"], src=src))
+            with tqdm(total=len(chosen), file=sys.stderr, unit="file", dynamic_ncols=True) as bar:
+                def progress(name: str) -> None:
+                    if bar.n or bar.desc:
+                        bar.update(1)
+                    bar.set_description(name[:40])
+
+                results.extend(import_many(chosen, force=opts["force"], progress=progress))
+                bar.update(len(chosen) - bar.n)
             results.extend(ignored)
         else:
             bar = tqdm([Path(f) for f in opts["files"]], file=sys.stderr, unit="file", dynamic_ncols=True)
@@ -54,7 +84,8 @@ class Command(BaseCommand):
                     raise CommandError(f"{path}: no such file")
                 bar.set_description(path.name[:40])
                 results.append(import_file(path, kind=opts["kind"], force=opts["force"], year=opts["year"], as_of=opts["as_of"]))
-        self.stdout.write("Summary:")
+
+    def _report(self, results: list[FileResult]) -> None:
         for r in results:
             self.stdout.write(("  " if r.status != "failed" else "! ") + r.line())
         done = [r for r in results if r.status == "imported"]

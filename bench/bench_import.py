@@ -1,0 +1,221 @@
+"""Benchmark `schoolpartners import`: the whole data pack into a fresh SQLite file and a fresh PostgreSQL
+database, against a naive row-by-row ORM import of one file measured in the same run.
+
+    .venv/bin/python bench/bench_import.py [--pack DIR] [--pg postgres://postgres@127.0.0.1:5432] [--sample 4000]
+                                           [--skip-postgres]
+
+1. Full pack, per backend: a fresh database (SQLite: a temporary file; PostgreSQL: scratch database
+   `schoolpartners_bench`, dropped and re-created), `schoolpartners migrate` (not timed), then the wall time of
+   `schoolpartners import --all --source <pack>` run as a subprocess: what a user waits for, Python start-up
+   included.
+2. Baseline, per backend, on england_ks2final_2018-19.csv (the KS2 2018/19 school file): into a database holding
+   only the register (LA codes, spine, GIAS), time (a) our importer on that file, in-process, and (b) the naive
+   way: csv.DictReader, then `Result.objects.update_or_create(...)` per result row, all inside ONE transaction
+   (kinder to the naive way than autocommit per row). The naive way runs on the first --sample result rows;
+   its per-row time x the file's result rows is the naive estimate. Ratio = naive estimate / ours.
+
+Prints the figures and writes bench/results/import.json. Each database step runs in a child process with its
+own DATABASE_URL, so this script sets everything itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+CLI = str(Path(PY).with_name("schoolpartners"))
+BENCH_DB = "schoolpartners_bench"
+NAIVE_FILE = "performance/england_ks2final_2018-19.csv"
+REGISTER = ["register/la_and_region_codes_meta.csv", "register/england_spine_2017-2018.csv",
+            "register/gias_2024-06-17_basic.csv"]
+
+
+def env_for(url: str) -> dict[str, str]:
+    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="schoolpartners.settings", SQLITE_NO_PERSIST="1")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def sh(args: list[str], url: str, *, capture: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, env=env_for(url), text=True, capture_output=capture, check=True)
+
+
+def pg_recreate(admin_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return f"{admin_url}/{BENCH_DB}"
+
+
+def pg_drop(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def full_import(url: str, pack: Path) -> dict[str, Any]:
+    sh([CLI, "migrate", "--noinput", "-v", "0"], url)
+    t0 = time.perf_counter()
+    proc = sh([CLI, "import", "--all", "--source", str(pack)], url)
+    seconds = time.perf_counter() - t0
+    total = next((line for line in proc.stdout.splitlines() if line.startswith("Total:")), "")
+    counts = json.loads(sh([PY, __file__, "--step", "counts"], url).stdout)
+    return {"seconds": round(seconds, 2), "summary_total": total, "rows": counts}
+
+
+def baseline(url: str, pack: Path, sample: int) -> dict[str, Any]:
+    sh([CLI, "migrate", "--noinput", "-v", "0"], url)
+    sh([CLI, "import", *[str(pack / f) for f in REGISTER]], url)
+    out = sh([PY, __file__, "--step", "baseline", "--pack", str(pack), "--sample", str(sample)], url)
+    return json.loads(out.stdout)
+
+
+# ----------------------------------------------------------------------------- child steps (Django set up)
+
+
+def step_counts() -> None:
+    import django
+
+    django.setup()
+    from django.apps import apps
+
+    print(json.dumps({m._meta.label: m.objects.count() for m in apps.get_models()
+                      if m._meta.app_label in ("schools", "partnerships")}))
+
+
+def step_baseline(pack: Path, sample: int) -> None:
+    import csv
+
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    from schools.importers.runner import import_file
+    from schools.models import Result
+
+    path = pack / NAIVE_FILE
+    year, measures = 2019, [("READPROG", "READPROG"), ("READPROG_DESCR", "READPROG_BAND"), ("WRITPROG", "WRITPROG"),
+                            ("WRITPROG_DESCR", "WRITPROG_BAND"), ("MATPROG", "MATPROG"), ("MATPROG_DESCR", "MATPROG_BAND")]
+    codes = {"SUPP", "NP", "NE", "NA", "LOWCOV", "X"}
+    known = set(connection.cursor().execute("SELECT urn FROM schools_school").fetchall())
+    known_urns = {u for (u,) in known}
+
+    # (a) ours, in-process, on a database holding only the register
+    t0 = time.perf_counter()
+    res = import_file(path)
+    ours = time.perf_counter() - t0
+    assert res.status == "imported", res.error
+    rows_in_file = Result.objects.filter(year=year, source=path.name).count()
+
+    # (b) the naive way, on the same rows, after removing ours
+    Result.objects.filter(year=year, source=path.name).delete()
+    done = 0
+    t0 = time.perf_counter()
+    with transaction.atomic(), path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            urn = int(row["URN"])
+            if urn not in known_urns:
+                continue
+            for col, measure in measures:
+                cell = row[col].strip()
+                if not cell:
+                    continue
+                note = cell.upper() if cell.upper() in codes else ""
+                value = None if note else float(cell.rstrip("%"))
+                Result.objects.update_or_create(school_id=urn, year=year, measure=measure,
+                                                defaults={"value": value, "note": note, "source": path.name})
+                done += 1
+            if done >= sample:
+                break
+    naive = time.perf_counter() - t0
+    per_row = naive / done
+    print(json.dumps({
+        "file": path.name, "result_rows": rows_in_file, "ours_seconds": round(ours, 3),
+        "naive_sample_rows": done, "naive_sample_seconds": round(naive, 3), "naive_ms_per_row": round(per_row * 1000, 4),
+        "naive_estimated_seconds": round(per_row * rows_in_file, 2),
+        "ratio": round(per_row * rows_in_file / ours, 1),
+    }))
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pack", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--pg", default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432"),
+                    help="PostgreSQL server URL without database name")
+    ap.add_argument("--sample", type=int, default=4000, help="result rows imported the naive way")
+    ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--step", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.step == "counts":
+        step_counts()
+        return 0
+    if args.step == "baseline":
+        step_baseline(args.pack, args.sample)
+        return 0
+    if not (args.pack / "README.md").exists():
+        print(f"data pack not found at {args.pack}", file=sys.stderr)
+        return 1
+
+    results: dict[str, Any] = {
+        "benchmark": "import",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_before": list(os.getloadavg())},
+        "pack": str(args.pack),
+    }
+    backends: list[tuple[str, Any]] = [("sqlite", None)]
+    if not args.skip_postgres:
+        backends.append(("postgres", args.pg))
+    for name, admin in backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            def fresh(name: str = name, admin: Any = admin, tmp: str = tmp) -> str:
+                if name == "sqlite":
+                    db = Path(tmp) / f"bench-{time.monotonic_ns()}.sqlite3"
+                    return f"sqlite:///{db}"
+                return pg_recreate(admin)
+
+            print(f"[{name}] full pack import ...", flush=True)
+            full = full_import(fresh(), args.pack)
+            print(f"[{name}] {full['seconds']:.1f} s  {full['summary_total']}", flush=True)
+            print(f"[{name}] baseline on {Path(NAIVE_FILE).name} ...", flush=True)
+            base = baseline(fresh(), args.pack, args.sample)
+            print(f"[{name}] ours {base['ours_seconds']:.2f} s for {base['result_rows']:,} rows; naive "
+                  f"{base['naive_ms_per_row']:.3f} ms/row x {base['result_rows']:,} = {base['naive_estimated_seconds']:.1f} s "
+                  f"-> ratio {base['ratio']}x", flush=True)
+            results[name] = {"full_pack_seconds": full["seconds"], "summary_total": full["summary_total"],
+                             "rows": full["rows"], "baseline": base}
+            results[f"ratio_{name}"] = base["ratio"]
+            if name == "postgres":
+                pg_drop(admin)
+    results["load_average_after"] = list(os.getloadavg())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "import.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("\nFull pack import (wall, CLI subprocess):")
+    for name, _ in backends:
+        print(f"  {name:9s} {results[name]['full_pack_seconds']:6.1f} s   (limit 30 s)")
+    print("Naive per-row ORM vs ours on one file (same run):")
+    for name, _ in backends:
+        print(f"  {name:9s} ratio {results[f'ratio_{name}']}x")
+    print(f"wrote {RESULTS / 'import.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,12 +36,14 @@ def pct(s: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def imported(pack_dir: Path, django_db_setup: object, django_db_blocker: object) -> dict[str, str]:
-    """Import the pack once for the module (data stays until the test database is destroyed)."""
+def imported(pack_dir: Path, django_db_setup: object, django_db_blocker: object) -> Iterator[dict[str, str]]:
+    """Import the pack once for this module; empty the test database again afterwards for other modules."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         out = io.StringIO()
         call_command("import", "--all", "--source", str(pack_dir), stdout=out, stderr=io.StringIO())
-        return {"summary": out.getvalue()}
+    yield {"summary": out.getvalue()}
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        call_command("flush", "--noinput", verbosity=0)
 
 
 pytestmark = [pytest.mark.pack, pytest.mark.django_db]

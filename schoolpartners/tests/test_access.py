@@ -19,7 +19,10 @@ from schools.tests.factories import (
     ResultFactory,
     SchoolFactory,
     SchoolLinkFactory,
+    empty_database,  # noqa: F401 - fixture
 )
+
+pytestmark = pytest.mark.usefixtures("empty_database")
 
 SKIPPED_PREFIXES = ("admin/", "api/")  # Django admin has its own checks; the API test covers the ninja routes
 

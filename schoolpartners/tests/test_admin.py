@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from schools.tests.factories import MembershipFactory, SchoolFactory
+from schools.tests.factories import MembershipFactory, SchoolFactory, empty_database  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
 
 @pytest.fixture

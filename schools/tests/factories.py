@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import factory
+import pytest
 
 from partnerships.models import Kind, Membership, Partnership
 from schools.models import (
@@ -128,3 +130,19 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     joined = dt.date(2018, 9, 1)
     left = None
     source = "test"
+
+
+@pytest.fixture(scope="module")
+def empty_database(django_db_setup: object, django_db_blocker: Any) -> None:
+    """Start a test module from an empty database.
+
+    A module-scoped fixture elsewhere may commit data outside any test transaction (e.g. a whole-pack import
+    kept for its module); tests that count what they created would then see it. Flush it first, as
+    TransactionTestCase does. Use with `pytestmark = pytest.mark.usefixtures("empty_database")` after importing
+    this fixture into the test module.
+    """
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        if School.objects.exists() or Partnership.objects.exists():
+            call_command("flush", interactive=False, verbosity=0)

@@ -19,11 +19,16 @@ from schools.tests.factories import (
     ResultFactory,
     SchoolFactory,
     SchoolLinkFactory,
+    empty_database,  # noqa: F401 - fixture
 )
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.functional,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_database"),
+]
 
 UNREACHABLE_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"  # discard port: nothing answers
 

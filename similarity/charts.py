@@ -114,8 +114,8 @@ def coverage_chart(series: Sequence[Series], chart_id: str, title: str, max_x: i
     ]
     desc = []
     for s in series:
-        pts = ", ".join(f"{r} miles {p:.1f}%" for r, p in sorted(s.points.items()) if p is not None)
-        desc.append(f"{s.label}: {pts}")
+        text = ", ".join(f"{r} miles {p:.1f}%" for r, p in sorted(s.points.items()) if p is not None)
+        desc.append(f"{s.label}: {text}")
     parts.append(f'<desc id="{chart_id}-desc">{escape("; ".join(desc))}.</desc>')
     for p in range(0, 101, 20):
         y = py(p)
@@ -136,14 +136,14 @@ def coverage_chart(series: Sequence[Series], chart_id: str, title: str, max_x: i
     )
     label_ys: list[float] = []
     for s in series:
-        pts = [(r, p) for r, p in sorted(s.points.items()) if p is not None]
+        pts: list[tuple[int, float]] = [(r, p) for r, p in sorted(s.points.items()) if p is not None]
         if not pts:
             continue
         path = " ".join(f"{'M' if i == 0 else 'L'}{_n(px(r))},{_n(py(p))}" for i, (r, p) in enumerate(pts))
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
         parts.append(f'<path d="{path}" fill="none" stroke="{s.colour}" stroke-width="3"{dash}/>')
-        for r, p in pts:
-            parts.append(f'<circle cx="{_n(px(r))}" cy="{_n(py(p))}" r="4" fill="{s.colour}"/>')
+        for rx, pc in pts:
+            parts.append(f'<circle cx="{_n(px(rx))}" cy="{_n(py(pc))}" r="4" fill="{s.colour}"/>')
         # direct label at the end of the line, nudged apart from the previous labels
         ly = py(pts[-1][1]) + 5
         for other in label_ys:

@@ -424,8 +424,8 @@ def school_similarity(urn: int, run: SimilarityRun | None) -> SchoolSimilarity |
 def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
     """The family with each member's name, phase, pupils and features (one query for the members' rows)."""
     urns = [m[0] for m in sim.family]
-    members = {
-        r["school_id"]: r
+    members: dict[int, dict[str, Any]] = {
+        r["school_id"]: dict(r)
         for r in SchoolSimilarity.objects.filter(run_id=sim.run_id, school_id__in=urns).values(
             "school_id", "school__name", "school__town", "phase", "features", "pupils"
         )
@@ -516,11 +516,8 @@ def partner_info(
 
 
 def coverage_rows(run: SimilarityRun) -> list[dict[str, Any]]:
-    return list(
-        CoverageFigure.objects.filter(run=run)
-        .order_by("phase", "robust", "region", "radius_miles")
-        .values("phase", "region", "radius_miles", "robust", "schools", "covered", "percent")
-    )
+    qs = CoverageFigure.objects.filter(run=run).order_by("phase", "robust", "region", "radius_miles")
+    return [dict(r) for r in qs.values("phase", "region", "radius_miles", "robust", "schools", "covered", "percent")]
 
 
 def coverage_summary(run: SimilarityRun, robust: bool = False) -> dict[str, dict[str, float | None]]:

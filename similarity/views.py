@@ -20,7 +20,7 @@ from schoolpartners.pagecache import cache_public_page
 from schools.measures import MEASURES, academic_year_label
 from schools.models import School
 from similarity import charts, services
-from similarity.models import SimilarityRun
+from similarity.models import SchoolSimilarity, SimilarityRun
 
 PHASE_LABEL = {"primary": "Primary", "secondary": "Secondary"}
 HEADLINE_LABEL = {
@@ -169,7 +169,7 @@ def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
     return render(request, "similarity/school_similar.html", context)
 
 
-def _family_export(sim: SimilarityRun | Any, run: SimilarityRun, request: HttpRequest) -> tuple[list[dict[str, Any]], list[Column]]:
+def _family_export(sim: SchoolSimilarity, run: SimilarityRun, request: HttpRequest) -> tuple[list[dict[str, Any]], list[Column]]:
     features = _family_features(run)
     columns = family_columns(features)
     sort, descending = _sort_params(request, {c[0] for c in columns})

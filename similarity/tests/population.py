@@ -50,6 +50,7 @@ def build_population(primary: int = PRIMARY, secondary: int = SECONDARY) -> dict
                 pct_sen_ehcp=_wave(i + 4, 0.5, 4),
             )
             h = _wave(i + 5, -3, 3)
+            hist: tuple[str, ...]
             if phase == "primary":
                 values = {"READPROG": h + 0.5, "WRITPROG": h - 0.4, "MATPROG": _wave(i + 6, -3, 3)}
                 pupils, hist = "TELIG", ("READPROG", "WRITPROG", "MATPROG")

@@ -92,6 +92,7 @@ def test_properties_of_stored_results(stored: SimilarityRun) -> None:
         assert len(urns) == len(set(urns)) == 8
         distances = [m[1] for m in sim.family]
         assert distances == sorted(distances)
+        assert sim.headline is not None
         better = [m for m in sim.family if m[3] > sim.headline]
         if not better:
             assert sim.top_of_family and sim.partner_id is None
@@ -102,7 +103,7 @@ def test_properties_of_stored_results(stored: SimilarityRun) -> None:
         assert sim.partner_miles == pytest.approx(nearest[2], abs=1e-3)
         assert sim.partner_within_radius == (nearest[2] <= radius)
         partner = SchoolSimilarity.objects.get(run=stored, school_id=sim.partner_id)
-        assert partner.headline > sim.headline
+        assert partner.headline is not None and partner.headline > sim.headline
         for p in sim.challenge_pairs:
             assert p["urn"] in urns and p["miles"] <= radius and p["score"] > 0
             assert p["we_learn"] and p["they_learn"]

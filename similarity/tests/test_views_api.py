@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -31,7 +32,7 @@ def run() -> SimilarityRun:
     return services.recompute(method_small()).run
 
 
-def _with_partner(run: SimilarityRun, phase: str = "secondary") -> SchoolSimilarity:
+def _with_partner(run: SimilarityRun, phase: str = "secondary") -> Any:
     return (
         SchoolSimilarity.objects.filter(run=run, phase=phase, partner__isnull=False)
         .exclude(challenge_pairs=[])

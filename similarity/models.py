@@ -48,8 +48,9 @@ class SchoolSimilarity(models.Model):
     pupils_source = models.CharField(max_length=10, blank=True)  # year of the count, or "NOR"
     # {"PNUMFSMEVER": x, "PNUMEAL": x, "PSEN": x, "LOG_NOR": x, "NOR": n} (raw, before standardising)
     features = models.JSONField(default=dict)
-    # [{"urn", "rank", "distance", "miles", "headline"}], most similar first
-    family = models.JSONField(default=list)
+    # {"urn": [...], "distance": [...], "miles": [...], "headline": [...]}: parallel lists, most similar first
+    # (rank = position + 1); `members` gives (urn, distance, miles, headline) tuples
+    family = models.JSONField(default=dict)
     # partner of the run's method (robust rule when the method is robust)
     partner = models.ForeignKey(
         "schools.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="partner_of"
@@ -67,6 +68,12 @@ class SchoolSimilarity(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "school"], name="similarity_run_school")]
         indexes = [models.Index(fields=["school", "run"])]
+
+    @property
+    def members(self) -> list[tuple[int, float, float, float]]:
+        """The family as (urn, distance in feature space, miles, headline), most similar first."""
+        f = self.family or {}
+        return list(zip(f.get("urn", []), f.get("distance", []), f.get("miles", []), f.get("headline", []), strict=True))
 
 
 class CoverageFigure(models.Model):

@@ -236,8 +236,8 @@ def school_rows(
                 pupils=_r(pupils[i], 2),
                 pupils_source=str(psrc[i]),
                 features=features,
-                # compact: [urn, distance, miles, headline] per member, most similar first (rank = position + 1)
-                family=[list(t) for t in zip(fam_urn[i], fam_dist[i], fam_miles[i], fam_head[i], strict=True)],
+                # parallel lists, most similar first (rank = position + 1)
+                family={"urn": fam_urn[i], "distance": fam_dist[i], "miles": fam_miles[i], "headline": fam_head[i]},
                 partner_id=c["urn"],
                 partner_miles=c["miles"],
                 partner_within_radius=c["within_radius"],
@@ -324,13 +324,18 @@ def recompute(
             compute_seconds=seconds["compute"],
         )
         done = 0
+        seconds["build_rows"] = seconds["insert"] = 0.0
         for phase, res in result.phases.items():
+            t1 = time.perf_counter()
             rows = school_rows(res, method, run, frames[phase], progress=None)
+            t2 = time.perf_counter()
+            seconds["build_rows"] += t2 - t1
             for s in range(0, len(rows), BATCH):
                 SchoolSimilarity.objects.bulk_create(rows[s : s + BATCH], batch_size=BATCH)
                 done += len(rows[s : s + BATCH])
                 if progress:
                     progress("write", done, total_rows)
+            seconds["insert"] += time.perf_counter() - t2
         CoverageFigure.objects.bulk_create(coverage_figures(result, run), batch_size=BATCH)
         seconds["write"] = time.perf_counter() - t0
         seconds["total"] = time.perf_counter() - t_all
@@ -423,7 +428,7 @@ def school_similarity(urn: int, run: SimilarityRun | None) -> SchoolSimilarity |
 
 def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
     """The family with each member's name, phase, pupils and features (one query for the members' rows)."""
-    urns = [m[0] for m in sim.family]
+    urns = [m[0] for m in sim.members]
     members: dict[int, dict[str, Any]] = {
         r["school_id"]: dict(r)
         for r in SchoolSimilarity.objects.filter(run_id=sim.run_id, school_id__in=urns).values(
@@ -431,7 +436,7 @@ def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
         )
     }
     out = []
-    for rank, (urn, distance, miles, headline) in enumerate(sim.family, start=1):
+    for rank, (urn, distance, miles, headline) in enumerate(sim.members, start=1):
         m = members.get(urn, {})
         feats = m.get("features") or {}
         row: dict[str, Any] = {
@@ -543,7 +548,7 @@ def school_summary_context(urn: int) -> dict[str, Any]:
     if run is None or run.sim_id is None:  # type: ignore[attr-defined]
         return {"run": run, "sim": None}
     sim = SchoolSimilarity.objects.get(pk=run.sim_id)  # type: ignore[attr-defined]
-    top3 = sim.family[:3]
+    top3 = sim.members[:3]
     partner_urns = [p.get("urn") for p in (sim.partners or {}).values() if p.get("urn")]
     schools = {x.urn: x for x in School.objects.filter(urn__in=[m[0] for m in top3] + partner_urns)}
     return {

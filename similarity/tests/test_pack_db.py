@@ -82,7 +82,7 @@ def test_pack_in_the_database_gives_the_core_results(pack_dir):
     for i in (0, 5000, prim.data.n - 1):
         urn = int(prim.data.urn[i])
         sim = SchoolSimilarity.objects.get(run=run, school_id=urn)
-        assert [m[0] for m in sim.family] == prim.data.urn[prim.families.index[i]].tolist()
+        assert [m[0] for m in sim.members] == prim.data.urn[prim.families.index[i]].tolist()
 
     # idempotent on the real data too
     again = services.recompute(DEFAULT_METHOD)

@@ -75,7 +75,7 @@ def test_stored_results_equal_the_core(population: dict[str, list[int]]) -> None
     for pr in res.phases.values():
         for i, urn in enumerate(pr.data.urn.tolist()):
             sim = SchoolSimilarity.objects.get(run=run, school_id=urn)
-            assert [m[0] for m in sim.family] == pr.data.urn[pr.families.index[i]].tolist()
+            assert [m[0] for m in sim.members] == pr.data.urn[pr.families.index[i]].tolist()
             j = int(pr.partners.index[i])
             assert sim.partner_id == (int(pr.data.urn[j]) if j >= 0 else None)
     for r in res.coverage.rows:
@@ -87,13 +87,13 @@ def test_stored_results_equal_the_core(population: dict[str, list[int]]) -> None
 def test_properties_of_stored_results(stored: SimilarityRun) -> None:
     radius = stored.method["radius_miles"]
     for sim in SchoolSimilarity.objects.filter(run=stored):
-        urns = [m[0] for m in sim.family]
+        urns = [m[0] for m in sim.members]
         assert sim.school_id not in urns, "a family excludes the school itself"
         assert len(urns) == len(set(urns)) == 8
-        distances = [m[1] for m in sim.family]
+        distances = [m[1] for m in sim.members]
         assert distances == sorted(distances)
         assert sim.headline is not None
-        better = [m for m in sim.family if m[3] > sim.headline]
+        better = [m for m in sim.members if m[3] > sim.headline]
         if not better:
             assert sim.top_of_family and sim.partner_id is None
             continue

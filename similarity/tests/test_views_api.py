@@ -53,7 +53,7 @@ def test_school_similar_page_shows_family_partner_strengths_and_pairs(client: Cl
     html = r.content.decode()
     assert run.description in html and run.method_hash in html
     assert 'id="family-table"' in html
-    for urn, *_ in sim.family:
+    for urn, *_ in sim.members:
         assert f"/schools/{urn}/similar/" in html
     assert sim.partner.name in html and 'id="partner-map"' in html and 'data-partner-lat="' in html
     assert 'id="partner-map-text"' in html  # location as text, always
@@ -86,8 +86,8 @@ def test_family_table_sorts_by_column(client: Client, run: SimilarityRun) -> Non
     html = client.get(f"/schools/{sim.school_id}/similar/?sort=miles&order=desc").content.decode()
     table = html[html.index('id="family-table"') : html.index("</table>", html.index('id="family-table"'))]
     urns = [int(u) for u in re.findall(r'href="/schools/(\d+)/similar/"', table)]
-    by_miles = sorted(sim.family, key=lambda m: (-m[2], m[0]))
-    assert [m[2] for m in sorted(sim.family, key=lambda m: urns.index(m[0]))] == [m[2] for m in by_miles]
+    by_miles = sorted(sim.members, key=lambda m: (-m[2], m[0]))
+    assert [m[2] for m in sorted(sim.members, key=lambda m: urns.index(m[0]))] == [m[2] for m in by_miles]
     assert 'aria-sort="descending"' in table
     # the export follows the same order
     rows = list(csv.DictReader(io.StringIO(_body(client.get(
@@ -100,7 +100,7 @@ def test_exports_parse(client: Client, run: SimilarityRun) -> None:
     base = f"/schools/{sim.school_id}/similar"
     family = list(csv.DictReader(io.StringIO(_body(client.get(f"{base}/family.csv")).decode("utf-8-sig"))))
     assert len(family) == 8 and family[0]["Rank"] == "1" and "% FSM ever 6" in family[0]
-    assert [int(r["URN"]) for r in family] == [m[0] for m in sim.family]
+    assert [int(r["URN"]) for r in family] == [m[0] for m in sim.members]
     strengths = list(csv.DictReader(io.StringIO(_body(client.get(f"{base}/strengths.csv")).decode("utf-8-sig"))))
     assert {r["Measure code"] for r in strengths} == set(sim.strengths)
     assert {r["Strength or weakness"] for r in strengths} <= {"strength", "weakness", "none"}
@@ -150,7 +150,7 @@ def test_school_page_summary_links_to_similar_page(client: Client, run: Similari
     assert 'id="similarity-summary"' in html
     assert f"/schools/{sim.school_id}/similar/" in html
     assert sim.partner.name in html
-    for urn, *_ in sim.family[:3]:
+    for urn, *_ in sim.members[:3]:
         assert f'href="/schools/{urn}/"' in html
 
 
@@ -180,7 +180,7 @@ def test_api_school_endpoints(client: Client, run: SimilarityRun) -> None:
     urn = sim.school_id
     fam = client.get(f"/api/schools/{urn}/family").json()
     _run_fields(fam, run)
-    assert [m["urn"] for m in fam["family"]] == [m[0] for m in sim.family]
+    assert [m["urn"] for m in fam["family"]] == [m[0] for m in sim.members]
     assert fam["family"][0]["rank"] == 1 and "PNUMFSMEVER" in fam["family"][0]["features"]
     partner = client.get(f"/api/schools/{urn}/partner").json()
     _run_fields(partner, run)

@@ -1,0 +1,591 @@
+"""Brokerage matching engine (pure: numpy arrays in, dataclasses out; no Django import).
+
+A region's (or the country's) needs are matched to supporters' offers in one min-cost flow
+(OR-Tools `SimpleMinCostFlow`, integer costs):
+
+    need i (supply 1) --[candidate arc, cap 1, cost c_ij]--> offer j --[cap = capacity_j]--> sink (demand n)
+    need i            --[unserved arc, cap 1, cost U(severity_i)]------------------------> sink
+
+Hard constraints (an arc exists only if all hold): the offer covers the need's phase (bit masks) and area,
+the distance is within the offer's max travel distance, the need's school is not the offer's school, the
+trust rule ("exclude_same": no arc between two schools of the same trust) and the radius ladder: every
+compatible offer within the last finite rung (75 miles) is a candidate, each rung costing more; a need with
+no compatible offer within it gets the `national_k` nearest compatible offers anywhere (the "national" rung),
+so every need that can be helped at all has an option.
+
+Cost of an arc (integer, see `Params`): miles × miles_cost + the rung's step cost + similarity_cost × the
+intake distance (Euclidean on SD-standardised features) + strength_cost × (strength_cap − clip(gap, 0, cap)),
+where gap = the offer school's family z-score in the area − the needy school's (unknown counts as 0), +
+`other_trust_cost` when the rule is "prefer_same" and the trusts differ. Leaving need i unserved costs
+U = unserved_base + unserved_step × severity_i, far above any arc cost, so the flow first serves as many
+(severity-weighted) needs as capacity allows, severe needs first, then minimises arc cost.
+
+Candidate arcs are built vectorised: per (phase bit, area) group, a KD-tree over 3-ad unit vectors of the
+offers answers one `sparse_distance_matrix` query (chord length ↔ great-circle miles) for all needs of
+the group at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+EARTH_RADIUS_MILES = 3958.8
+COST_CAP = 1_000_000  # arc costs are clipped here (far below the unserved penalties)
+
+#: Reasons an unmatched need was left unserved (codes stored; labels shown).
+UNMATCHED_REASONS = {
+    "no_phase": "No offer covers this phase",
+    "no_area": "No offer in this phase covers this area",
+    "out_of_reach": "No compatible offer within reach (ladder, travel distance or trust rule)",
+    "capacity": "Every compatible offer within reach is already at capacity",
+}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """One row per need. `phase` is a bit mask (1 primary, 2 secondary, ...); `area` an area index."""
+
+    school: IntArray
+    lat: FloatArray
+    lon: FloatArray
+    phase: IntArray
+    area: IntArray
+    severity: IntArray  # 1 (lowest) .. 3 (highest)
+    X: FloatArray  # n x F standardised intake features (NaN unknown -> treated as far: see _similarity)
+    strength: FloatArray  # the needy school's family z-score in the need's area (NaN unknown)
+    trust: IntArray  # -1 = none
+
+    @property
+    def n(self) -> int:
+        return int(self.school.shape[0])
+
+
+@dataclass(frozen=True)
+class Supporters:
+    """One row per offer. `phases` and `areas` are bit masks; `strength` is m x A family z-scores."""
+
+    school: IntArray
+    lat: FloatArray
+    lon: FloatArray
+    phases: IntArray
+    areas: IntArray
+    capacity: IntArray
+    max_miles: FloatArray  # inf = no limit
+    X: FloatArray
+    strength: FloatArray  # m x A
+    trust: IntArray
+
+    @property
+    def m(self) -> int:
+        return int(self.school.shape[0])
+
+
+@dataclass(frozen=True)
+class Params:
+    ladder: tuple[float, ...] = (25.0, 50.0, 75.0)  # finite rungs (miles); the national rung follows
+    step_cost: tuple[int, ...] = (0, 300, 900, 3000)  # one per finite rung + the national rung
+    national: bool = True
+    national_k: int = 10
+    miles_cost: float = 4.0
+    similarity_cost: float = 150.0
+    similarity_cap: float = 6.0
+    strength_cost: float = 200.0
+    strength_cap: float = 3.0
+    trust_rule: str = "none"  # "none" | "exclude_same" | "prefer_same"
+    other_trust_cost: int = 300
+    unserved_base: int = 10_000_000
+    unserved_step: int = 1_000_000
+    alternatives: int = 3
+    # what-if
+    extra_capacity: tuple[tuple[int, int], ...] = ()  # (offer index, added places)
+    exclude: tuple[int, ...] = ()  # offer indices
+
+    def __post_init__(self) -> None:
+        if len(self.step_cost) != len(self.ladder) + 1:
+            raise ValueError("step_cost needs one entry per rung plus the national rung")
+        if list(self.ladder) != sorted(self.ladder) or not self.ladder:
+            raise ValueError("ladder must be a non-empty increasing list of miles")
+        if self.trust_rule not in {"none", "exclude_same", "prefer_same"}:
+            raise ValueError(f"unknown trust rule {self.trust_rule!r}")
+
+    def with_(self, **changes: Any) -> Params:
+        return replace(self, **changes)
+
+    def unserved_cost(self, severity: IntArray) -> IntArray:
+        return (self.unserved_base + self.unserved_step * np.asarray(severity, dtype=np.int64)).astype(np.int64)
+
+
+DEFAULT_PARAMS = Params()
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """Candidate need -> offer arcs, sorted by (need, cost, offer)."""
+
+    need: IntArray
+    offer: IntArray
+    miles: FloatArray
+    rung: IntArray  # index into ladder; len(ladder) = national
+    similarity: FloatArray
+    gap: FloatArray
+    cost: IntArray
+
+    @property
+    def size(self) -> int:
+        return int(self.need.shape[0])
+
+    def take(self, mask: NDArray[np.bool_] | IntArray) -> Arcs:
+        return Arcs(*(getattr(self, f)[mask] for f in ("need", "offer", "miles", "rung", "similarity", "gap", "cost")))
+
+
+@dataclass(frozen=True)
+class Alternative:
+    offer: int
+    miles: float
+    cost: int
+
+
+@dataclass(frozen=True)
+class Match:
+    need: int
+    offer: int
+    miles: float
+    rung: int
+    similarity: float
+    gap: float
+    cost: int
+    alternatives: tuple[Alternative, ...] = ()
+
+
+@dataclass(frozen=True)
+class Solution:
+    assigned: IntArray  # per need: offer index or -1
+    arc_of_need: IntArray  # per need: index into arcs or -1
+    arcs: Arcs
+    cost: int  # total objective (arc costs + unserved penalties)
+    arc_cost: int
+    served: int
+    unmatched_reason: NDArray[np.object_]  # per need: "" or a key of UNMATCHED_REASONS
+    nearest_miles: FloatArray  # per need: miles to the nearest compatible offer (inf: none)
+    used: IntArray  # per offer: places used
+    capacity: IntArray  # per offer: capacity after what-if changes
+    params: Params
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def matches(self, alternatives: int | None = None) -> list[Match]:
+        k = self.params.alternatives if alternatives is None else alternatives
+        a = self.arcs
+        # arcs are sorted by (need, cost): each need's candidates are one slice
+        starts = np.searchsorted(a.need, np.arange(len(self.assigned)), side="left")
+        ends = np.searchsorted(a.need, np.arange(len(self.assigned)), side="right")
+        out = []
+        for i in np.flatnonzero(self.assigned >= 0):
+            e = int(self.arc_of_need[i])
+            alts = []
+            for t in range(int(starts[i]), int(ends[i])):
+                if t != e:
+                    alts.append(Alternative(int(a.offer[t]), float(a.miles[t]), int(a.cost[t])))
+                    if len(alts) >= k:
+                        break
+            out.append(
+                Match(int(i), int(a.offer[e]), float(a.miles[e]), int(a.rung[e]), float(a.similarity[e]),
+                      float(a.gap[e]), int(a.cost[e]), tuple(alts))
+            )
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Geometry
+# ---------------------------------------------------------------------------------------------------------------
+def unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def miles_to_chord(miles: float) -> float:
+    return float(2.0 * np.sin(min(miles / EARTH_RADIUS_MILES, np.pi) / 2.0))
+
+
+def chord_to_miles(chord: FloatArray) -> FloatArray:
+    return 2.0 * EARTH_RADIUS_MILES * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+
+
+def haversine_miles(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> FloatArray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(h, 0, 1))), dtype=np.float64)
+
+
+def _bits(mask: IntArray) -> list[int]:
+    combined = int(np.bitwise_or.reduce(mask)) if mask.size else 0
+    return [b for b in range(63) if combined >> b & 1]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Candidate arcs
+# ---------------------------------------------------------------------------------------------------------------
+def _pairs_within(need_xyz: FloatArray, sup_xyz: FloatArray, chord: float) -> tuple[IntArray, IntArray, FloatArray]:
+    if len(need_xyz) == 0 or len(sup_xyz) == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0)
+    tn, ts = cKDTree(need_xyz), cKDTree(sup_xyz)
+    sdm = tn.sparse_distance_matrix(ts, chord, output_type="ndarray")
+    return sdm["i"].astype(np.int64), sdm["j"].astype(np.int64), sdm["v"].astype(np.float64)
+
+
+def _nearest_k(need_ll: FloatArray, sup_ll: FloatArray, k: int, chunk: int = 2048) -> tuple[IntArray, IntArray, FloatArray]:
+    """For each need, the k nearest supporters by great-circle distance (haversine in blocks)."""
+    n, m = len(need_ll), len(sup_ll)
+    if n == 0 or m == 0 or k <= 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0)
+    k = min(k, m)
+    ii, jj, dd = [], [], []
+    for s in range(0, n, chunk):
+        blk = need_ll[s : s + chunk]
+        d = haversine_miles(blk[:, :1], blk[:, 1:2], sup_ll[None, :, 0], sup_ll[None, :, 1])
+        idx = np.argpartition(d, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (len(blk), 1))
+        ii.append(np.repeat(np.arange(s, s + len(blk)), k))
+        jj.append(idx.ravel())
+        dd.append(np.take_along_axis(d, idx, axis=1).ravel())
+    return np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64), np.concatenate(dd)
+
+
+def _similarity(nX: FloatArray, sX: FloatArray, ai: IntArray, aj: IntArray, cap: float) -> FloatArray:
+    """Euclidean intake distance per arc, one feature column at a time (1-ad gathers are much faster than
+    2-ad fancy indexing); unknown features count as `cap` (far)."""
+    if nX.shape[1] == 0 or ai.size == 0:
+        return np.zeros(ai.size)
+    acc = np.zeros(ai.size)
+    for f in range(nX.shape[1]):
+        acc += np.square(np.ascontiguousarray(nX[:, f])[ai] - np.ascontiguousarray(sX[:, f])[aj])
+    d = np.sqrt(acc)
+    return np.where(np.isfinite(d), np.minimum(d, cap), cap)
+
+
+def build_arcs(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -> Arcs:
+    """Every admissible need -> offer arc with its integer cost, sorted by (need, cost, offer)."""
+    excluded = np.zeros(sup.m, dtype=bool)
+    if params.exclude:
+        excluded[np.asarray(params.exclude, dtype=np.int64)] = True
+    outer = params.ladder[-1]
+    chord = miles_to_chord(outer)
+    n_xyz, s_xyz = unit_vectors(needs.lat, needs.lon), unit_vectors(sup.lat, sup.lon)
+    I_parts: list[IntArray] = []
+    J_parts: list[IntArray] = []
+    D_parts: list[FloatArray] = []
+    for p in _bits(needs.phase):
+        for area in np.unique(needs.area):
+            ni = np.flatnonzero(((needs.phase >> p) & 1).astype(bool) & (needs.area == area))
+            sj = np.flatnonzero(((sup.phases >> p) & 1).astype(bool) & ((sup.areas >> int(area)) & 1).astype(bool) & ~excluded)
+            if ni.size == 0 or sj.size == 0:
+                continue
+            i, j, c = _pairs_within(n_xyz[ni], s_xyz[sj], chord)
+            miles = chord_to_miles(c)
+            ok = miles <= sup.max_miles[sj[j]]
+            I_parts.append(ni[i[ok]])
+            J_parts.append(sj[j[ok]])
+            D_parts.append(miles[ok])
+    ai = np.concatenate(I_parts) if I_parts else np.zeros(0, dtype=np.int64)
+    aj = np.concatenate(J_parts) if J_parts else np.zeros(0, dtype=np.int64)
+    ad = np.concatenate(D_parts) if D_parts else np.zeros(0)
+    if ai.size and bool(np.any(needs.phase & (needs.phase - 1))):
+        # a need with several phase bits can meet the same offer twice: keep one arc per pair
+        key = ai * np.int64(sup.m + 1) + aj
+        _, first = np.unique(key, return_index=True)
+        ai, aj, ad = ai[first], aj[first], ad[first]
+    keep = needs.school[ai] != sup.school[aj]
+    if params.trust_rule == "exclude_same":
+        keep &= ~((needs.trust[ai] >= 0) & (needs.trust[ai] == sup.trust[aj]))
+    ai, aj, ad = ai[keep], aj[keep], ad[keep]
+
+    if params.national:
+        has = np.zeros(needs.n, dtype=bool)
+        has[ai] = True
+        far = np.flatnonzero(~has)
+        nI, nJ, nD = [], [], []
+        for p in _bits(needs.phase[far]) if far.size else []:
+            for area in np.unique(needs.area[far]):
+                ni = far[((needs.phase[far] >> p) & 1).astype(bool) & (needs.area[far] == area)]
+                sj = np.flatnonzero(
+                    ((sup.phases >> p) & 1).astype(bool) & ((sup.areas >> int(area)) & 1).astype(bool) & ~excluded
+                    & ~np.isfinite(sup.max_miles)
+                )
+                if ni.size == 0 or sj.size == 0:
+                    continue
+                kk = params.national_k + 1  # one spare for the need's own school
+                i, j, d = _nearest_k(
+                    np.column_stack([needs.lat[ni], needs.lon[ni]]), np.column_stack([sup.lat[sj], sup.lon[sj]]), kk
+                )
+                nI.append(ni[i])
+                nJ.append(sj[j])
+                nD.append(d)
+        if nI:
+            ai2, aj2, ad2 = np.concatenate(nI), np.concatenate(nJ), np.concatenate(nD)
+            k2 = needs.school[ai2] != sup.school[aj2]
+            if params.trust_rule == "exclude_same":
+                k2 &= ~((needs.trust[ai2] >= 0) & (needs.trust[ai2] == sup.trust[aj2]))
+            k2 &= ad2 > outer
+            ai2, aj2, ad2 = ai2[k2], aj2[k2], ad2[k2]
+            key = ai2 * np.int64(sup.m + 1) + aj2
+            _, first = np.unique(key, return_index=True)
+            ai2, aj2, ad2 = ai2[first], aj2[first], ad2[first]
+            # keep the national_k nearest per need
+            o = np.lexsort((ad2, ai2))
+            ai2, aj2, ad2 = ai2[o], aj2[o], ad2[o]
+            start = np.searchsorted(ai2, ai2, side="left")
+            rank = np.arange(ai2.size) - start
+            sel = rank < params.national_k
+            ai, aj, ad = np.concatenate([ai, ai2[sel]]), np.concatenate([aj, aj2[sel]]), np.concatenate([ad, ad2[sel]])
+
+    rung = np.searchsorted(np.asarray(params.ladder), ad, side="left").astype(np.int64)
+    sim = _similarity(needs.X, sup.X, ai, aj, params.similarity_cap)
+    sup_str = sup.strength[aj, needs.area[ai]] if sup.strength.size else np.zeros(ai.size)
+    gap = np.nan_to_num(sup_str, nan=0.0) - np.nan_to_num(needs.strength[ai], nan=0.0)
+    cost = (
+        ad * params.miles_cost
+        + np.asarray(params.step_cost, dtype=np.float64)[rung]
+        + sim * params.similarity_cost
+        + params.strength_cost * (params.strength_cap - np.clip(gap, 0.0, params.strength_cap))
+    )
+    if params.trust_rule == "prefer_same":
+        same = (needs.trust[ai] >= 0) & (needs.trust[ai] == sup.trust[aj])
+        cost = cost + np.where(same, 0, params.other_trust_cost)
+    icost = np.minimum(np.rint(cost), COST_CAP).astype(np.int64)
+    # one int64 key (need, cost, offer): a single argsort instead of a much slower multi-key lexsort
+    order = np.argsort((ai * (COST_CAP + 1) + icost) * np.int64(sup.m + 1) + aj)
+    return Arcs(ai[order], aj[order], ad[order], rung[order], sim[order], gap[order], icost[order])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Solve
+# ---------------------------------------------------------------------------------------------------------------
+def effective_capacity(sup: Supporters, params: Params) -> IntArray:
+    cap = sup.capacity.astype(np.int64).copy()
+    for j, extra in params.extra_capacity:
+        cap[j] += int(extra)
+    if params.exclude:
+        cap[np.asarray(params.exclude, dtype=np.int64)] = 0
+    return np.maximum(cap, 0)
+
+
+def solve_arcs(needs: Needs, sup: Supporters, arcs: Arcs, params: Params = DEFAULT_PARAMS) -> tuple[IntArray, int]:
+    """Min-cost flow over the candidate arcs: per need the chosen arc index (-1 unserved) and the objective."""
+    from ortools.graph.python import min_cost_flow
+
+    n, m = needs.n, sup.m
+    cap = effective_capacity(sup, params)
+    sink = n + m
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    if arcs.size:
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            arcs.need, n + arcs.offer, np.ones(arcs.size, dtype=np.int64), arcs.cost
+        )
+    if m:
+        smcf.add_arcs_with_capacity_and_unit_cost(np.arange(n, n + m), np.full(m, sink), cap, np.zeros(m, dtype=np.int64))
+    if n:
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            np.arange(n), np.full(n, sink), np.ones(n, dtype=np.int64), params.unserved_cost(needs.severity)
+        )
+    supplies = np.zeros(n + m + 1, dtype=np.int64)
+    supplies[:n] = 1
+    supplies[sink] = -n
+    smcf.set_nodes_supplies(np.arange(n + m + 1), supplies)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    chosen = np.full(n, -1, dtype=np.int64)
+    if arcs.size:
+        flows = smcf.flows(np.arange(arcs.size))
+        used = np.flatnonzero(flows > 0)
+        chosen[arcs.need[used]] = used
+    return chosen, int(smcf.optimal_cost())
+
+
+def _finish(needs: Needs, sup: Supporters, arcs: Arcs, chosen: IntArray, params: Params,
+            timings: dict[str, float]) -> Solution:
+    n, m = needs.n, sup.m
+    assigned = np.where(chosen >= 0, arcs.offer[np.maximum(chosen, 0)] if arcs.size else -1, -1).astype(np.int64)
+    cap = effective_capacity(sup, params)
+    used = np.bincount(assigned[assigned >= 0], minlength=m).astype(np.int64) if m else np.zeros(0, dtype=np.int64)
+    arc_cost = int(arcs.cost[chosen[chosen >= 0]].sum()) if arcs.size else 0
+    unserved = chosen < 0
+    total = arc_cost + int(params.unserved_cost(needs.severity[unserved]).sum())
+    nearest = np.full(n, np.inf)
+    if arcs.size:
+        np.minimum.at(nearest, arcs.need, arcs.miles)
+    reason = np.full(n, "", dtype=object)
+    if unserved.any():
+        excluded = np.zeros(m, dtype=bool)
+        if params.exclude:
+            excluded[np.asarray(params.exclude, dtype=np.int64)] = True
+        live = ~excluded
+        has_arc = np.zeros(n, dtype=bool)
+        if arcs.size:
+            has_arc[arcs.need] = True
+        for i in np.flatnonzero(unserved):
+            phase_ok = live & ((sup.phases & needs.phase[i]) != 0)
+            if not phase_ok.any():
+                reason[i] = "no_phase"
+            elif not (phase_ok & (((sup.areas >> int(needs.area[i])) & 1) == 1)).any():
+                reason[i] = "no_area"
+            elif not has_arc[i]:
+                reason[i] = "out_of_reach"
+            else:
+                reason[i] = "capacity"
+    return Solution(
+        assigned=assigned,
+        arc_of_need=chosen,
+        arcs=arcs,
+        cost=total,
+        arc_cost=arc_cost,
+        served=int((~unserved).sum()),
+        unmatched_reason=reason,
+        nearest_miles=nearest,
+        used=used,
+        capacity=cap,
+        params=params,
+        timings=timings,
+    )
+
+
+def solve(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -> Solution:
+    """Build the candidate arcs and solve to optimality. What-if: pass `params.with_(...)` and call again."""
+    import time
+
+    t0 = time.perf_counter()
+    arcs = build_arcs(needs, sup, params)
+    t1 = time.perf_counter()
+    chosen, _ = solve_arcs(needs, sup, arcs, params)
+    t2 = time.perf_counter()
+    sol = _finish(needs, sup, arcs, chosen, params, {"build_arcs": t1 - t0, "flow": t2 - t1})
+    sol.timings["total"] = time.perf_counter() - t0
+    return sol
+
+
+def greedy(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS, arcs: Arcs | None = None) -> Solution:
+    """Baseline: needs in order of severity (highest first, then index) each take the nearest candidate offer
+    with a place left. Same arcs and the same objective as `solve`, so the costs compare directly."""
+    import time
+
+    t0 = time.perf_counter()
+    arcs = build_arcs(needs, sup, params) if arcs is None else arcs
+    cap = effective_capacity(sup, params).tolist()
+    by_need_miles = np.lexsort((arcs.offer, arcs.miles, arcs.need))
+    a_need = arcs.need[by_need_miles]
+    starts = np.searchsorted(a_need, np.arange(needs.n), side="left").tolist()
+    ends = np.searchsorted(a_need, np.arange(needs.n), side="right").tolist()
+    offers = arcs.offer[by_need_miles].tolist()
+    order = np.lexsort((np.arange(needs.n), -needs.severity)).tolist()
+    chosen = np.full(needs.n, -1, dtype=np.int64)
+    for i in order:
+        for t in range(starts[i], ends[i]):
+            j = offers[t]
+            if cap[j] > 0:
+                cap[j] -= 1
+                chosen[i] = by_need_miles[t]
+                break
+    return _finish(needs, sup, arcs, chosen, params, {"total": time.perf_counter() - t0})
+
+
+def brute_force(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -> int:
+    """The optimum objective by enumerating every assignment (tiny instances only; for tests)."""
+    arcs = build_arcs(needs, sup, params)
+    cap = effective_capacity(sup, params).tolist()
+    pen = params.unserved_cost(needs.severity).tolist()
+    options: list[list[tuple[int, int]]] = [[] for _ in range(needs.n)]
+    for t in range(arcs.size):
+        options[int(arcs.need[t])].append((int(arcs.offer[t]), int(arcs.cost[t])))
+    best = [sum(pen)]
+
+    def rec(i: int, acc: int) -> None:
+        if acc >= best[0]:
+            return
+        if i == needs.n:
+            best[0] = acc
+            return
+        for j, c in options[i]:
+            if cap[j] > 0:
+                cap[j] -= 1
+                rec(i + 1, acc + c)
+                cap[j] += 1
+        rec(i + 1, acc + pen[i])
+
+    rec(0, 0)
+    return best[0]
+
+
+def check(needs: Needs, sup: Supporters, sol: Solution) -> list[str]:
+    """Every hard constraint of a solution; returns the violations (empty when feasible)."""
+    problems = []
+    p = sol.params
+    if (sol.used > sol.capacity).any():
+        problems.append("capacity exceeded")
+    for i in np.flatnonzero(sol.assigned >= 0):
+        j = int(sol.assigned[i])
+        miles = float(haversine_miles(needs.lat[i], needs.lon[i], sup.lat[j], sup.lon[j]))
+        if not sup.phases[j] & needs.phase[i]:
+            problems.append(f"need {i}: phase")
+        if not (sup.areas[j] >> int(needs.area[i])) & 1:
+            problems.append(f"need {i}: area")
+        if miles > sup.max_miles[j] + 1e-6:
+            problems.append(f"need {i}: travel distance")
+        if needs.school[i] == sup.school[j]:
+            problems.append(f"need {i}: own school")
+        if j in p.exclude:
+            problems.append(f"need {i}: excluded offer")
+        if p.trust_rule == "exclude_same" and needs.trust[i] >= 0 and needs.trust[i] == sup.trust[j]:
+            problems.append(f"need {i}: same trust")
+        if miles > p.ladder[-1] + 1e-6 and not p.national:
+            problems.append(f"need {i}: beyond the ladder")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Explanations
+# ---------------------------------------------------------------------------------------------------------------
+def rung_label(rung: int, params: Params) -> str:
+    if rung < len(params.ladder):
+        return f"within {params.ladder[rung]:g} miles"
+    return f"national (beyond {params.ladder[-1]:g} miles)"
+
+
+def similarity_words(d: float) -> str:
+    if d < 0.75:
+        return "a very similar intake"
+    if d < 1.5:
+        return "a similar intake"
+    if d < 3.0:
+        return "a somewhat different intake"
+    return "a different intake"
+
+
+def explain(match: Match, area_label: str, params: Params) -> str:
+    """The reason for one match in plain words."""
+    parts = [f"{match.miles:.1f} miles away ({rung_label(match.rung, params)})"]
+    if match.gap > 0.05:
+        parts.append(f"strong in {area_label.lower()}: {match.gap:+.1f} family SDs above the school in need")
+    else:
+        parts.append(f"offers {area_label.lower()} (no measured advantage in this area)")
+    parts.append(f"{similarity_words(match.similarity)} (intake distance {match.similarity:.1f})")
+    return "; ".join(parts) + "."
+
+
+def group_counts(keys: Sequence[str], flags: Sequence[bool]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k, f in zip(keys, flags, strict=True):
+        if f:
+            out[k] = out.get(k, 0) + 1
+    return out

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "schools",
     "partnerships",
     "similarity",
+    "support.apps.SupportConfig",
+    "evaluation.apps.EvaluationConfig",
 ]
 
 MIDDLEWARE = [

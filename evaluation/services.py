@@ -1,0 +1,476 @@
+"""'What works' in the app: build the engine's inputs from the database, run the national evaluation and store it
+(the write), and read stored estimates for pages and the API (reads).
+
+Inputs (all from the database):
+- events: GIAS Predecessor links (`schools.SchoolLink`) dated in the window whose successor is an academy
+  (conversions and sponsor changes, `evaluation.engine.events_from_links`), and support activities
+  (`support.SupportActivity`, incl. brokered deployments) starting in the window;
+- units: a school's URN at the end of the results window; predecessor URNs linked on or before that date are
+  followed (`engine.lineage`) so a converted school's pre-conversion results join its academy URN;
+- results: `schools.Result` 2016-2019 for the evaluated measures;
+- families: the current similarity run's stored families (`similarity.SchoolSimilarity.family`), else families
+  computed with `similarity.core` from the database frames;
+- trusts: current (open) `partnerships.Membership` of the treated school, for the by-trust groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.db.models import QuerySet
+
+from audit.services import record
+from evaluation import engine
+from evaluation.models import EffectEstimate, EvaluationRun, SchoolEvent
+from schools.measures import MEASURES
+from schools.models import Result, School, SchoolLink
+
+YEARS: tuple[int, ...] = (2016, 2017, 2018, 2019)
+EVENT_START = dt.date(2016, 1, 1)
+EVENT_END = dt.date(2018, 12, 31)
+#: Links dated up to here are followed to a school's unit URN; anything later is outside the results window.
+LINEAGE_END = dt.date(2019, 8, 31)
+#: A school with a URN change or support starting in this window is never a comparison school.
+TREATED_WINDOW = (dt.date(2015, 9, 1), dt.date(2019, 8, 31))
+
+KS2_HEADLINE = "KS2_PROGRESS"
+HEADLINE = {"primary": KS2_HEADLINE, "secondary": "P8MEA"}
+PHASE_MEASURES: dict[str, tuple[str, ...]] = {
+    "primary": (KS2_HEADLINE, "READPROG", "WRITPROG", "MATPROG", "PTRWM_EXP"),
+    "secondary": ("P8MEA", "ATT8SCR"),
+}
+RAW_MEASURES = ("READPROG", "WRITPROG", "MATPROG", "PTRWM_EXP", "P8MEA", "ATT8SCR")
+MEASURE_LABELS = {
+    KS2_HEADLINE: "KS2 progress (mean of reading, writing and maths)",
+    **{c: m.label for c, m in MEASURES.items()},
+}
+EVENT_LABELS = {
+    "conversion": "Converting to an academy",
+    "sponsor_change": "Changing trust or sponsor (academy re-brokered to a new URN)",
+}
+PHASES = ("primary", "secondary")
+
+
+def event_label(event_type: str) -> str:
+    if event_type.startswith("support:"):
+        from support.models import SupportType
+
+        code = event_type.split(":", 1)[1]
+        return f"Support: {dict(SupportType.choices).get(code, code)}"
+    return EVENT_LABELS.get(event_type, event_type)
+
+
+def measure_label(code: str) -> str:
+    return MEASURE_LABELS.get(code, code)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs from the database
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Inputs:
+    links: pd.DataFrame
+    schools: pd.DataFrame
+    results: pd.DataFrame  # urn, year, measure, value
+    families: dict[int, list[int]]
+    phase_of: dict[int, str]
+    families_source: str
+    trust_of: dict[int, str]
+    support: pd.DataFrame  # urn, date, support_type
+
+
+def _links() -> pd.DataFrame:
+    rows = list(SchoolLink.objects.values_list("urn", "link_urn", "link_type", "established"))
+    return pd.DataFrame(rows, columns=["urn", "link_urn", "link_type", "established"])
+
+
+def family_urns(fam: Any) -> list[int]:
+    """Member URNs of a stored family in any of its stored shapes: {"urn": [...], ...} (parallel lists),
+    [[urn, distance, miles, headline], ...] or [{"urn": ...}, ...]."""
+    if isinstance(fam, dict):
+        return [int(u) for u in fam.get("urn", [])]
+    return [int(m["urn"]) if isinstance(m, dict) else int(m[0]) for m in fam or []]
+
+
+def _families(urns: set[int]) -> tuple[dict[int, list[int]], dict[int, str], str]:
+    """Families and phases of the schools `urns` (the treated units; nobody else's family is needed)."""
+    from similarity.models import SchoolSimilarity
+    from similarity.services import current_run
+
+    run = current_run()
+    if run is not None:
+        fams: dict[int, list[int]] = {}
+        phase: dict[int, str] = {}
+        wanted = sorted(urns)
+        for k in range(0, len(wanted), 900):
+            rows = SchoolSimilarity.objects.filter(run=run, school_id__in=wanted[k : k + 900]).values_list(
+                "school_id", "phase", "family"
+            )
+            for urn, ph, fam in rows:
+                fams[urn] = family_urns(fam)
+                phase[urn] = ph
+        return fams, phase, f"similarity run {run.pk} [{run.method_hash}]"
+    # no stored run: compute the default method's families from the database frames
+    from similarity.core import compute_families, prepare_phase
+    from similarity.method import DEFAULT_METHOD
+    from similarity.services import build_frames
+
+    fams, phase = {}, {}
+    for ph, frame in build_frames(DEFAULT_METHOD).items():
+        data = prepare_phase(frame, ph, DEFAULT_METHOD)
+        f = compute_families(data, DEFAULT_METHOD)
+        for u, row in zip(data.urn.tolist(), data.urn[f.index].tolist(), strict=True):
+            fams[u] = row
+            phase[u] = ph
+    return fams, phase, f"computed with similarity.core ({DEFAULT_METHOD.hash})"
+
+
+def _trusts() -> dict[int, str]:
+    from partnerships.models import Kind, Membership
+
+    rows = Membership.objects.filter(left__isnull=True, partnership__kind__in=[Kind.MAT, Kind.SAT]).values_list(
+        "school_id", "partnership__name"
+    )
+    return {u: n for u, n in rows}
+
+
+def _support() -> pd.DataFrame:
+    try:
+        from support.models import SupportActivity
+    except ImportError:  # pragma: no cover - the support app is always installed with this one
+        return pd.DataFrame(columns=["urn", "date", "support_type"])
+    rows = list(SupportActivity.objects.values_list("recipient_id", "start_date", "support_type"))
+    return pd.DataFrame(rows, columns=["urn", "date", "support_type"])
+
+
+def load_inputs() -> Inputs:
+    measures = [m for m in RAW_MEASURES if m in MEASURES]
+    res = list(
+        Result.objects.filter(year__in=YEARS, measure__in=measures, value__isnull=False).values_list(
+            "school_id", "year", "measure", "value"
+        )
+    )
+    results = pd.DataFrame(res, columns=["urn", "year", "measure", "value"])
+    schools = pd.DataFrame(
+        list(School.objects.values_list("urn", "establishment_type", "phase")),
+        columns=["urn", "establishment_type", "phase"],
+    )
+    links = _links()
+    support = _support()
+    unit_of = engine.lineage(_dated(links, LINEAGE_END))
+    ev = engine.events_from_links(links, schools, EVENT_START, EVENT_END)
+    treated = {unit_of.get(int(u), int(u)) for u in [*ev["urn"].tolist(), *support["urn"].tolist()]}
+    fams, phase_of, source = _families(treated)
+    return Inputs(links, schools, results, fams, phase_of, source, _trusts(), support)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The national evaluation (pure given Inputs: also used by the pack test and the benchmark)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    panel: engine.Panel
+    events: pd.DataFrame  # unit, urn, predecessor, date, event_type, detail, phase, trust, last_pre, first_post
+    excluded: set[int]
+    counts: dict[str, Any]
+    unit_of: dict[int, int]
+
+
+def _dated(links: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    d = pd.to_datetime(links["established"], errors="coerce")
+    return links[d.notna() & (d <= pd.Timestamp(end))]
+
+
+def prepare(inp: Inputs) -> Prepared:
+    """Units, panel, events and the never-comparison set from the inputs."""
+    links = inp.links
+    unit_of = engine.lineage(_dated(links, LINEAGE_END))
+    long = engine.unit_panel(inp.results, unit_of)
+    panel = engine.build_panel(long, YEARS, list(RAW_MEASURES))
+    panel = engine.add_mean_measure(panel, KS2_HEADLINE, ("READPROG", "WRITPROG", "MATPROG"))
+
+    counts: dict[str, Any] = {}
+    ev = engine.events_from_links(links, inp.schools, EVENT_START, EVENT_END)
+    counts["links_in_window"] = int(len(ev))
+    ev["unit"] = [unit_of.get(int(u), int(u)) for u in ev["urn"]]
+    ev = ev.rename(columns={"kind": "event_type", "conversion_type": "detail"})
+
+    sup = inp.support.copy()
+    if len(sup):
+        sup["date"] = pd.to_datetime(sup["date"]).dt.date
+        sup = sup[(sup["date"] >= EVENT_START) & (sup["date"] <= EVENT_END)]
+    sup_rows = []
+    for u, d, t in zip(sup.get("urn", []), sup.get("date", []), sup.get("support_type", []), strict=True):
+        lp, fp = engine.event_years(d)
+        sup_rows.append((int(u), None, d, f"support:{t}", t, lp, fp, unit_of.get(int(u), int(u))))
+    if sup_rows:
+        ev = pd.concat(
+            [ev, pd.DataFrame(sup_rows, columns=["urn", "predecessor", "date", "event_type", "detail", "last_pre",
+                                                  "first_post", "unit"])],
+            ignore_index=True,
+        )
+    ev["phase"] = [inp.phase_of.get(int(u), "") for u in ev["unit"]]
+    ev["trust"] = [inp.trust_of.get(int(u), "") for u in ev["unit"]]
+    ev["has_family"] = [int(u) in inp.families for u in ev["unit"]]
+
+    # never comparison: any school whose URN changed, or that received support, in the treated window
+    lo, hi = (pd.Timestamp(x) for x in TREATED_WINDOW)
+    d = pd.to_datetime(links["established"], errors="coerce")
+    changed = links[links["link_type"].str.startswith("Predecessor") & (d >= lo) & (d <= hi)]
+    excluded = {unit_of.get(int(u), int(u)) for u in changed["urn"]}
+    excluded |= {unit_of.get(int(u), int(u)) for u in changed["link_urn"]}
+    if len(inp.support):
+        sd = pd.to_datetime(inp.support["date"])
+        excluded |= {unit_of.get(int(u), int(u)) for u in inp.support["urn"][(sd >= lo) & (sd <= hi)]}
+    excluded |= set(ev["unit"].astype(int).tolist())
+    counts["without_family"] = int((~ev["has_family"]).sum())
+    counts["excluded_from_comparison"] = len(excluded)
+    return Prepared(panel, ev.reset_index(drop=True), excluded, counts, unit_of)
+
+
+def group_masks(ev: pd.DataFrame, min_group: int) -> dict[str, tuple[str, np.ndarray]]:
+    """Group name -> (group kind, mask over `ev`) for one event type's events."""
+    out: dict[str, tuple[str, np.ndarray]] = {"all": ("all", np.ones(len(ev), dtype=bool))}
+    phase = ev["phase"].to_numpy()
+    detail = ev["detail"].to_numpy()
+    for ph in PHASES:
+        out[f"phase: {ph}"] = ("phase", phase == ph)
+    for t in sorted(set(detail.tolist())):
+        out[f"type: {t}"] = ("type", detail == t)
+        for ph in PHASES:
+            out[f"type: {t} · {ph}"] = ("type_phase", (detail == t) & (phase == ph))
+    trust = ev["trust"].to_numpy()
+    for name, n in pd.Series(trust[trust != ""]).value_counts().items():
+        if n >= min_group:
+            out[f"trust: {name}"] = ("trust", trust == name)
+    return out
+
+
+@dataclass
+class NationalResult:
+    prepared: Prepared
+    estimates: list[tuple[str, str, engine.GroupEstimate]]  # (event type, group kind, estimate)
+    gaps: dict[str, engine.Gaps]  # event type -> gaps (rows = that type's events)
+    events: dict[str, pd.DataFrame]
+    compute_seconds: float
+
+
+def evaluate_national(inp: Inputs, settings: engine.Settings = engine.DEFAULT_SETTINGS) -> NationalResult:
+    t0 = time.perf_counter()
+    prep = prepare(inp)
+    ev_all = prep.events
+    estimates: list[tuple[str, str, engine.GroupEstimate]] = []
+    gaps: dict[str, engine.Gaps] = {}
+    events: dict[str, pd.DataFrame] = {}
+    for et in sorted(set(ev_all["event_type"])):
+        ev = ev_all[ev_all["event_type"] == et].reset_index(drop=True)
+        groups = group_masks(ev, settings.min_group)
+        masks = {g: m for g, (_, m) in groups.items()}
+        result = engine.evaluate(prep.panel, ev, inp.families, masks, prep.excluded, settings=settings)
+        kinds = {g: k for g, (k, _) in groups.items()}
+        estimates += [(et, kinds[e.group], e) for e in result.estimates]
+        gaps[et] = result.gaps
+        events[et] = ev
+    return NationalResult(prep, estimates, gaps, events, time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The write
+# ---------------------------------------------------------------------------------------------------------------
+def _f(x: float) -> float | None:
+    return round(float(x), 5) if np.isfinite(x) else None
+
+
+def _leads(e: engine.GroupEstimate) -> dict[str, Any]:
+    return {
+        str(r): {"effect": _f(v.effect), "ci_low": _f(v.ci_low), "ci_high": _f(v.ci_high), "n": v.n_treated}
+        for r, v in sorted(e.leads.items())
+    }
+
+
+def describe(settings: engine.Settings) -> str:
+    return (
+        f"Difference-in-differences of results {YEARS[0] - 1}/{str(YEARS[0])[-2:]}–{YEARS[-1] - 1}/"
+        f"{str(YEARS[-1])[-2:]} for events dated {EVENT_START:%d %b %Y}–{EVENT_END:%d %b %Y}: each treated school "
+        f"against the mean of its similar-schools family members not treated {TREATED_WINDOW[0]:%b %Y}–"
+        f"{TREATED_WINDOW[1]:%b %Y} (at least {settings.min_comparison} with a value that year); transition year "
+        f"dropped; {int(settings.level * 100)}% percentile cluster bootstrap over treated schools "
+        f"({settings.n_boot} draws, seed {settings.seed}); groups need {settings.min_group} schools."
+    )
+
+
+@dataclass
+class RunReport:
+    run: EvaluationRun
+    estimates: int
+    school_events: int
+    read_seconds: float
+    compute_seconds: float
+    write_seconds: float
+    total_seconds: float
+
+
+def run_national(
+    settings: engine.Settings = engine.DEFAULT_SETTINGS, actor: Any = None, keep: int = 3
+) -> RunReport:
+    """Read, evaluate, store one run (current), keep the newest `keep` runs. One transaction + audit event."""
+    t0 = time.perf_counter()
+    inp = load_inputs()
+    t1 = time.perf_counter()
+    res = evaluate_national(inp, settings)
+    t2 = time.perf_counter()
+    prep = res.prepared
+    counts = dict(prep.counts)
+    for et, ev in res.events.items():
+        g = res.gaps[et]
+        counts[et] = {
+            "events": int(len(ev)),
+            "with_family": int(ev["has_family"].sum()),
+            "estimable_headline": int(
+                sum(
+                    np.isfinite(g.effect[i, prep.panel.measures.index(HEADLINE[ph])])
+                    for i, ph in enumerate(ev["phase"])
+                    if ph in HEADLINE
+                )
+            ),
+        }
+    with transaction.atomic():
+        run = EvaluationRun.objects.create(
+            settings={**asdict(settings), "years": list(YEARS), "event_start": EVENT_START.isoformat(),
+                      "event_end": EVENT_END.isoformat()},
+            description=describe(settings),
+            families_source=inp.families_source,
+            counts=counts,
+            compute_seconds=round(res.compute_seconds, 3),
+        )
+        EffectEstimate.objects.bulk_create(
+            [
+                EffectEstimate(
+                    run=run, event_type=et, group=e.group, group_kind=kind, measure=e.measure, effect=_f(e.effect),
+                    ci_low=_f(e.ci_low), ci_high=_f(e.ci_high), n_treated=e.n_treated, n_comparison=e.n_comparison,
+                    leads=_leads(e),
+                )
+                for et, kind, e in res.estimates
+            ],
+            batch_size=500,
+        )
+        school_events = _school_events(run, res)
+        SchoolEvent.objects.bulk_create(school_events, batch_size=1000)
+        old = list(EvaluationRun.objects.exclude(pk=run.pk).order_by("-created_at", "-id").values_list("pk", flat=True))
+        EvaluationRun.objects.filter(pk__in=old[max(keep - 1, 0):]).delete()
+        EvaluationRun.objects.exclude(pk=run.pk).update(is_current=False)
+        run.is_current = True
+        t3 = time.perf_counter()
+        run.total_seconds = round(t3 - t0, 3)
+        run.save(update_fields=["is_current", "total_seconds"])
+        record("evaluation.run", actor=actor, object_type="evaluation.EvaluationRun", object_id=run.pk,
+               data={"estimates": len(res.estimates), "school_events": len(school_events)})
+    return RunReport(run, len(res.estimates), len(school_events), t1 - t0, t2 - t1, t3 - t2, t3 - t0)
+
+
+def _school_events(run: EvaluationRun, res: NationalResult) -> list[SchoolEvent]:
+    panel = res.prepared.panel
+    years = panel.years.tolist()
+    out: list[SchoolEvent] = []
+    for et, ev in res.events.items():
+        g = res.gaps[et]
+        for i, row in enumerate(ev.itertuples(index=False)):
+            measure = HEADLINE.get(row.phase)
+            if measure is None:
+                continue
+            m = panel.measures.index(measure)
+            series = [
+                {"year": y, "value": _f(g.value[i, t, m]), "comparison": _f(g.comparison[i, t, m]),
+                 "n_comparison": int(g.n_comparison[i, t, m])}
+                for t, y in enumerate(years)
+            ]
+            pred = row.predecessor
+            out.append(
+                SchoolEvent(
+                    run=run, urn=int(row.unit), event_type=et, date=row.date,
+                    predecessor=int(pred) if pred is not None and pd.notna(pred) else None,
+                    detail=str(row.detail or ""), phase=row.phase, measure=measure, last_pre=int(row.last_pre),
+                    first_post=int(row.first_post), effect=_f(g.effect[i, m]), n_comparison=int(g.n_pool[i]),
+                    series=series,
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------------------------------------------
+class RunNotFound(Exception):
+    pass
+
+
+def current_run() -> EvaluationRun | None:
+    return EvaluationRun.objects.filter(is_current=True).first()
+
+
+def get_run(run_id: int | str | None = None) -> EvaluationRun | None:
+    if run_id in (None, ""):
+        return current_run()
+    try:
+        return EvaluationRun.objects.get(pk=int(run_id))  # type: ignore[arg-type]
+    except (EvaluationRun.DoesNotExist, ValueError, TypeError) as exc:
+        raise RunNotFound(str(run_id)) from exc
+
+
+def runs() -> QuerySet[EvaluationRun]:
+    return EvaluationRun.objects.all()
+
+
+def event_types(run: EvaluationRun | None) -> list[dict[str, Any]]:
+    if run is None:
+        return []
+    types = sorted(set(run.estimates.values_list("event_type", flat=True)))
+    return [{"code": t, "label": event_label(t), "is_support": t.startswith("support:")} for t in types]
+
+
+def effect_rows(run: EvaluationRun, event_type: str, measure: str | None = None) -> list[dict[str, Any]]:
+    """The stored estimates of one event type as dicts (pages, exports and the API)."""
+    qs = run.estimates.filter(event_type=event_type)
+    if measure:
+        qs = qs.filter(measure=measure)
+    order = {"all": 0, "phase": 1, "type": 2, "type_phase": 3, "trust": 4}
+    rows = []
+    for e in qs:
+        lead2 = e.leads.get("-2") or {}
+        rows.append(
+            {
+                "event_type": e.event_type, "group": e.group, "group_kind": e.group_kind, "measure": e.measure,
+                "measure_label": measure_label(e.measure), "effect": e.effect, "ci_low": e.ci_low,
+                "ci_high": e.ci_high, "n_treated": e.n_treated, "n_comparison": e.n_comparison,
+                "clear": e.ci_low is not None and e.ci_high is not None and (e.ci_low > 0 or e.ci_high < 0),
+                "lead_2": lead2.get("effect"), "lead_2_low": lead2.get("ci_low"), "lead_2_high": lead2.get("ci_high"),
+                "leads": e.leads,
+            }
+        )
+    rows.sort(key=lambda r: (order.get(r["group_kind"], 9), r["group"], _measure_pos(r["measure"])))
+    return rows
+
+
+def _measure_pos(code: str) -> int:
+    allm = [*PHASE_MEASURES["primary"], *PHASE_MEASURES["secondary"]]
+    return allm.index(code) if code in allm else len(allm)
+
+
+def headline_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only the phase headline measure rows (KS2 progress for primary groups, P8 for secondary)."""
+    heads = set(HEADLINE.values())
+    return [r for r in rows if r["measure"] in heads]
+
+
+def school_events(urn: int, run: EvaluationRun | None = None) -> list[SchoolEvent]:
+    run = run or current_run()
+    if run is None:
+        return []
+    return list(SchoolEvent.objects.filter(run=run, urn=urn).order_by("date"))

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "similarity",
     "support.apps.SupportConfig",
     "evaluation.apps.EvaluationConfig",
+    "brokerage.apps.BrokerageConfig",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
 SCHOOLPARTNERS_DATA   folder of the data pack to import from (default: ../shared/data if present, else the bundle)
+GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL   chain grant amounts in pounds (25000, 5000, 2000)
 """
 
 from __future__ import annotations
@@ -125,6 +126,11 @@ MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
+
+# Grants for primary schools forming or joining a chain (partnerships.services.grant_for): pounds.
+GRANT_PER_CHAIN = int(os.environ.get("GRANT_PER_CHAIN", "25000"))
+GRANT_PER_SMALL_SCHOOL = int(os.environ.get("GRANT_PER_SMALL_SCHOOL", "5000"))  # fewer than 100 pupils
+GRANT_PER_MEDIUM_SCHOOL = int(os.environ.get("GRANT_PER_MEDIUM_SCHOOL", "2000"))  # 100-210 pupils
 
 _shared = BASE_DIR.parent / "shared" / "data"
 SCHOOLPARTNERS_DATA = Path(os.environ.get("SCHOOLPARTNERS_DATA", str(_shared)))

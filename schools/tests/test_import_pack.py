@@ -157,3 +157,27 @@ def test_summary_and_skip(pack_dir: Path, imported: dict[str, str]) -> None:
     out = io.StringIO()
     call_command("import", str(pack_dir / "ofsted/ofsted_ratings_2018.csv"), stdout=out, stderr=io.StringIO())
     assert "already imported, skipped" in out.getvalue()
+
+
+def test_spine_workbook_equals_the_csv(pack_dir: Path, imported: dict[str, str]) -> None:
+    """The .xlsx spine is read with openpyxl as the same kind; over the CSV's rows it changes nothing."""
+    out = io.StringIO()
+    call_command("import", str(pack_dir / "register/2017-2018_england_spine.xlsx"), stdout=out, stderr=io.StringIO())
+    line = next(x for x in out.getvalue().splitlines() if "england_spine.xlsx" in x)
+    # Only schools whose newest register source is still the spine change: register_source names the workbook.
+    spine = {int(r["URN"]) for r in rows(pack_dir / "register/england_spine_2017-2018.csv")}
+    gias = {int(r["urn"]) for r in rows(pack_dir / "register/gias_2024-06-17_basic.csv")}
+    n = len(spine - gias)
+    assert "[spine]" in line and f"read 26,078, inserted 0, updated {n}, unchanged {26078 - n:,}" in line
+    assert School.objects.filter(register_source="2017-2018_england_spine.xlsx").count() == n
+
+
+def test_whole_pack_again_with_force_changes_nothing(pack_dir: Path, imported: dict[str, str]) -> None:
+    counts = {m.__name__: m.objects.count() for m in (School, Result, CensusRecord, Inspection, SchoolLink, Partnership,
+                                                       Membership, NationalAverage, LocalAuthority)}
+    out = io.StringIO()
+    call_command("import", "--all", "--source", str(pack_dir), "--force", stdout=out, stderr=io.StringIO())
+    total = next(x for x in out.getvalue().splitlines() if x.startswith("Total:"))
+    assert "inserted 0, updated 0," in total and " 0 refused" in total
+    assert counts == {m.__name__: m.objects.count() for m in (School, Result, CensusRecord, Inspection, SchoolLink,
+                                                               Partnership, Membership, NationalAverage, LocalAuthority)}

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import OperationalError, connection
 from tqdm import tqdm
 
 from schools.importers.kinds import KINDS
@@ -29,7 +29,7 @@ from schools.importers.runner import FileResult, import_file, import_many, plan
 def deferred_checkpoint() -> Iterator[None]:
     """SQLite (WAL): checkpoint once after all files instead of after every file's commit (pages rewritten by
     several files are then copied back to the database file once)."""
-    if connection.vendor != "sqlite":
+    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
         yield
         return
     with connection.cursor() as cur:
@@ -38,8 +38,11 @@ def deferred_checkpoint() -> Iterator[None]:
         yield
     finally:
         with connection.cursor() as cur:
-            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cur.execute("PRAGMA wal_autocheckpoint = 1000")
+            try:
+                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except OperationalError:  # a reader holds the WAL: SQLite checkpoints later by itself
+                pass
 
 
 class Command(BaseCommand):

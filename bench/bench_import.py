@@ -93,7 +93,7 @@ def step_counts() -> None:
     django.setup()
     from django.apps import apps
 
-    print(json.dumps({m._meta.label: m.objects.count() for m in apps.get_models()
+    print(json.dumps({m._meta.label: m._default_manager.count() for m in apps.get_models()
                       if m._meta.app_label in ("schools", "partnerships")}))
 
 

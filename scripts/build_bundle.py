@@ -18,6 +18,7 @@ import json
 import lzma
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 20 * 1024 * 1024
@@ -49,11 +50,11 @@ def rows_of(name: str, data: bytes) -> int:
     return max(sum(1 for r in csv.reader(io.StringIO(text)) if r) - 1, 0)
 
 
-def build(pack: Path, out: Path) -> dict[str, object]:
+def build(pack: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.xz"):
         old.unlink()
-    files = []
+    files: list[dict[str, Any]] = []
     for p in sorted(pack.rglob("*")):
         if not p.is_file() or p.suffix.lower() not in (".csv", ".json"):
             continue
@@ -64,7 +65,7 @@ def build(pack: Path, out: Path) -> dict[str, object]:
             "file": p.name, "path": str(p.relative_to(pack)), "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data), "compressed_bytes": target.stat().st_size, "rows": rows_of(p.name, data),
         })
-    manifest = {
+    manifest: dict[str, Any] = {
         "description": "School Partners national data bundle: the data pack's CSV/JSON files, xz-compressed",
         "licence": "Open Government Licence v3.0 (see LICENCE.md)",
         "files": files,
@@ -83,8 +84,8 @@ def main() -> int:
         print(f"data pack not found at {args.pack}", file=sys.stderr)
         return 1
     manifest = build(args.pack, args.out)
-    total = sum(int(f["compressed_bytes"]) for f in manifest["files"])  # type: ignore[union-attr,index,call-overload]
-    print(f"{len(manifest['files'])} files, {total / 1e6:.1f} MB compressed -> {args.out}")  # type: ignore[arg-type]
+    total = sum(int(f["compressed_bytes"]) for f in manifest["files"])
+    print(f"{len(manifest['files'])} files, {total / 1e6:.1f} MB compressed -> {args.out}")
     if total > LIMIT:
         print(f"bundle exceeds {LIMIT / 1e6:.0f} MB", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,16 +33,16 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def query_frame(sql: str, params: list[object] | tuple[object, ...] = ()) -> pd.DataFrame:
+def query_frame(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> pd.DataFrame:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         cols = [c[0] for c in cur.description]
         return pd.DataFrame(cur.fetchall(), columns=cols)
 
 
-def _py_rows(df: pd.DataFrame) -> list[tuple[object, ...]]:
+def _py_rows(df: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Rows of plain Python values (None for missing) that sqlite3/psycopg can bind."""
-    cols = []
+    cols: list[list[Any]] = []
     for c in df.columns:
         s = df[c]
         if s.dtype == float:
@@ -137,7 +138,7 @@ def _norm(s: pd.Series) -> pd.Series:
         if isinstance(sample, (bool, np.bool_, int, float, np.integer, np.floating)) and not isinstance(sample, str):
             return pd.to_numeric(s.map(lambda v: None if v is None else float(v)), errors="coerce")
         return s.map(lambda v: "\x00" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    if s.dtype == bool or str(s.dtype) in ("boolean", "Int64", "Float64") or np.issubdtype(s.dtype, np.number):
+    if s.dtype == bool or str(s.dtype) in ("boolean", "Int64", "Float64") or pd.api.types.is_numeric_dtype(s.dtype):
         return pd.to_numeric(s.astype("Float64"), errors="coerce").astype(float)
     return s.astype(str)
 

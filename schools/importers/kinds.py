@@ -82,7 +82,7 @@ def _maxlen(model: type[djm.Model]) -> dict[str, int]:
 def _clip(df: pd.DataFrame, model: type[djm.Model]) -> pd.DataFrame:
     for col, n in _maxlen(model).items():
         if col in df.columns and df[col].dtype == object:
-            df[col] = df[col].map(lambda v, n=n: v[:n] if isinstance(v, str) and len(v) > n else v)
+            df[col] = [v[:n] if isinstance(v, str) and len(v) > n else v for v in df[col].tolist()]
     return df
 
 

@@ -92,7 +92,7 @@ def run(*args: str) -> str:
 
 
 def table_counts() -> dict[str, int]:
-    return {m._meta.label: m.objects.count() for m in apps.get_models()}
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models()}
 
 
 def summary_line(out: str, name: str) -> str:

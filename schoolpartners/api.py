@@ -23,3 +23,7 @@ from similarity.api import router as similarity_router  # noqa: E402
 
 # full paths (/schools/{urn}/family, /similarity/coverage, ...): no clash with the /schools router's routes
 api.add_router("/", similarity_router)
+
+from evaluation.api import router as evaluation_router  # noqa: E402
+
+api.add_router("/", evaluation_router)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("similarity.urls")),
+    path("", include("evaluation.urls")),
     path("", include("schools.urls")),
 ]

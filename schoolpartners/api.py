@@ -27,3 +27,7 @@ api.add_router("/", similarity_router)
 from evaluation.api import router as evaluation_router  # noqa: E402
 
 api.add_router("/", evaluation_router)
+
+from brokerage.api import router as brokerage_router  # noqa: E402
+
+api.add_router("/", brokerage_router)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("brokerage.urls")),
     path("", include("similarity.urls")),
     path("", include("evaluation.urls")),
     path("", include("schools.urls")),

@@ -1,0 +1,76 @@
+"""Forms for the brokerage pages (validation only; services do the work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from brokerage.models import SupportType
+
+TRUST_RULES = [
+    ("none", "No trust rule"),
+    ("exclude_same", "Not from the same trust"),
+    ("prefer_same", "Prefer the same trust"),
+]
+
+
+class MatchingForm(forms.Form):
+    region = forms.ChoiceField(label="Region")
+    trust_rule = forms.ChoiceField(label="Trust rule", choices=TRUST_RULES, initial="none")
+    max_radius = forms.FloatField(
+        label="What if: largest radius of the ladder (miles)", required=False, min_value=1, max_value=400,
+        help_text="Leave empty for the standard ladder 25, 50, 75 miles then national.",
+    )
+    national = forms.BooleanField(label="Allow national matches beyond the ladder", required=False, initial=True)
+    exclude_offers = forms.CharField(
+        label="What if: exclude offers (offer numbers, comma separated)", required=False
+    )
+    extra_capacity = forms.CharField(
+        label="What if: add capacity (offer:places, comma separated, e.g. 12:1)", required=False
+    )
+
+    def __init__(self, *args: Any, regions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r, r) for r in regions]
+
+    def clean_exclude_offers(self) -> list[int]:
+        raw = self.cleaned_data.get("exclude_offers") or ""
+        try:
+            return [int(x) for x in raw.replace(" ", "").split(",") if x]
+        except ValueError as exc:
+            raise forms.ValidationError("Enter offer numbers separated by commas") from exc
+
+    def clean_extra_capacity(self) -> dict[str, int]:
+        raw = self.cleaned_data.get("extra_capacity") or ""
+        out: dict[str, int] = {}
+        try:
+            for part in raw.replace(" ", "").split(","):
+                if part:
+                    k, v = part.split(":")
+                    out[str(int(k))] = int(v)
+        except ValueError as exc:
+            raise forms.ValidationError("Enter offer:places pairs, e.g. 12:1, 15:2") from exc
+        return out
+
+    def options(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        opts: dict[str, Any] = {"trust_rule": d["trust_rule"], "national": bool(d.get("national"))}
+        if d.get("max_radius"):
+            opts["max_radius"] = d["max_radius"]
+        if d.get("exclude_offers"):
+            opts["exclude_offers"] = d["exclude_offers"]
+        if d.get("extra_capacity"):
+            opts["extra_capacity"] = d["extra_capacity"]
+        return opts
+
+
+class DeploymentForm(forms.Form):
+    support_type = forms.ChoiceField(label="Type of support", choices=SupportType.choices)
+    days = forms.IntegerField(label="Days of support", required=False, min_value=0, max_value=365)
+    start = forms.DateField(label="Start date (YYYY-MM-DD)", required=False)
+    end = forms.DateField(label="End date (YYYY-MM-DD)", required=False)
+
+
+class CloseForm(forms.Form):
+    outcome = forms.CharField(label="Outcome", widget=forms.Textarea(attrs={"rows": 3}))

@@ -1,0 +1,202 @@
+"""Brokerage pages. Views validate input, call `brokerage.services` and render; the services enforce roles
+(a broker only for their region, a school user only for their school, a system leader only for their offer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from brokerage import services
+from brokerage.forms import CloseForm, DeploymentForm, MatchingForm
+from brokerage.models import Deployment, MatchingRun
+from schoolpartners.access import public_read, signed_in
+from schoolpartners.exports import Column, export_response
+
+RESULT_COLUMNS = [
+    Column("urn", "URN"), Column("school", "School in need"), Column("la", "Local authority"),
+    Column("region", "Region"), Column("area", "Area"), Column("severity", "Severity"),
+    Column("need_source", "Need source"), Column("offer_id", "Offer"), Column("supporter_urn", "Supporter URN"),
+    Column("supporter", "Supporter"), Column("miles", "Miles"), Column("cost", "Cost"), Column("reason", "Reason"),
+    Column("alternatives", "Alternatives considered"), Column("unmatched", "Why unmatched"),
+    Column("nearest_miles", "Nearest compatible offer (miles)"),
+]
+LA_COLUMNS = [
+    Column("region", "Region"), Column("la", "Local authority"), Column("needs", "Needs"),
+    Column("over_50", "No offer within 50 miles"), Column("over_75", "No offer within 75 miles"),
+    Column("unserved", "Unserved"),
+]
+REGION_COLUMNS = [c for c in LA_COLUMNS if c.key != "la"]
+PROPOSAL_COLUMNS = [
+    Column("id", "Proposal"), Column("urn", "URN"), Column("school", "School in need"), Column("area", "Area"),
+    Column("supporter_urn", "Supporter URN"), Column("supporter", "Supporter"), Column("miles", "Miles"),
+    Column("reason", "Reason"), Column("status", "Status"), Column("need_response", "School in need"),
+    Column("offer_response", "Supporter"),
+]
+DEPLOYMENT_COLUMNS = [
+    Column("id", "Deployment"), Column("urn", "URN"), Column("school", "School supported"), Column("area", "Area"),
+    Column("supporter_urn", "Supporter URN"), Column("supporter", "Supporter"), Column("status", "Status"),
+    Column("support_type", "Type of support"), Column("days", "Days"), Column("start", "Start"),
+    Column("end", "End"), Column("outcome", "Outcome"),
+]
+
+
+def _exports(name: str, **kwargs: Any) -> dict[str, str]:
+    return {fmt: reverse(name, kwargs={**kwargs, "fmt": fmt}) for fmt in ("csv", "xlsx")}
+
+
+def _run_or_denied(request: HttpRequest, run_id: int) -> MatchingRun:
+    run = get_object_or_404(MatchingRun, pk=run_id)
+    services.check_view_run(request.user, run)
+    return run
+
+
+@signed_in
+def home(request: HttpRequest) -> HttpResponse:
+    regions = services.broker_regions(request.user)
+    form = MatchingForm(request.POST or None, regions=regions, initial={"region": request.GET.get("region")})
+    if request.method == "POST":
+        if not regions:
+            raise PermissionDenied("Only a broker can run a matching.")
+        if form.is_valid():
+            try:
+                run = services.run_matching(request.user, form.cleaned_data["region"], form.options())
+            except ValidationError as exc:
+                form.add_error(None, "; ".join(exc.messages))
+            else:
+                messages.success(request, f"Matching {run.pk} finished: {run.summary['served']} of "
+                                          f"{run.summary['needs']} needs matched.")
+                return redirect("brokerage:run", run_id=run.pk)
+    runs = MatchingRun.objects.filter(region__in=regions)[:20] if regions else []
+    return render(request, "brokerage/home.html", {"form": form, "regions": regions, "runs": runs})
+
+
+@signed_in
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_or_denied(request, run_id)
+    rows = services.result_rows(run)
+    cold = services.cold_spots(run)
+    return render(request, "brokerage/run.html", {
+        "run": run,
+        "rows": rows,
+        "matched": [r for r in rows if r["offer_id"]],
+        "unmatched": [r for r in rows if not r["offer_id"]],
+        "cold": cold,
+        "exports": {
+            "results": _exports("brokerage:run-export", run_id=run.pk, table="results"),
+            "la": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-la"),
+            "region": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-region"),
+        },
+    })
+
+
+@signed_in
+@require_POST
+def send(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_or_denied(request, run_id)
+    ids = [int(x) for x in request.POST.getlist("result") if x.isdigit()]
+    sent = services.send_proposals(request.user, run, ids)
+    messages.success(request, f"{len(sent)} proposal{'s' if len(sent) != 1 else ''} sent.")
+    return redirect("brokerage:run", run_id=run.pk)
+
+
+@signed_in
+def run_export(request: HttpRequest, run_id: int, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    run = _run_or_denied(request, run_id)
+    if table == "results":
+        return export_response(services.result_rows(run), RESULT_COLUMNS, f"matching-{run.pk}", fmt)
+    cold = services.cold_spots(run)
+    if table == "coldspots-la":
+        return export_response(cold["by_la"], LA_COLUMNS, f"matching-{run.pk}-cold-spots-la", fmt)
+    if table == "coldspots-region":
+        return export_response(cold["by_region"], REGION_COLUMNS, f"matching-{run.pk}-cold-spots-region", fmt)
+    raise Http404("unknown table")
+
+
+@signed_in
+def proposals(request: HttpRequest) -> HttpResponse:
+    return render(request, "brokerage/proposals.html", {
+        "rows": services.proposal_rows(request.user),
+        "exports": _exports("brokerage:proposals-export"),
+    })
+
+
+@signed_in
+@require_POST
+def respond(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    side = request.POST.get("side", "")
+    decision = request.POST.get("decision", "")
+    if side not in ("need", "offer") or decision not in ("accept", "decline"):
+        raise Http404("unknown response")
+    try:
+        p = services.respond(request.user, proposal_id, side, decision == "accept")
+    except services.Proposal.DoesNotExist as exc:
+        raise Http404("no such proposal") from exc
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("brokerage:proposals")
+    messages.success(request, f"Proposal {p.pk}: you {decision}ed. Status: {p.get_status_display()}.")
+    return redirect("brokerage:proposals")
+
+
+@signed_in
+def proposals_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    return export_response(services.proposal_rows(request.user), PROPOSAL_COLUMNS, "proposals", fmt)
+
+
+@signed_in
+def deployments(request: HttpRequest) -> HttpResponse:
+    return render(request, "brokerage/deployments.html", {
+        "rows": services.deployment_rows(request.user),
+        "exports": _exports("brokerage:deployments-export"),
+    })
+
+
+@signed_in
+def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    d = get_object_or_404(Deployment.objects.select_related("need__school", "offer__school"), pk=deployment_id)
+    if not services.deployments_for(request.user).filter(pk=d.pk).exists():
+        raise PermissionDenied("You cannot see this deployment.")
+    can_manage = services.can_manage_deployment(request.user, d)
+    form = DeploymentForm(initial={"support_type": d.support_type, "days": d.days, "start": d.start, "end": d.end})
+    close = CloseForm()
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied("Only a broker for the region can change this deployment.")
+        try:
+            if request.POST.get("action") == "close":
+                close = CloseForm(request.POST)
+                if close.is_valid():
+                    services.close_deployment(request.user, d.pk, close.cleaned_data["outcome"])
+                    messages.success(request, "Deployment closed.")
+                    return redirect("brokerage:deployment", deployment_id=d.pk)
+            else:
+                form = DeploymentForm(request.POST)
+                if form.is_valid():
+                    services.update_deployment(request.user, d.pk, **form.cleaned_data)
+                    messages.success(request, "Deployment updated.")
+                    return redirect("brokerage:deployment", deployment_id=d.pk)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+    return render(request, "brokerage/deployment.html", {"d": d, "form": form, "close": close,
+                                                         "can_manage": can_manage})
+
+
+@signed_in
+def deployments_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    return export_response(services.deployment_rows(request.user), DEPLOYMENT_COLUMNS, "deployments", fmt)
+
+
+@public_read
+def methodology(request: HttpRequest) -> HttpResponse:
+    from brokerage import engine
+
+    return render(request, "brokerage/methodology.html", {
+        "p": engine.DEFAULT_PARAMS, "services": services, "reasons": services.UNMATCHED_LABELS,
+        "capacity": services.capacity_for(""), "ratings": ", ".join(services.eligible_ratings()),
+    })

@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("brokerage.urls")),
     path("", include("similarity.urls")),
+    path("", include("partnerships.urls")),
     path("", include("evaluation.urls")),
+    path("", include("support.urls")),
     path("", include("schools.urls")),
 ]

@@ -7,7 +7,8 @@ Policies
 - PUBLIC_READ: anyone, signed in or not, may read. No changes possible through the route.
 - STAFF: signed-in staff users only (Django `is_staff`); others are sent to sign in (pages) or get 401/403 (API).
 - SIGNED_IN: any signed-in user.
-Later issues add school- and trust-scoped policies (a user may act only for their own school or trust).
+- SCOPED (`school_or_trust_scoped`): signed-in users acting for their own school, trust or region; the service
+  checks the scope (accounts.permissions) and refuses anyone else with 403, changing nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from django.http import HttpRequest, HttpResponse
 PUBLIC_READ = "public-read"
 STAFF = "staff"
 SIGNED_IN = "signed-in"
-POLICIES = {PUBLIC_READ, STAFF, SIGNED_IN}
+SCOPED = "scoped"
+POLICIES = {PUBLIC_READ, STAFF, SIGNED_IN, SCOPED}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,3 +59,10 @@ def staff_only(view: F) -> F:
 
 def signed_in(view: F) -> F:
     return declare(SIGNED_IN, "Any signed-in user.")(login_required(view))  # type: ignore[arg-type]
+
+
+def school_or_trust_scoped(view: F) -> F:
+    """Signed-in users acting for their own school, trust or region (the service checks which; others get 403)."""
+    return declare(
+        SCOPED, "Signed-in users acting for their own school, trust or region; anyone else gets 403."
+    )(login_required(view))  # type: ignore[arg-type]

@@ -31,3 +31,7 @@ api.add_router("/", evaluation_router)
 from brokerage.api import router as brokerage_router  # noqa: E402
 
 api.add_router("/", brokerage_router)
+
+from partnerships.api import router as partnerships_router  # noqa: E402
+
+api.add_router("/partnerships", partnerships_router)

@@ -1,0 +1,435 @@
+"""JSON API for partnerships (mounted at /api/partnerships in schoolpartners/api.py).
+
+Public reads: trusts list/compare, a trust's stored aggregates and members, member mapping counts, the grant
+calculator and ISSP search. Requests (join, leave, form; each step) are for signed-in users acting for their own
+school, trust or region: the services check the scope and refuse others with 403, changing nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.security import django_auth
+
+from partnerships import services
+from partnerships.models import Activity, Partnership, PartnershipRequest, TrustAggregate
+
+PUBLIC_READ = "Public: anyone may read; read-only."
+SCOPED = ("Signed-in users only, acting for their own school, trust or region (checked per step; anyone else "
+          "gets 403 and nothing changes).")
+
+router = Router(tags=["partnerships"])
+
+
+def _public(text: str) -> str:
+    return f"{PUBLIC_READ}\n\n{text}"
+
+
+def _scoped(text: str) -> str:
+    return f"{SCOPED}\n\n{text}"
+
+
+class Message(Schema):
+    detail: str
+
+
+class TrustRow(Schema):
+    id: int
+    name: str
+    kind: str
+    external_id: str
+    members: int
+    pupils: int | None
+    main_region: str
+    main_phase: str
+    n_regions: int
+    n_las: int
+    ks2_headline: float | None
+    ks2_headline_year: int | None
+    ks4_headline: float | None
+    ks4_headline_year: int | None
+    compactness: str
+    max_pair_miles: float | None
+    median_centroid_miles: float | None
+    share_pairs_within_50: float | None
+
+
+class TrustPage(Schema):
+    count: int
+    results: list[TrustRow]
+
+
+class PerformanceOut(Schema):
+    key_stage: int
+    year: int
+    measure: str
+    mean: float
+    se: float | None
+    low: float | None
+    high: float | None
+    schools: int
+    pupils: int
+
+
+class DfeMeasure(Schema):
+    measure: str
+    year: int
+    value: float | None
+    note: str
+
+
+class TrustDetail(TrustRow):
+    computed_at: dt.datetime | None
+    pupils_year: int | None
+    phases: dict[str, int]
+    regions: dict[str, int]
+    local_authorities: dict[str, int]
+    ofsted: dict[str, int]
+    establishment_types: dict[str, int]
+    max_centroid_miles: float | None
+    centroid_lat: float | None
+    centroid_lon: float | None
+    mapping: dict[str, dict[str, int]]
+    performance: list[PerformanceOut]
+    dfe_measures: list[DfeMeasure]
+
+
+class MemberOut(Schema):
+    urn: int
+    name: str
+    phase: str | None = None
+    la: str | None = None
+    region: str | None = None
+    type: str | None = None
+    ofsted: str | None = None
+    pupils: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    miles_to_centroid: float | None = None
+    ks2_results_urn: int | None = None
+    ks4_results_urn: int | None = None
+
+
+class MappingRow(Schema):
+    key_stage: int
+    year: int
+    members: int
+    direct: int
+    link: int
+    chain: int
+    found: int
+    none: int
+    not_in_register: int
+    found_pct: float | None
+    basis: str
+
+
+class GrantLineOut(Schema):
+    urn: int | None
+    name: str
+    pupils: int | None
+    band: str
+    amount: int
+
+
+class GrantOut(Schema):
+    per_chain: int
+    lines: list[GrantLineOut]
+    total: int
+    small_schools: int
+    medium_schools: int
+
+
+class IsspSchool(Schema):
+    urn: int
+    name: str
+    la: str
+
+
+class IsspPartnershipOut(Schema):
+    id: int
+    name: str
+    activities: list[str]
+    schools: list[IsspSchool]
+    miles: float | None
+
+
+class IsspPostOut(Schema):
+    id: int
+    kind: str
+    activity: str
+    description: str
+    school: IsspSchool
+    miles: float | None
+
+
+class IsspOut(Schema):
+    partnerships: list[IsspPartnershipOut]
+    posts: list[IsspPostOut]
+
+
+class StepOut(Schema):
+    step: str
+    outcome: str
+    note: str
+    at: dt.datetime
+
+
+class RequestOut(Schema):
+    id: int
+    kind: str
+    status: str
+    school_urn: int | None
+    partnership_id: int | None
+    new_name: str
+    region: str
+    effective_date: dt.date | None
+    reason: str
+    decline_reason: str
+    result_partnership_id: int | None
+    schools: list[int]
+    steps: list[StepOut]
+
+
+class JoinIn(Schema):
+    school_urn: int
+    partnership_id: int
+    effective_date: dt.date
+    reason: str = ""
+
+
+class LeaveIn(Schema):
+    school_urn: int
+    effective_date: dt.date
+    reason: str
+
+
+class FormIn(Schema):
+    kind: Literal["form_federation", "form_mat"]
+    school_urn: int = Field(..., description="your own school (it consents by proposing)")
+    other_urns: list[int]
+    name: str
+    effective_date: dt.date
+    reason: str = ""
+
+
+class DecisionIn(Schema):
+    approve: bool
+    reason: str = ""
+
+
+class SchoolDecisionIn(DecisionIn):
+    school_urn: int
+
+
+def _row(a: TrustAggregate) -> dict[str, Any]:
+    p = a.partnership
+    return {
+        "id": p.pk, "name": p.name, "kind": p.kind, "external_id": p.external_id, "members": a.members, "pupils": a.pupils,
+        "main_region": a.main_region, "main_phase": a.main_phase, "n_regions": a.n_regions, "n_las": a.n_las,
+        "ks2_headline": a.ks2_headline, "ks2_headline_year": a.ks2_headline_year, "ks4_headline": a.ks4_headline,
+        "ks4_headline_year": a.ks4_headline_year, "compactness": a.compactness, "max_pair_miles": a.max_pair_miles,
+        "median_centroid_miles": a.median_centroid_miles, "share_pairs_within_50": a.share_pairs_within_50,
+    }
+
+
+class CompareQuery(Schema):
+    q: str = ""
+    kind: str = ""
+    region: str = ""
+    phase: str = ""
+    compactness: str = ""
+    min_members: int | None = None
+    max_members: int | None = None
+    sort: Literal["name", "members", "pupils", "region", "phase", "ks2", "ks4", "compactness", "max_pair", "las"] = "members"
+    order: Literal["asc", "desc"] = "desc"
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=1000)
+
+
+@router.get("/trusts", response=TrustPage, summary="List and compare trusts", description=_public(
+    "Stored trust aggregates, filtered (name `q`, kind, main region, main phase, compactness, size) and sorted like "
+    "the Compare trusts page."))
+def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> dict[str, Any]:
+    params = services.CompareParams(q=filters.q, kind=filters.kind, region=filters.region, phase=filters.phase,
+                                    compactness=filters.compactness, min_members=filters.min_members,
+                                    max_members=filters.max_members, sort=filters.sort, descending=filters.order == "desc")
+    qs = services.compare_trusts(params)
+    start = (filters.page - 1) * filters.page_size
+    return {"count": qs.count(), "results": [_row(a) for a in qs[start:start + filters.page_size]]}
+
+
+def _aggregate_or_404(trust_id: int) -> TrustAggregate:
+    a = TrustAggregate.objects.select_related("partnership").filter(partnership_id=trust_id).first()
+    if a is None:
+        raise HttpError(404, "No stored figures for that partnership")
+    return a
+
+
+@router.get("/trusts/{trust_id}", response={200: TrustDetail, 404: Message}, summary="A trust with its aggregates",
+            description=_public("Stored aggregates of one partnership: size, phases, regions, local authorities, Ofsted "
+                                "profile, establishment types, geography, pupil-weighted results by year with 95% "
+                                "confidence intervals, and the DfE trust-level measures."))
+def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
+    a = _aggregate_or_404(trust_id)
+    return {
+        **_row(a), "computed_at": a.computed_at, "pupils_year": a.pupils_year, "phases": a.phases, "regions": a.regions,
+        "local_authorities": a.las, "ofsted": a.ofsted, "establishment_types": a.establishment_types,
+        "max_centroid_miles": a.max_centroid_miles, "centroid_lat": a.centroid_lat, "centroid_lon": a.centroid_lon,
+        "mapping": a.mapping, "performance": a.performance,
+        "dfe_measures": [{"measure": r.measure, "year": r.year, "value": r.value, "note": r.note}
+                         for r in services.trust_results(a.partnership)],
+    }
+
+
+@router.get("/trusts/{trust_id}/members", response={200: list[MemberOut], 404: Message}, summary="A trust's members",
+            description=_public("Current members as stored with the aggregates: location, distance to the trust's "
+                                "centre and the URNs whose KS2/KS4 2018/19 results stand for each school."))
+def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
+    return _aggregate_or_404(trust_id).member_rows
+
+
+@router.get("/mapping", response=list[MappingRow], summary="Trust academies matched to results",
+            description=_public("Per key stage and year: academies in the MAT file matched to results directly, "
+                                "through one predecessor link, a chain, or not at all."))
+def mapping(request: HttpRequest) -> list[dict[str, Any]]:
+    return services.mapping_report()
+
+
+class GrantQuery(Schema):
+    urns: str = Field(..., description="comma-separated URNs of the primary schools forming or joining the chain")
+
+
+@router.get("/grant", response={200: GrantOut, 400: Message}, summary="Chain grant calculator",
+            description=_public("Grant for primary schools forming or joining a chain: a fixed amount per chain plus "
+                                "amounts per school under 100 and 100-210 pupils (latest census); amounts come from "
+                                "settings GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL."))
+def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
+    parts = [p for p in query.urns.replace(",", " ").split() if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        return 400, {"detail": "urns must be comma-separated numbers"}
+    g = services.grant_for([int(p) for p in parts][:100])
+    return {"per_chain": g.per_chain, "lines": [line.__dict__ for line in g.lines], "total": g.total,
+            "small_schools": g.small_schools, "medium_schools": g.medium_schools}
+
+
+class IsspQuery(Schema):
+    activity: Literal["", "subject", "exams", "governance", "teacher_training", "sport", "arts", "university", "other"] = ""
+    la: str = ""
+    region: str = ""
+    postcode: str = ""
+    urn: int | None = None
+    miles: float | None = Field(None, ge=0, le=500)
+
+
+def _issp_school(s: Any) -> dict[str, Any]:
+    return {"urn": s.urn, "name": s.name, "la": s.la_name}
+
+
+@router.get("/issp", response=IsspOut, summary="Search ISSPs and offers", description=_public(
+    "Independent-state school partnerships and open offers/requests, by activity, local authority, region and "
+    "distance (miles) from a postcode or a school."))
+def issp(request: HttpRequest, query: Query[IsspQuery]) -> dict[str, Any]:
+    point = services.point_for(query.postcode, query.urn)
+    r = services.search_issp(services.IsspSearch(activity=query.activity, la=query.la, region=query.region, point=point,
+                                                 miles=query.miles))
+    labels = dict(Activity.choices)
+    return {
+        "partnerships": [{"id": x["partnership"].pk, "name": x["partnership"].name, "activities": x["activities"],
+                          "schools": [_issp_school(s) for s in x["schools"]], "miles": x["miles"]} for x in r["partnerships"]],
+        "posts": [{"id": x["post"].pk, "kind": x["post"].kind, "activity": labels.get(x["post"].activity, x["post"].activity),
+                   "description": x["post"].description, "school": _issp_school(x["post"].school), "miles": x["miles"]}
+                  for x in r["posts"]],
+    }
+
+
+# ------------------------------------------------------------------------------------------------ requests
+def _request_out(req: PartnershipRequest) -> dict[str, Any]:
+    return {
+        "id": req.pk, "kind": req.kind, "status": req.status, "school_urn": req.school_id, "partnership_id": req.partnership_id,
+        "new_name": req.new_name, "region": req.region, "effective_date": req.effective_date, "reason": req.reason,
+        "decline_reason": req.decline_reason, "result_partnership_id": req.result_partnership_id,
+        "schools": [rs.school_id for rs in req.schools.all()],
+        "steps": [{"step": s.step, "outcome": s.outcome, "note": s.note, "at": s.at} for s in req.steps.all()],
+    }
+
+
+def _run(fn: Any, *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    try:
+        req = fn(*args, **kwargs)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc) or "Not allowed") from exc
+    except services.ProcedureError as exc:
+        raise HttpError(409, "; ".join(exc.messages)) from exc
+    except (Partnership.DoesNotExist, services.School.DoesNotExist) as exc:
+        raise HttpError(404, "No such school or partnership") from exc
+    req.refresh_from_db()
+    return 200, _request_out(req)
+
+
+@router.get("/requests", response=list[RequestOut], summary="Your partnership requests", description=_scoped(
+    "The requests of the caller's schools, trusts and region (staff see all). Anonymous callers get an empty list."))
+def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
+    if not request.user.is_authenticated:
+        return []
+    return [_request_out(r) for r in services.requests_for(request.user).prefetch_related("schools", "steps")[:500]]
+
+
+@router.get("/requests/{request_id}", response={200: RequestOut, 404: Message}, summary="One request", description=_scoped(
+    "One request with its steps; 404 unless it concerns the caller's school, trust or region."))
+def get_request(request: HttpRequest, request_id: int) -> Any:
+    req = get_object_or_404(PartnershipRequest, pk=request_id)
+    if not request.user.is_authenticated or not services.can_view_request(request.user, req):
+        return 404, {"detail": "Not found"}
+    return _request_out(req)
+
+
+@router.post("/requests/join", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
+             summary="Ask to join a MAT", description=_scoped(
+                 "Step 1 of joining: a school user for `school_urn` asks to join the MAT. Refused (409) when the school "
+                 "is already in a MAT or has a request in progress."))
+def post_join(request: HttpRequest, body: JoinIn) -> Any:
+    return _run(services.submit_join, request.user, body.school_urn, body.partnership_id, body.effective_date, body.reason)
+
+
+@router.post("/requests/leave", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
+             summary="Ask to leave a MAT", description=_scoped("Step 1 of leaving by mutual consent: the academy's request."))
+def post_leave(request: HttpRequest, body: LeaveIn) -> Any:
+    return _run(services.submit_leave, request.user, body.school_urn, body.effective_date, body.reason)
+
+
+@router.post("/requests/form", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
+             summary="Propose a federation or a new MAT", description=_scoped(
+                 "A school user proposes a federation or MAT with other schools; each must consent (MAT: then regional "
+                 "approval)."))
+def post_form(request: HttpRequest, body: FormIn) -> Any:
+    return _run(services.submit_form, request.user, body.kind, [body.school_urn, *body.other_urns], body.name,
+                body.effective_date, body.reason, requesting_urn=body.school_urn)
+
+
+@router.post("/requests/{request_id}/trust-decision", auth=django_auth,
+             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Trust board consent",
+             description=_scoped("A trust administrator of the request's MAT consents or declines (reason required)."))
+def post_trust_decision(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
+    return _run(services.trust_consent, request.user, request_id, body.approve, body.reason)
+
+
+@router.post("/requests/{request_id}/regional-decision", auth=django_auth,
+             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Regional director approval",
+             description=_scoped("The regional approver for the request's region approves (the change takes effect) "
+                                 "or declines (reason required)."))
+def post_regional_decision(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
+    return _run(services.regional_decision, request.user, request_id, body.approve, body.reason)
+
+
+@router.post("/requests/{request_id}/school-decision", auth=django_auth,
+             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="A school's consent",
+             description=_scoped("A school user of one of the proposed schools consents or declines."))
+def post_school_decision(request: HttpRequest, request_id: int, body: SchoolDecisionIn) -> Any:
+    return _run(services.school_consent, request.user, request_id, body.school_urn, body.approve, body.reason)

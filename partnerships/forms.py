@@ -1,0 +1,147 @@
+"""Forms of the partnership procedures, designations, ISSP register and grant calculator (GOV.UK styled)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from partnerships.models import Activity, DesignationKind, RequestKind
+
+
+class GovukForm(forms.Form):
+    """Adds GOV.UK Frontend classes to every widget; templates render it with partnerships/_form.html."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            w = field.widget
+            err = " govuk-input--error" if self.is_bound and name in self.errors else ""
+            if isinstance(w, forms.Select):
+                w.attrs.setdefault("class", "govuk-select" + err.replace("input", "select"))
+            elif isinstance(w, forms.Textarea):
+                w.attrs.setdefault("class", "govuk-textarea" + err.replace("input", "textarea"))
+                w.attrs.setdefault("rows", 3)
+            elif isinstance(w, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
+                pass
+            else:
+                w.attrs.setdefault("class", "govuk-input" + err)
+
+
+def _date(label: str, help_text: str = "", required: bool = True) -> forms.DateField:
+    return forms.DateField(label=label, help_text=help_text, required=required,
+                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+
+class JoinForm(GovukForm):
+    school = forms.TypedChoiceField(label="Your school", coerce=int)
+    trust = forms.IntegerField(label="Trust to join (trust number)", help_text="The trust's number from its page on this service, e.g. 12.",
+                               widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input govuk-input--width-5"}))
+    effective_date = _date("Proposed date of joining", "For example, 1 September next year.")
+    reason = forms.CharField(label="Why the school wants to join", required=False, max_length=500, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools or []
+
+
+class LeaveForm(GovukForm):
+    school = forms.TypedChoiceField(label="Your school", coerce=int)
+    effective_date = _date("Proposed date of leaving")
+    reason = forms.CharField(label="Why the academy wants to leave", max_length=500, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools or []
+
+
+class FormPartnershipForm(GovukForm):
+    kind = forms.ChoiceField(label="What to form", choices=[(RequestKind.FORM_FEDERATION.value, "A federation"),
+                                                             (RequestKind.FORM_MAT.value, "A new multi-academy trust")])
+    school = forms.TypedChoiceField(label="Your school", coerce=int)
+    name = forms.CharField(label="Name of the federation or trust", max_length=200)
+    others = forms.CharField(label="URNs of the other schools", help_text="Separate URNs with commas or spaces.", max_length=500)
+    effective_date = _date("Proposed start date")
+    reason = forms.CharField(label="Why (optional)", required=False, max_length=500, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools or []
+
+    def clean_others(self) -> list[int]:
+        parts = [p for p in self.cleaned_data["others"].replace(",", " ").split() if p]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise forms.ValidationError("Enter the URNs of the other schools, as numbers")
+        return [int(p) for p in parts]
+
+
+class DecisionForm(GovukForm):
+    decision = forms.ChoiceField(label="Decision", choices=[("yes", "Consent / approve"), ("no", "Decline")],
+                                 widget=forms.RadioSelect)
+    reason = forms.CharField(label="Reason (required when declining)", required=False, max_length=500, widget=forms.Textarea)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "no" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Give a reason for declining")
+        return data
+
+
+class SchoolConsentForm(DecisionForm):
+    school = forms.TypedChoiceField(label="For school", coerce=int)
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools or []
+
+
+class DesignationForm(GovukForm):
+    kind = forms.ChoiceField(label="Designation", choices=DesignationKind.choices)
+    school = forms.IntegerField(label="School URN", required=False)
+    person_name = forms.CharField(label="Person's name", required=False, max_length=200,
+                                  help_text="For NLE, LLE and SLE designations. Give a school, a person or both.")
+    valid_from = _date("From")
+    valid_to = _date("To (optional)", required=False)
+    expertise = forms.CharField(label="Areas of expertise", required=False, max_length=300, help_text="Comma-separated.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("school") and not (data.get("person_name") or "").strip():
+            self.add_error("school", "Enter a school URN or a person's name")
+        return data
+
+
+class IsspSearchForm(GovukForm):
+    activity = forms.ChoiceField(label="Activity", required=False, choices=[("", "Any activity"), *Activity.choices])
+    la = forms.CharField(label="Local authority", required=False, max_length=100)
+    region = forms.CharField(label="Region", required=False, max_length=100)
+    postcode = forms.CharField(label="Near postcode", required=False, max_length=10)
+    urn = forms.IntegerField(label="Or near school (URN)", required=False)
+    miles = forms.FloatField(label="Within miles", required=False, min_value=0, max_value=500)
+
+
+class IsspPostForm(GovukForm):
+    school = forms.TypedChoiceField(label="Your school", coerce=int)
+    activity = forms.ChoiceField(label="Activity", choices=Activity.choices)
+    description = forms.CharField(label="What you offer or are looking for", required=False, max_length=1000, widget=forms.Textarea)
+    max_miles = forms.IntegerField(label="Furthest distance (miles)", initial=25, min_value=1, max_value=200)
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools or []
+
+
+class GrantForm(GovukForm):
+    urns = forms.CharField(label="URNs of the primary schools forming or joining the chain", max_length=1000,
+                           help_text="Separate URNs with commas or spaces.")
+
+    def clean_urns(self) -> list[int]:
+        parts = [p for p in self.cleaned_data["urns"].replace(",", " ").split() if p]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise forms.ValidationError("Enter URNs as numbers")
+        return [int(p) for p in parts][:100]
+
+
+def today() -> Any:
+    return timezone.localdate()

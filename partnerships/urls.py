@@ -1,0 +1,27 @@
+from django.urls import path, re_path
+
+from partnerships import views
+
+app_name = "partnerships"
+
+urlpatterns = [
+    path("trusts/", views.compare, name="compare"),
+    re_path(r"^trusts/export\.(?P<fmt>csv|xlsx)$", views.compare_export, name="compare-export"),
+    path("trusts/<int:pk>/", views.trust, name="trust"),
+    re_path(r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance)\.(?P<fmt>csv|xlsx)$", views.trust_export,
+            name="trust-export"),
+    path("partnerships/mapping/", views.mapping, name="mapping"),
+    re_path(r"^partnerships/mapping\.(?P<fmt>csv|xlsx)$", views.mapping_export, name="mapping-export"),
+    path("partnerships/methodology/", views.methodology, name="methodology"),
+    path("sponsors/", views.sponsors, name="sponsors"),
+    path("partnerships/requests/", views.requests_list, name="requests"),
+    path("partnerships/requests/new/", views.join, name="join"),
+    path("partnerships/requests/<int:pk>/", views.request_detail, name="request"),
+    re_path(r"^partnerships/requests/(?P<pk>[0-9]+)/(?P<step>trust|region|school)/$", views.request_decide, name="decide"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("partnerships/designations/", views.designations, name="designations"),
+    path("partnerships/designations/new/", views.designation_new, name="designation-new"),
+    path("partnerships/issp/", views.issp, name="issp"),
+    path("partnerships/issp/post/", views.issp_post, name="issp-post"),
+    path("partnerships/grant/", views.grant, name="grant"),
+]

@@ -1,0 +1,455 @@
+"""Partnership pages: compare trusts, a trust's page (map, members, pupil-weighted results, geography), member
+mapping coverage, sponsors, the join/leave/form procedures, notifications, designations, the ISSP register and
+the grant calculator. Views validate input, call partnerships.services and render; aggregates are stored by
+`schoolpartners partnerships recompute`, never computed per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import schools_of
+from partnerships import aggregates as agg
+from partnerships import forms, services
+from partnerships.models import (
+    Designation,
+    Kind,
+    Partnership,
+    PartnershipRequest,
+    RequestKind,
+    TrustAggregate,
+)
+from schoolpartners.access import public_read, school_or_trust_scoped, signed_in
+from schoolpartners.exports import Column, export_response
+from schools.measures import MEASURES, academic_year_label
+from schools.models import School
+
+COMPACTNESS = {"compact": "Compact", "regional": "Regional", "dispersed": "Dispersed", "unknown": "Not known"}
+PHASES = {"primary": "Primary", "secondary": "Secondary", "all_through": "All-through", "16_plus": "16 plus",
+          "middle_primary": "Middle (primary)", "middle_secondary": "Middle (secondary)", "nursery": "Nursery",
+          "not_applicable": "Not applicable", "": "Not known"}
+
+
+def _query(get: QueryDict, **changes: Any) -> str:
+    q = get.copy()
+    for k, v in changes.items():
+        if v is None or v == "":
+            q.pop(k, None)
+        else:
+            q[k] = str(v)
+    return q.urlencode()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Compare trusts
+# ---------------------------------------------------------------------------------------------------------------
+COMPARE_COLUMNS = [
+    ("name", "Trust", False), ("members", "Schools", True), ("pupils", "Pupils", True), ("region", "Main region", False),
+    ("phase", "Main phase", False), ("ks2", "KS2 progress", True), ("ks4", "Progress 8", True),
+    ("compactness", "Geography", False), ("max_pair", "Widest spread (miles)", True), ("las", "Local authorities", True),
+]
+
+
+def _compare_params(get: QueryDict) -> services.CompareParams:
+    sort = get.get("sort", "members")
+    return services.CompareParams(
+        q=get.get("q", "").strip()[:100], kind=get.get("kind", "") if get.get("kind", "") in Kind.values else "",
+        region=get.get("region", "")[:100], phase=get.get("phase", "") if get.get("phase", "") in PHASES else "",
+        compactness=get.get("compactness", "") if get.get("compactness", "") in COMPACTNESS else "",
+        min_members=_int(get.get("min_members")), max_members=_int(get.get("max_members")),
+        sort=sort if sort in services.COMPARE_SORTS else "members", descending=get.get("order", "desc") != "asc",
+    )
+
+
+def _compare_row(a: TrustAggregate) -> dict[str, Any]:
+    return {
+        "id": a.partnership_id, "name": a.partnership.name, "trust_id": a.partnership.external_id,
+        "kind": a.partnership.get_kind_display(), "members": a.members, "pupils": a.pupils,
+        "region": a.main_region, "phase": PHASES.get(a.main_phase, a.main_phase), "ks2": a.ks2_headline,
+        "ks2_year": a.ks2_headline_year, "ks4": a.ks4_headline, "ks4_year": a.ks4_headline_year,
+        "compactness": COMPACTNESS.get(a.compactness, a.compactness), "max_pair": a.max_pair_miles, "las": a.n_las,
+        "regions": a.n_regions, "median_centroid": a.median_centroid_miles,
+        "share_within_50": a.share_pairs_within_50,
+    }
+
+
+@public_read
+def compare(request: HttpRequest) -> HttpResponse:
+    params = _compare_params(request.GET)
+    qs = services.compare_trusts(params)
+    total = qs.count()
+    page = max(1, _int(request.GET.get("page")) or 1)
+    size = 50
+    rows = [_compare_row(a) for a in qs[(page - 1) * size: page * size]]
+    headers = []
+    for key, label, numeric in COMPARE_COLUMNS:
+        active = params.sort == key
+        next_order = "asc" if active and params.descending else "desc"
+        headers.append({"key": key, "label": label, "numeric": numeric, "active": active,
+                        "aria": ("descending" if params.descending else "ascending") if active else "none",
+                        "url": "?" + _query(request.GET, sort=key, order=next_order, page=None)})
+    return render(request, "partnerships/compare.html", {
+        "rows": rows, "total": total, "headers": headers, "params": params, "page": page,
+        "pages": (total + size - 1) // size, "regions": services.compare_regions(), "phases": PHASES,
+        "compactness": COMPACTNESS, "kinds": Kind.choices,
+        "prev_url": "?" + _query(request.GET, page=page - 1) if page > 1 else "",
+        "next_url": "?" + _query(request.GET, page=page + 1) if page * size < total else "",
+        "exports": {f: reverse("partnerships:compare-export", args=[f]) + "?" + _query(request.GET, page=None)
+                    for f in ("csv", "xlsx")},
+    })
+
+
+COMPARE_EXPORT = [
+    Column("id", "Partnership id"), Column("trust_id", "DfE trust id"), Column("name", "Trust"), Column("kind", "Kind"),
+    Column("members", "Schools"), Column("pupils", "Pupils (latest census)"), Column("region", "Main region"),
+    Column("regions", "Regions"), Column("las", "Local authorities"), Column("phase", "Main phase"),
+    Column("ks2", "KS2 progress (mean of reading, writing, maths)"), Column("ks2_year", "KS2 year"),
+    Column("ks4", "Progress 8"), Column("ks4_year", "KS4 year"), Column("compactness", "Geography"),
+    Column("max_pair", "Largest distance between two members (miles)"),
+    Column("median_centroid", "Median distance to centroid (miles)"), Column("share_within_50", "Share of member pairs within 50 miles"),
+]
+
+
+@public_read
+def compare_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    rows = (_compare_row(a) for a in services.compare_trusts(_compare_params(request.GET)).iterator(chunk_size=500))
+    return export_response(rows, COMPARE_EXPORT, "trusts", fmt, sheet="Trusts")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A trust's page
+# ---------------------------------------------------------------------------------------------------------------
+def _perf_rows(a: TrustAggregate | None) -> list[dict[str, Any]]:
+    if a is None:
+        return []
+    rows = []
+    for p in sorted(a.performance, key=lambda r: (r["key_stage"], r["measure"], r["year"])):
+        m = MEASURES.get(p["measure"])
+        rows.append({**p, "label": m.label if m else p["measure"], "academic_year": academic_year_label(p["year"])})
+    return rows
+
+
+MEMBER_COLUMNS = [
+    Column("urn", "URN"), Column("name", "School"), Column("phase", "Phase"), Column("type", "Establishment type"),
+    Column("la", "Local authority"), Column("region", "Region"), Column("pupils", "Pupils (latest census)"),
+    Column("ofsted", "Latest Ofsted rating"), Column("miles_to_centroid", "Miles to the trust's centre"),
+    Column("ks2_results_urn", "URN holding KS2 results (2018/19)"), Column("ks4_results_urn", "URN holding KS4 results (2018/19)"),
+    Column("lat", "Latitude"), Column("lon", "Longitude"),
+]
+PERF_COLUMNS = [
+    Column("key_stage", "Key stage"), Column("measure", "Measure code"), Column("label", "Measure"),
+    Column("year", "Year (academic year ends)"), Column("academic_year", "Academic year"), Column("mean", "Pupil-weighted mean"),
+    Column("se", "Standard error"), Column("low", "95% CI low"), Column("high", "95% CI high"),
+    Column("schools", "Schools"), Column("pupils", "Pupils"),
+]
+
+
+def _trust_or_404(pk: int) -> tuple[Partnership, TrustAggregate | None]:
+    p = get_object_or_404(Partnership, pk=pk)
+    return p, TrustAggregate.objects.filter(partnership=p).first()
+
+
+@public_read
+def trust(request: HttpRequest, pk: int) -> HttpResponse:
+    p, a = _trust_or_404(pk)
+    members = list(p.memberships.select_related("school").order_by("left", "school__name"))
+    current = [m for m in members if m.left is None]
+    past = [m for m in members if m.left is not None]
+    stored_urns = {r["urn"] for r in a.member_rows} if a else set()
+    perf = _perf_rows(a)
+    dfe = [
+        {"measure": r.measure, "year": academic_year_label(r.year), "value": r.value, "note": r.note}
+        for r in services.trust_results(p)
+    ]
+    user_schools = schools_of(request.user) if request.user.is_authenticated else []
+    return render(request, "partnerships/trust.html", {
+        "p": p, "a": a, "current": current, "past": past, "perf": perf, "dfe": dfe,
+        "stale": [m for m in current if m.school_id not in stored_urns] if a else [],
+        "compactness": COMPACTNESS.get(a.compactness, "") if a else "",
+        "phase_labels": PHASES, "can_join": bool(user_schools) and p.kind == Kind.MAT,
+        "map_points": [r for r in (a.member_rows if a else []) if r.get("lat") is not None],
+        "exports": {t: {f: reverse("partnerships:trust-export", args=[pk, t, f]) for f in ("csv", "xlsx")}
+                    for t in ("members", "performance")},
+        "thresholds": {"compact_pair": agg.COMPACT_MAX_PAIR, "compact_las": agg.COMPACT_MAX_LAS,
+                       "regional_pair": agg.REGIONAL_MAX_PAIR},
+    })
+
+
+@public_read
+def trust_export(request: HttpRequest, pk: int, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    p, a = _trust_or_404(pk)
+    if table == "members":
+        return export_response(a.member_rows if a else [], MEMBER_COLUMNS, f"trust-{pk}-members", fmt, sheet="Members")
+    if table == "performance":
+        return export_response(_perf_rows(a), PERF_COLUMNS, f"trust-{pk}-performance", fmt, sheet="Results")
+    raise Http404("No such table")
+
+
+MAPPING_COLUMNS = [
+    Column("key_stage", "Key stage"), Column("year", "Year (academic year ends)"), Column("members", "Academies in the MAT file"),
+    Column("direct", "Found directly"), Column("link", "Through 1 link"), Column("chain", "Through a chain"),
+    Column("found", "Found in total"), Column("found_pct", "% found"), Column("none", "Not found"),
+    Column("not_in_register", "Not in the register"), Column("basis", "Member list"),
+]
+
+
+@public_read
+def mapping(request: HttpRequest) -> HttpResponse:
+    report = services.mapping_report()
+    for r in report:
+        r["academic_year"] = academic_year_label(r["year"])
+    return render(request, "partnerships/mapping.html", {
+        "report": report, "exports": {f: reverse("partnerships:mapping-export", args=[f]) for f in ("csv", "xlsx")},
+    })
+
+
+@public_read
+def mapping_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    return export_response(services.mapping_report(), MAPPING_COLUMNS, "member-mapping", fmt, sheet="Mapping")
+
+
+@public_read
+def methodology(request: HttpRequest) -> HttpResponse:
+    return render(request, "partnerships/methodology.html", {"sigma": agg.SIGMA, "measures": agg.KS_MEASURES,
+                                                             "thresholds": {"compact_pair": agg.COMPACT_MAX_PAIR,
+                                                                            "compact_las": agg.COMPACT_MAX_LAS,
+                                                                            "regional_pair": agg.REGIONAL_MAX_PAIR}})
+
+
+@public_read
+def sponsors(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for s in services.sponsors():
+        rows.append({"p": s, "schools": [m.school for m in s.memberships.filter(left__isnull=True).select_related("school")]})
+    designations = Designation.objects.filter(kind="sponsor").select_related("school", "partnership")
+    return render(request, "partnerships/sponsors.html", {"rows": rows, "designations": designations})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Procedures
+# ---------------------------------------------------------------------------------------------------------------
+def _my_schools(request: HttpRequest) -> list[tuple[int, str]]:
+    urns = schools_of(request.user)
+    return [(s.urn, f"{s.name} ({s.urn})") for s in School.objects.filter(urn__in=urns)]
+
+
+def _refused(request: HttpRequest, exc: services.ProcedureError, form: Any = None) -> None:
+    msg = "; ".join(exc.messages)
+    if form is not None:
+        form.add_error(None, msg)
+    else:
+        messages.error(request, msg)
+
+
+@school_or_trust_scoped
+def join(request: HttpRequest) -> HttpResponse:
+    """Ask to join a MAT, leave one, or form a federation / MAT (the three request forms)."""
+    schools = _my_schools(request)
+    if not schools:
+        raise PermissionDenied("Only school users can make requests for a school.")
+    initial_school = _int(request.GET.get("school"))
+    initial = {"school": initial_school, "trust": _int(request.GET.get("trust"))}
+    join_form = forms.JoinForm(schools=schools, initial=initial, prefix="join")
+    leave_form = forms.LeaveForm(schools=schools, initial=initial, prefix="leave")
+    form_form = forms.FormPartnershipForm(schools=schools, initial=initial, prefix="form")
+    grant = None
+    if request.method == "POST":
+        which = request.POST.get("which")
+        try:
+            if which == "join":
+                join_form = forms.JoinForm(request.POST, schools=schools, prefix="join")
+                if join_form.is_valid():
+                    d = join_form.cleaned_data
+                    if not Partnership.objects.filter(pk=d["trust"], kind=Kind.MAT).exists():
+                        join_form.add_error("trust", "There is no multi-academy trust with that number")
+                    else:
+                        req = services.submit_join(request.user, d["school"], d["trust"], d["effective_date"], d["reason"])
+                        messages.success(request, "Your request to join has been sent to the trust board.")
+                        return redirect("partnerships:request", pk=req.pk)
+            elif which == "leave":
+                leave_form = forms.LeaveForm(request.POST, schools=schools, prefix="leave")
+                if leave_form.is_valid():
+                    d = leave_form.cleaned_data
+                    req = services.submit_leave(request.user, d["school"], d["effective_date"], d["reason"])
+                    messages.success(request, "Your request to leave has been sent to the trust board.")
+                    return redirect("partnerships:request", pk=req.pk)
+            elif which == "form":
+                form_form = forms.FormPartnershipForm(request.POST, schools=schools, prefix="form")
+                if form_form.is_valid():
+                    d = form_form.cleaned_data
+                    req = services.submit_form(request.user, d["kind"], [d["school"], *d["others"]], d["name"],
+                                               d["effective_date"], d["reason"], requesting_urn=d["school"])
+                    messages.success(request, "Your proposal has been sent to the other schools for their consent.")
+                    return redirect("partnerships:request", pk=req.pk)
+            else:
+                raise Http404("Unknown form")
+        except services.ProcedureError as exc:
+            target = {"join": join_form, "leave": leave_form, "form": form_form}[which or "join"]
+            _refused(request, exc, target)
+    elif request.GET.get("grant"):
+        others = [int(p) for p in request.GET.get("grant", "").replace(",", " ").split() if p.isdigit()][:100]
+        grant = services.grant_for([s for s, _ in schools][:1] + others)
+    return render(request, "partnerships/join.html", {
+        "join_form": join_form, "leave_form": leave_form, "form_form": form_form, "grant": grant,
+    })
+
+
+@signed_in
+def requests_list(request: HttpRequest) -> HttpResponse:
+    reqs = services.requests_for(request.user)[:200]
+    return render(request, "partnerships/requests.html", {"requests": reqs})
+
+
+def _request_or_404(request: HttpRequest, pk: int) -> PartnershipRequest:
+    req = get_object_or_404(PartnershipRequest.objects.select_related("school", "partnership", "result_partnership"), pk=pk)
+    if not services.can_view_request(request.user, req):
+        raise PermissionDenied("This request is not for your school, trust or region.")
+    return req
+
+
+@school_or_trust_scoped
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _request_or_404(request, pk)
+    actions = services.request_actions(request.user, req)
+    school_form = None
+    if actions["schools"]:
+        school_form = forms.SchoolConsentForm(schools=[(rs.school_id, rs.school.name) for rs in actions["schools"]],
+                                              prefix="school")
+    return render(request, "partnerships/request.html", {
+        "req": req, "actions": actions, "steps": req.steps.select_related("actor"),
+        "schools": req.schools.select_related("school"), "decision_form": forms.DecisionForm(prefix="decision"),
+        "school_form": school_form,
+        "grant": services.grant_for([rs.school_id for rs in req.schools.all()]) if req.kind == RequestKind.FORM_MAT else None,
+    })
+
+
+@require_POST
+@school_or_trust_scoped
+def request_decide(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    """Take one step: `trust` (trust board consent), `region` (regional approval) or `school` (a school's consent).
+    The service checks the actor's scope: anyone else gets 403 and nothing changes."""
+    get_object_or_404(PartnershipRequest, pk=pk)
+    if step == "school":
+        form: forms.DecisionForm = forms.SchoolConsentForm(request.POST, schools=[(u, str(u)) for u in schools_of(request.user)],
+                                                           prefix="school")
+    else:
+        form = forms.DecisionForm(request.POST, prefix="decision")
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("partnerships:request", pk=pk)
+    yes = form.cleaned_data["decision"] == "yes"
+    reason = form.cleaned_data.get("reason", "")
+    try:
+        if step == "trust":
+            services.trust_consent(request.user, pk, yes, reason)
+        elif step == "region":
+            services.regional_decision(request.user, pk, yes, reason)
+        elif step == "school":
+            services.school_consent(request.user, pk, form.cleaned_data["school"], yes, reason)
+        else:
+            raise Http404("Unknown step")
+    except services.ProcedureError as exc:
+        _refused(request, exc)
+        return redirect("partnerships:request", pk=pk)
+    messages.success(request, "Your decision has been recorded.")
+    return redirect("partnerships:request", pk=pk)
+
+
+@signed_in
+def notifications(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.mark_all_read(request.user)
+        return redirect("partnerships:notifications")
+    return render(request, "partnerships/notifications.html",
+                  {"notifications": services.notifications_for(request.user)[:200]})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Designations, ISSP register, grants
+# ---------------------------------------------------------------------------------------------------------------
+@public_read
+def designations(request: HttpRequest) -> HttpResponse:
+    rows = Designation.objects.select_related("school", "partnership")
+    kind = request.GET.get("kind", "")
+    if kind:
+        rows = rows.filter(kind=kind)
+    return render(request, "partnerships/designations.html", {
+        "rows": rows[:500], "can_record": services.can_record_designation(request.user, None),
+        "kinds": forms.DesignationKind.choices, "kind": kind,
+    })
+
+
+@school_or_trust_scoped
+def designation_new(request: HttpRequest) -> HttpResponse:
+    if not services.can_record_designation(request.user, None):
+        raise PermissionDenied("Only staff or the regional director's office can record designations.")
+    form = forms.DesignationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.record_designation(request.user, kind=d["kind"], valid_from=d["valid_from"], school_urn=d["school"],
+                                        person_name=d["person_name"], valid_to=d["valid_to"], expertise=d["expertise"])
+        except School.DoesNotExist:
+            form.add_error("school", "There is no school with that URN")
+        except services.ProcedureError as exc:
+            _refused(request, exc, form)
+        else:
+            messages.success(request, "The designation has been recorded.")
+            return redirect("partnerships:designations")
+    return render(request, "partnerships/designation_new.html", {"form": form})
+
+
+@public_read
+def issp(request: HttpRequest) -> HttpResponse:
+    form = forms.IsspSearchForm(request.GET or None)
+    results = None
+    point_missing = False
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        point = services.point_for(d["postcode"] or "", d["urn"])
+        point_missing = bool(d["postcode"] or d["urn"]) and point is None
+        results = services.search_issp(services.IsspSearch(activity=d["activity"], la=d["la"], region=d["region"],
+                                                           point=point, miles=d["miles"]))
+    return render(request, "partnerships/issp.html", {"form": form, "results": results, "point_missing": point_missing,
+                                                      "can_post": bool(request.user.is_authenticated and schools_of(request.user))})
+
+
+@school_or_trust_scoped
+def issp_post(request: HttpRequest) -> HttpResponse:
+    schools = _my_schools(request)
+    if not schools:
+        raise PermissionDenied("Only school users can post for a school.")
+    form = forms.IsspPostForm(request.POST or None, schools=schools)
+    matches = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            post = services.post_issp(request.user, school_urn=d["school"], activity=d["activity"],
+                                      description=d["description"], max_miles=d["max_miles"])
+        except services.ProcedureError as exc:
+            _refused(request, exc, form)
+        else:
+            messages.success(request, f"Your {post.get_kind_display().lower()} has been posted.")
+            matches = services.issp_matches(post)
+    return render(request, "partnerships/issp_post.html", {"form": form, "matches": matches})
+
+
+@public_read
+def grant(request: HttpRequest) -> HttpResponse:
+    form = forms.GrantForm(request.GET or None)
+    result = services.grant_for(form.cleaned_data["urns"]) if form.is_bound and form.is_valid() else None
+    return render(request, "partnerships/grant.html", {"form": form, "grant": result})

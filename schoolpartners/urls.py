@@ -12,7 +12,6 @@ urlpatterns = [
     path("", include("brokerage.urls")),
     path("", include("similarity.urls")),
     path("", include("partnerships.urls")),
-    path("", include("partnerships.urls")),
     path("", include("evaluation.urls")),
     path("", include("support.urls")),
     path("", include("schools.urls")),

@@ -621,12 +621,34 @@ def respond(user: Any, proposal_id: int, side: str, accept: bool) -> Proposal:
             )
             record("brokerage.deployment.activate", actor=user, object_type="brokerage.Deployment",
                    object_id=d.pk, data={"proposal": p.pk, "offer": offer.pk, "need": p.need_id})
-            hook = _support_hook()
-            if hook is not None:
-                hook(d)
-            # else: INTEGRATION POINT - support.services.record_brokered_deployment(deployment) did not exist
-            # when this was written; it is called here as soon as the support ledger provides it.
+            _to_ledger(d, user)
     return p
+
+
+LEDGER_TYPES = {"middle_leaders": "middle_leadership", "governance_review": "governance"}
+
+
+def ledger_payload(d: Deployment) -> dict[str, Any]:
+    """The deployment in the shape `support.services.record_brokered_deployment` reads."""
+    leader = d.offer.leader
+    return {
+        "id": d.pk,
+        "provider_urns": [d.offer.school_id],
+        "system_leader_name": (leader.get_full_name() or leader.get_username()) if leader else "",
+        "recipient_urn": d.need.school_id,
+        "support_type": LEDGER_TYPES.get(d.support_type, d.support_type),
+        "start_date": d.start,
+        "end_date": d.end,
+        "days": d.days,
+        "outcome": d.outcome,
+    }
+
+
+def _to_ledger(d: Deployment, actor: Any) -> None:
+    """Send an active/updated/closed deployment to the support ledger (same transaction), if it exists."""
+    hook = _support_hook()
+    if hook is not None:
+        hook(ledger_payload(d), actor=actor)
 
 
 def can_manage_deployment(user: Any, d: Deployment) -> bool:
@@ -653,6 +675,7 @@ def update_deployment(user: Any, deployment_id: int, *, support_type: str | None
     if d.start and d.end and d.end < d.start:
         raise ValidationError("The end date must not be before the start date.")
     d.save()
+    _to_ledger(d, user)
     record("brokerage.deployment.update", actor=user, object_type="brokerage.Deployment", object_id=d.pk,
            data={"support_type": d.support_type, "days": d.days, "start": str(d.start), "end": str(d.end)})
     return d
@@ -670,6 +693,7 @@ def close_deployment(user: Any, deployment_id: int, outcome: str) -> Deployment:
     if d.end is None:
         d.end = timezone.localdate()
     d.save()
+    _to_ledger(d, user)
     record("brokerage.deployment.close", actor=user, object_type="brokerage.Deployment", object_id=d.pk,
            data={"outcome": d.outcome})
     return d

@@ -1,0 +1,77 @@
+"""Browser test: a broker runs a region's matching, reads explanations and cold spots, sends a proposal, and
+both schools accept it (headless Chromium, axe on the broker's pages)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from brokerage.models import Deployment
+from brokerage.tests.helpers import PASSWORD, world
+from conftest import run_axe
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
+
+UNREACHABLE_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/accounts/logout/")
+    if page.locator("form button").count():
+        page.locator("main form button").first.click()
+    page.goto(f"{base}/accounts/login/?next=/brokerage/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/brokerage/$"))
+
+
+def check_axe(page):
+    violations = run_axe(page)
+    assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+
+
+def test_broker_matches_and_both_schools_accept(live_server, page, settings):
+    settings.MAP_TILE_URL = UNREACHABLE_TILES
+    w = world()
+    base = live_server.url
+    sign_in(page, base, w.broker.username)
+    check_axe(page)
+    page.select_option("#id_region", "West Midlands")
+    page.click("#run-button")
+    page.wait_for_url(re.compile(r"/brokerage/runs/\d+/$"))
+    assert "Matching" in page.locator("h1").inner_text()
+    assert page.locator("#matches-table tbody tr").count() == 2
+    assert "miles away" in page.locator("#matches-table").inner_text()
+    assert "Cove Primary" in page.locator("#unmatched-table").inner_text()
+    # the cold-spot map draws without tiles, and its places are listed as text
+    page.wait_for_selector("#cold-map[data-ready='true']")
+    assert "Cove Primary" in page.locator("#cold-list").inner_text()
+    assert "Birmingham" in page.locator("#cold-la-table").inner_text()
+    check_axe(page)
+
+    row = page.locator("#matches-table tbody tr", has_text="Ash Primary")
+    supporter = "Elm Primary" if "Elm Primary" in row.inner_text() else "Fir Primary"
+    row.locator("input[type=checkbox]").check()
+    page.click("#send-button")
+    page.wait_for_selector("text=1 proposal sent")
+
+    sign_in(page, base, w.needy_user.username)
+    page.goto(f"{base}/brokerage/proposals/")
+    page.locator("#proposals-table button", has_text="Accept").first.click()
+    page.wait_for_selector("text=you accepted")
+    check_axe(page)
+
+    helper = w.helper_user if supporter == "Elm Primary" else w.helper2_user
+    sign_in(page, base, helper.username)
+    page.goto(f"{base}/brokerage/proposals/")
+    page.locator("#proposals-table button", has_text="Accept").first.click()
+    page.wait_for_selector("text=Accepted by both")
+    d = Deployment.objects.get()
+    assert d.status == "active" and d.need.school.name == "Ash Primary"
+    page.goto(f"{base}/brokerage/deployments/")
+    assert "Ash Primary" in page.locator("#deployments-table").inner_text()

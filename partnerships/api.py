@@ -272,7 +272,7 @@ def _aggregate_or_404(trust_id: int) -> TrustAggregate:
     return a
 
 
-@router.get("/trusts/{trust_id}", response={200: TrustDetail, 404: Message}, summary="A trust with its aggregates",
+@router.get("/trusts/{int:trust_id}", response={200: TrustDetail, 404: Message}, summary="A trust with its aggregates",
             description=_public("Stored aggregates of one partnership: size, phases, regions, local authorities, Ofsted "
                                 "profile, establishment types, geography, pupil-weighted results by year with 95% "
                                 "confidence intervals, and the DfE trust-level measures."))
@@ -288,7 +288,7 @@ def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/trusts/{trust_id}/members", response={200: list[MemberOut], 404: Message}, summary="A trust's members",
+@router.get("/trusts/{int:trust_id}/members", response={200: list[MemberOut], 404: Message}, summary="A trust's members",
             description=_public("Current members as stored with the aggregates: location, distance to the trust's "
                                 "centre and the URNs whose KS2/KS4 2018/19 results stand for each school."))
 def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
@@ -381,7 +381,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
     return [_request_out(r) for r in services.requests_for(request.user).prefetch_related("schools", "steps")[:500]]
 
 
-@router.get("/requests/{request_id}", response={200: RequestOut, 404: Message}, summary="One request", description=_scoped(
+@router.get("/requests/{int:request_id}", response={200: RequestOut, 404: Message}, summary="One request", description=_scoped(
     "One request with its steps; 404 unless it concerns the caller's school, trust or region."))
 def get_request(request: HttpRequest, request_id: int) -> Any:
     req = get_object_or_404(PartnershipRequest, pk=request_id)
@@ -413,14 +413,14 @@ def post_form(request: HttpRequest, body: FormIn) -> Any:
                 body.effective_date, body.reason, requesting_urn=body.school_urn)
 
 
-@router.post("/requests/{request_id}/trust-decision", auth=django_auth,
+@router.post("/requests/{int:request_id}/trust-decision", auth=django_auth,
              response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Trust board consent",
              description=_scoped("A trust administrator of the request's MAT consents or declines (reason required)."))
 def post_trust_decision(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
     return _run(services.trust_consent, request.user, request_id, body.approve, body.reason)
 
 
-@router.post("/requests/{request_id}/regional-decision", auth=django_auth,
+@router.post("/requests/{int:request_id}/regional-decision", auth=django_auth,
              response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Regional director approval",
              description=_scoped("The regional approver for the request's region approves (the change takes effect) "
                                  "or declines (reason required)."))
@@ -428,7 +428,7 @@ def post_regional_decision(request: HttpRequest, request_id: int, body: Decision
     return _run(services.regional_decision, request.user, request_id, body.approve, body.reason)
 
 
-@router.post("/requests/{request_id}/school-decision", auth=django_auth,
+@router.post("/requests/{int:request_id}/school-decision", auth=django_auth,
              response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="A school's consent",
              description=_scoped("A school user of one of the proposed schools consents or declines."))
 def post_school_decision(request: HttpRequest, request_id: int, body: SchoolDecisionIn) -> Any:

@@ -15,9 +15,10 @@ class GovukForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        # error styling comes from govuk-form-group--error (self.errors must not run before choices are set)
+        for field in self.fields.values():
             w = field.widget
-            err = " govuk-input--error" if self.is_bound and name in self.errors else ""
+            err = ""
             if isinstance(w, forms.Select):
                 w.attrs.setdefault("class", "govuk-select" + err.replace("input", "select"))
             elif isinstance(w, forms.Textarea):

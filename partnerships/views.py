@@ -269,6 +269,9 @@ def join(request: HttpRequest) -> HttpResponse:
     grant = None
     if request.method == "POST":
         which = request.POST.get("which")
+        posted = _int(request.POST.get(f"{which}-school"))
+        if posted is not None and posted not in {u for u, _ in schools}:
+            raise PermissionDenied("You can only make requests for your own school.")
         try:
             if which == "join":
                 join_form = forms.JoinForm(request.POST, schools=schools, prefix="join")

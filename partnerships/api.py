@@ -290,7 +290,7 @@ def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
 
 @router.get("/trusts/{int:trust_id}/members", response={200: list[MemberOut], 404: Message}, summary="A trust's members",
             description=_public("Current members as stored with the aggregates: location, distance to the trust's "
-                                "centre and the URNs whose KS2/KS4 2018/19 results stand for each school."))
+                                "centre and the URNs whose KS2/KS4 results (latest year held) stand for each school."))
 def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
     return _aggregate_or_404(trust_id).member_rows
 

@@ -384,7 +384,7 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
                 "ofsted": r.get("ofsted_rating", ""), "pupils": nor[u][1] if u in nor else None,
                 "lat": r.get("latitude"), "lon": r.get("longitude"),
                 "miles_to_centroid": round(next(dist), 2) if ok else None,
-                "ks2_results_urn": mapping.get((u, 2, 2019)), "ks4_results_urn": mapping.get((u, 4, 2019)),
+                "ks2_results_urn": _latest_mapped(mapping, u, 2), "ks4_results_urn": _latest_mapped(mapping, u, 4),
             })
         main_phase = phases.most_common(1)[0][0] if phases else ""
         out.append(TrustAggregate(
@@ -405,6 +405,15 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
             ks4_headline_year=ks4[1], performance=trust_perf, mapping=mcount, member_rows=member_rows,
         ))
     return out
+
+
+def _latest_mapped(mapping: dict[tuple[int, int, int], int | None], urn: int, ks: int) -> int | None:
+    """The URN holding the member's results in the latest year that has any."""
+    for year in sorted(YEARS, reverse=True):
+        r = mapping.get((urn, ks, year))
+        if r is not None:
+            return r
+    return None
 
 
 def _f(x: float) -> float | None:

@@ -147,7 +147,7 @@ MEMBER_COLUMNS = [
     Column("urn", "URN"), Column("name", "School"), Column("phase", "Phase"), Column("type", "Establishment type"),
     Column("la", "Local authority"), Column("region", "Region"), Column("pupils", "Pupils (latest census)"),
     Column("ofsted", "Latest Ofsted rating"), Column("miles_to_centroid", "Miles to the trust's centre"),
-    Column("ks2_results_urn", "URN holding KS2 results (2018/19)"), Column("ks4_results_urn", "URN holding KS4 results (2018/19)"),
+    Column("ks2_results_urn", "URN holding KS2 results (latest year)"), Column("ks4_results_urn", "URN holding KS4 results (latest year)"),
     Column("lat", "Latitude"), Column("lon", "Longitude"),
 ]
 PERF_COLUMNS = [

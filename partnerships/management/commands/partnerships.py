@@ -25,7 +25,7 @@ def _report_lines(report: list[dict[str, Any]]) -> list[str]:
     for r in report:
         lines.append(
             f"{r['key_stage']:>2} {r['year']:>4} {r['members']:>7} {r['direct']:>7} {r['link']:>7} {r['chain']:>6} "
-            f"{r['found']:>6} ({r['found_pct']:>4}%) {r['none']:>5} {r['not_in_register']:>15}"
+            f"{r['found']:>6} ({r['found_pct'] if r['found_pct'] is not None else '-':>4}%) {r['none']:>5} {r['not_in_register']:>15}"
         )
     return lines
 

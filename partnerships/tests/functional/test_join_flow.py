@@ -1,0 +1,105 @@
+"""Browser test (headless Chromium): one whole join flow - the school user asks, the trust admin consents, the
+regional approver approves - and the school then shows on the trust page, which passes axe."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from accounts.models import Role, RoleAssignment
+from conftest import run_axe
+from partnerships import services
+from partnerships.models import Kind, Membership
+from schools.tests.factories import CensusRecordFactory, MembershipFactory, PartnershipFactory, SchoolFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
+
+UNREACHABLE_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+REGION = "North West B"
+
+
+@pytest.fixture
+def setup(settings):
+    settings.MAP_TILE_URL = UNREACHABLE_TILES
+    cache.clear()
+    trust = PartnershipFactory(kind=Kind.MAT, name="Riverside Learning Trust")
+    member = SchoolFactory(urn=160001, name="Riverside Primary", region_name=REGION, la_name="Wigan", latitude=53.545, longitude=-2.632)
+    joiner = SchoolFactory(urn=160002, name="Hillside Primary", region_name=REGION, la_name="Wigan", latitude=53.56, longitude=-2.60)
+    CensusRecordFactory(school=member, year=2025, nor=300)
+    CensusRecordFactory(school=joiner, year=2025, nor=150)
+    MembershipFactory(partnership=trust, school=member)
+    services.recompute()
+    User = get_user_model()
+    users = {}
+    for name, role, scope in (("head", Role.SCHOOL_USER, {"school": joiner}), ("board", Role.TRUST_ADMIN, {"partnership": trust}),
+                              ("director", Role.REGIONAL_APPROVER, {"region": REGION})):
+        users[name] = User.objects.create_user(name, password=f"pw-{name}-12345")
+        RoleAssignment.objects.create(user=users[name], role=role, **scope)
+    yield trust, joiner
+    cache.clear()
+
+
+def _sign_in(page, base: str, name: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", f"pw-{name}-12345")
+    page.click("form button[type=submit], form .govuk-button")
+    page.wait_for_load_state()
+
+
+def _decide(page) -> None:
+    page.check("#decision-form input[value=yes]")
+    page.click("#decision-submit")
+    page.wait_for_load_state()
+
+
+def test_join_flow_in_the_browser(live_server, page, setup):
+    trust, joiner = setup
+    base = live_server.url
+    # 1. the head of Hillside asks to join from the trust page
+    _sign_in(page, base, "head")
+    page.goto(f"{base}/trusts/{trust.pk}/")
+    page.click("#join-link")
+    page.wait_for_url(re.compile(r"/partnerships/requests/new/"))
+    assert page.input_value("#id_join-trust") == str(trust.pk)
+    page.select_option("#id_join-school", str(joiner.urn))
+    page.fill("#id_join-effective_date", "2026-09-01")
+    page.fill("#id_join-reason", "Shared curriculum")
+    page.click("#join-submit")
+    page.wait_for_url(re.compile(r"/partnerships/requests/\d+/$"))
+    assert "trust board" in page.locator("#request-status").inner_text().lower()
+    request_url = page.url
+
+    # 2. the trust board sees a notification and consents
+    _sign_in(page, base, "board")
+    page.goto(f"{base}/notifications/")
+    assert page.locator("#notification-count").inner_text().startswith("1")
+    page.click("#notifications-list a")
+    page.wait_for_url(request_url)
+    _decide(page)
+    assert "regional director" in page.locator("#request-status").inner_text().lower()
+
+    # 3. the regional director approves
+    _sign_in(page, base, "director")
+    page.goto(request_url)
+    _decide(page)
+    assert page.locator("#request-status").inner_text() == "Approved"
+    assert Membership.objects.filter(school=joiner, partnership=trust, left__isnull=True).exists()
+
+    # 4. Hillside is now on the trust page (members table and, after recompute, the map)
+    services.recompute()
+    page.context.clear_cookies()
+    page.goto(f"{base}/trusts/{trust.pk}/")
+    assert "Hillside Primary" in page.locator("#members-table").inner_text()
+    assert page.locator("#member-count").inner_text() == "2"
+    page.wait_for_selector("#trust-map[data-ready='true']")
+    assert page.locator("#trust-map .leaflet-marker-icon").count() == 2
+    violations = run_axe(page)
+    assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]

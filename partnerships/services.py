@@ -270,6 +270,30 @@ def _label(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(((k or "Not known"), v) for k, v in counter.items()))
 
 
+def result_values(urns: list[int], years: Iterable[int], measures: list[str]) -> dict[tuple[int, str], dict[int, float]]:
+    """(year, measure) -> {urn: value} for the given schools, in chunks, looked up by school.
+
+    SQLite's planner prefers the (measure, year, value) index for this shape and then scans every school's rows;
+    the unary `+` on year and measure (a no-op in SQLite) makes it probe the school index instead. PostgreSQL
+    plans it well as written."""
+    from django.db import connection
+
+    table = Result._meta.db_table
+    plus = "+" if connection.vendor == "sqlite" else ""
+    years = list(years)
+    out: dict[tuple[int, str], dict[int, float]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        for i in range(0, len(urns), 2000):
+            chunk = urns[i:i + 2000]
+            sql = (f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN ({', '.join(['%s'] * len(chunk))}) "
+                   f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
+                   "AND value IS NOT NULL")
+            cursor.execute(sql, [*chunk, *years, *measures])
+            for urn, year, measure, value in cursor.fetchall():
+                out[(year, measure)][urn] = value
+    return out
+
+
 @dataclass
 class RecomputeSummary:
     trusts: int
@@ -316,37 +340,40 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
     nor = _latest_nor(urns)
     mapping: dict[tuple[int, int, int], int | None] = {}
     methods: dict[tuple[int, int, int], str] = {}
-    for urn, ks, year, results_urn, method in MemberMapping.objects.values_list("urn", "key_stage", "year", "results_urn", "method"):
+    map_by: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+    for urn, ks, year, results_urn, method in MemberMapping.objects.exclude(method="none").values_list(
+            "urn", "key_stage", "year", "results_urn", "method"):
         mapping[(urn, ks, year)] = results_urn
         methods[(urn, ks, year)] = method
+        if results_urn is not None:
+            map_by[(ks, year)][urn] = results_urn
     results_urns = sorted({r for r in mapping.values() if r is not None})
-    values: dict[tuple[int, int, str], float] = {}
     measures = [m for ks in KEY_STAGES for m in _ks_measures(ks)]
-    for i in range(0, len(results_urns), 5000):
-        rows = Result.objects.filter(school_id__in=results_urns[i:i + 5000], year__in=YEARS, measure__in=measures,
-                                     value__isnull=False).values_list("school_id", "year", "measure", "value")
-        for urn, year, measure, value in rows:
-            values[(urn, year, measure)] = value
+    values = result_values(results_urns, YEARS, measures)
 
     # ---- performance, vectorised over all trusts per (ks, year, measure)
     perf: dict[int, list[dict[str, Any]]] = defaultdict(list)
     member_groups = np.array([index[p] for p, _ in members], dtype=np.int64)
+    member_list = [u for _, u in members]
+    nan = float("nan")
     for ks in KEY_STAGES:
         cohort = agg.COHORT[ks]
         for year in YEARS:
-            ru = [mapping.get((u, ks, year)) for _, u in members]
-            weights = np.array([
-                values.get((r, year, cohort), values.get((r, year - 1, cohort)) if year == 2019 else None)
-                if r is not None else None for r in ru], dtype=float)
+            by_urn = map_by.get((ks, year), {})
+            ru = [by_urn.get(u) for u in member_list]
+            w_now = values.get((year, cohort), {})
+            w_prev = values.get((year - 1, cohort), {}) if year == 2019 else {}  # 2018/19 files carry no cohort
+            weights = np.array([w_now.get(r, w_prev.get(r, nan)) for r in ru], dtype=float)
             for measure in agg.KS_MEASURES[ks]:
-                x = np.array([values.get((r, year, measure)) if r is not None else None for r in ru], dtype=float)
+                vals = values.get((year, measure))
+                if not vals:
+                    continue
+                x = np.array([vals.get(r, nan) for r in ru], dtype=float)  # type: ignore[arg-type]
                 if not np.isfinite(x).any():
                     continue
                 g = agg.grouped_weighted_means(measure, member_groups, x, weights, len(pids))
-                for i, pid in enumerate(pids):
-                    if g["schools"][i] == 0 or not np.isfinite(g["mean"][i]):
-                        continue
-                    perf[pid].append({
+                for i in np.flatnonzero((g["schools"] > 0) & np.isfinite(g["mean"])):
+                    perf[pids[i]].append({
                         "key_stage": ks, "year": year, "measure": measure, "mean": float(g["mean"][i]),
                         "se": _f(g["se"][i]), "low": _f(g["low"][i]), "high": _f(g["high"][i]),
                         "schools": int(g["schools"][i]), "pupils": int(round(g["pupils"][i])),

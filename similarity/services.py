@@ -10,6 +10,7 @@ its family members' rows.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from audit.services import record
@@ -262,6 +263,27 @@ def coverage_figures(result: NationalResult, run: SimilarityRun) -> list[Coverag
     ]
 
 
+_COPY_FIELDS = [f for f in SchoolSimilarity._meta.concrete_fields if not f.primary_key]
+
+
+def _insert(rows: list[SchoolSimilarity]) -> None:
+    """Bulk insert: COPY on PostgreSQL (JSON columns as text, parsed by the server), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        SchoolSimilarity.objects.bulk_create(rows, batch_size=BATCH)
+        return
+    table = SchoolSimilarity._meta.db_table
+    cols = ", ".join(f'"{f.column}"' for f in _COPY_FIELDS)
+    with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+        for obj in rows:
+            cp.write_row(
+                [
+                    json.dumps(v, separators=(",", ":")) if isinstance(f, models.JSONField) else v
+                    for f in _COPY_FIELDS
+                    for v in (getattr(obj, f.attname),)
+                ]
+            )
+
+
 @dataclass
 class RecomputeReport:
     run: SimilarityRun
@@ -331,7 +353,7 @@ def recompute(
             t2 = time.perf_counter()
             seconds["build_rows"] += t2 - t1
             for s in range(0, len(rows), BATCH):
-                SchoolSimilarity.objects.bulk_create(rows[s : s + BATCH], batch_size=BATCH)
+                _insert(rows[s : s + BATCH])
                 done += len(rows[s : s + BATCH])
                 if progress:
                     progress("write", done, total_rows)

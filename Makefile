@@ -29,6 +29,7 @@ data: venv
 	$(BIN)/schoolpartners migrate --noinput -v 0
 	$(BIN)/schoolpartners import --all --source bundle
 	$(BIN)/schoolpartners similarity recompute
+	$(BIN)/schoolpartners partnerships recompute
 
 run: assets data
 	$(BIN)/schoolpartners serve --port $(PORT)

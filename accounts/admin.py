@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.models import RoleAssignment
 from partnerships.models import Membership, Partnership
 from schools.models import School
 
@@ -55,3 +56,13 @@ class PartnershipAdmin(ReadMostlyAdmin):
     search_fields = ("name", "=external_id", "=uid")
     readonly_fields = ("kind", "external_id", "source")
     inlines = [MembershipInline]
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Scoped roles: staff grant a user a role for one school, trust or region (checked by accounts.permissions)."""
+
+    list_display = ("user", "role", "school", "partnership", "region", "granted_at")
+    list_filter = ("role", "region")
+    search_fields = ("user__username", "=school__urn", "school__name", "partnership__name", "region")
+    raw_id_fields = ("user", "school", "partnership")

@@ -162,6 +162,9 @@ def test_property_constraints_and_optimality(inst):
     assert engine.check(needs, sup, g) == []
     assert sol.cost <= g.cost
     assert sol.cost == engine.brute_force(needs, sup, params)
+    # exact candidate pricing (forced on, starting from one arc per need) reaches the same optimum
+    priced = engine.solve(needs, sup, params.with_(pricing_min_arcs=0, pricing_k=1))
+    assert priced.cost == sol.cost and engine.check(needs, sup, priced) == []
     # every unserved need has a reason, every served need none
     assert all((r == "") == (a >= 0) for r, a in zip(sol.unmatched_reason, sol.assigned, strict=True))
 

@@ -164,10 +164,20 @@ def header_of(src: Source) -> list[str]:
         return list(obj[0].keys()) if isinstance(obj, list) and obj and isinstance(obj[0], dict) else []
     if src.name.lower().endswith(".xlsx"):
         return xlsx_header(src)
-    text, _ = decode(src)
-    first = text.split("\n", 1)[0]
+    if not src.data.removeprefix(b"\xef\xbb\xbf").strip():
+        decode(src)  # raises the "empty file" error
+    nl = src.data.find(b"\n")
+    head = src.data[: nl if nl >= 0 else len(src.data)].removeprefix(b"\xef\xbb\xbf")
     try:
-        return [h.strip() for h in next(csv.reader([first]))]
+        first = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            first = head.decode("cp1252")
+        except UnicodeDecodeError:
+            decode(src)  # raises the located encoding error
+            raise
+    try:
+        return [h.strip() for h in next(csv.reader([first.rstrip("\r")]))]
     except (StopIteration, csv.Error):
         return []
 

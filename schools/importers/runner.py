@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit import services as audit
 from schools.importers import db
 from schools.importers.kinds import IGNORED, KINDS, METADATA, Ctx, Kind, detect, guess_from_name
-from schools.importers.reading import Source, StructuralError, header_of, year_from_name
+from schools.importers.reading import Source, StructuralError, decode, header_of, year_from_name
 from schools.models import ImportRun
 
 
@@ -55,6 +55,8 @@ def resolve_kind(src: Source, kind: str | None) -> Kind:
         return KINDS[kind]
     header = header_of(src)
     found = detect(src, header) or guess_from_name(src.name)
+    if found is None and src.name.lower().endswith(".csv"):
+        decode(src)  # binary junk or an undecodable file gets its precise, located error first
     if found is None:
         raise StructuralError(src.name, 1, None, ",".join(header)[:120],
                               "the header matches no known file format (pass --kind to force one)")

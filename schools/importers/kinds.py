@@ -366,9 +366,12 @@ def prepare_gias(src: Source, ctx: Ctx) -> Writer:
     def la_by_name(f: pd.DataFrame) -> None:
         las = la_table()
         by_name = {str(n).strip().lower(): (int(c), r) for c, n, r in zip(las["code"], las["name"], las["region_name"], strict=True)}
-        key = f["la_name"].str.lower()
+        canonical = {str(n).strip().lower(): str(n).strip() for n in las["name"]}
+        # GIAS names retired authorities "Pre-LGR 2021 Northamptonshire", "Pre-LGR 2023 Cumbria".
+        key = f["la_name"].str.lower().str.replace(r"^pre-lgr \d{4} ", "", regex=True)
         f["la_code"] = key.map(lambda k: by_name.get(k, (None, ""))[0]).astype("Int64")
         f["region_name"] = key.map(lambda k: by_name.get(k, (None, ""))[1])
+        f["la_name"] = key.map(canonical).fillna(f["la_name"])  # one spelling per LA, as in LocalAuthority
 
     return _register_writer(_clip(frame, School), as_of, src.name, ctx, la_by_name)
 

@@ -471,19 +471,26 @@ def solve_arcs(needs: Needs, sup: Supporters, arcs: Arcs, params: Params = DEFAU
         active = np.arange(arcs.size)
         rounds = 0
     else:
-        start = np.searchsorted(arcs.need, arcs.need, side="left")  # arcs sorted by (need, cost)
-        active_mask = (np.arange(arcs.size) - start) < params.pricing_k
+        # arcs are sorted by (need, cost): rank of each arc within its need
+        first = np.concatenate([[0], np.cumsum(np.bincount(arcs.need, minlength=n))[:-1]])
+        rank = np.arange(arcs.size) - first[arcs.need]
+        active_mask = rank < params.pricing_k
+        head = n + arcs.offer
         rounds = 0
         while True:
             rounds += 1
             active = np.flatnonzero(active_mask)
             flow = _flow(n, m, arcs.need[active], arcs.offer[active], arcs.cost[active], cap, penalty)
             d = residual_potentials(n, m, arcs.need[active], arcs.offer[active], arcs.cost[active], flow, cap, penalty)
-            rc = arcs.cost + d[arcs.need] - d[n + arcs.offer]
-            add = (rc < -1e-9) & ~active_mask
-            if not add.any():
+            rc = arcs.cost + (d[arcs.need] - d[head])
+            bad = np.flatnonzero((rc < -1e-9) & ~active_mask)
+            if not bad.size:
                 break
-            active_mask |= add
+            # partial pricing: per need, only its `pricing_k` most negative left-out arcs join the next round
+            o = bad[np.lexsort((rc[bad], arcs.need[bad]))]
+            nb = arcs.need[o]
+            r = np.arange(o.size) - np.searchsorted(nb, nb, side="left")
+            active_mask[o[r < params.pricing_k]] = True
     used = active[flow > 0]
     chosen[arcs.need[used]] = used
     if stats is not None:

@@ -164,6 +164,14 @@ def _r(x: float, nd: int) -> float | None:
     return round(float(x), nd) if math.isfinite(x) else None
 
 
+def _rounded(a: np.ndarray, nd: int) -> list[list[float | None]]:
+    """Rounded nested lists with NaN/inf as None, converted in one pass."""
+    obj = np.round(a, nd).astype(object)
+    obj[~np.isfinite(a)] = None
+    out: list[list[float | None]] = obj.tolist()
+    return out
+
+
 def _partner_dicts(d_urn: np.ndarray, p: Partners) -> list[dict[str, Any]]:
     idx = p.index
     urn = np.where(idx != NO_PARTNER, d_urn[np.maximum(idx, 0)], NO_PARTNER).tolist()
@@ -198,7 +206,10 @@ def school_rows(
     robust = _partner_dicts(d.urn, res.robust_partners)
     chosen = robust if method.robust else default
     M = len(st.measures)
-    arrays = [a.tolist() for a in (st.value, st.family_mean, st.family_sd, st.z, st.percentile)]
+    arrays = [
+        _rounded(a, nd)
+        for a, nd in ((st.value, 4), (st.family_mean, 4), (st.family_sd, 4), (st.z, 4), (st.percentile, 2))
+    ]
     flags = st.flag.tolist()
     counts = st.family_n.tolist()
     has_pair: set[int] = set()
@@ -208,9 +219,8 @@ def school_rows(
     for i in range(n):
         strengths = {
             st.measures[k]: {
-                "value": _r(arrays[0][i][k], 4), "family_mean": _r(arrays[1][i][k], 4),
-                "family_sd": _r(arrays[2][i][k], 4), "z": _r(arrays[3][i][k], 4),
-                "percentile": _r(arrays[4][i][k], 2), "flag": flags[i][k], "n": counts[i][k],
+                "value": arrays[0][i][k], "family_mean": arrays[1][i][k], "family_sd": arrays[2][i][k],
+                "z": arrays[3][i][k], "percentile": arrays[4][i][k], "flag": flags[i][k], "n": counts[i][k],
             }
             for k in range(M)
         }

@@ -294,6 +294,10 @@ def _insert(rows: list[SchoolSimilarity]) -> None:
             )
 
 
+class EmptyPopulation(ValueError):
+    pass
+
+
 @dataclass
 class RecomputeReport:
     run: SimilarityRun
@@ -330,6 +334,11 @@ def recompute(
     if progress:
         progress("compute", 1, 1)
     total_rows = sum(r.data.n for r in result.phases.values())
+    if total_rows == 0:
+        raise EmptyPopulation(
+            f"no school has a {method.year} census of a mainstream type together with {method.year} headline "
+            "results: nothing stored (import that year's census and results first)"
+        )
     t0 = time.perf_counter()
     with transaction.atomic():
         old = list(SimilarityRun.objects.filter(method_hash=method.hash).values_list("id", flat=True))

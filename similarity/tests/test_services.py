@@ -162,6 +162,12 @@ def test_command_errors() -> None:
         parse_weights("fsm=0,eal=0,sen=0,nor=0")
 
 
+def test_recompute_refuses_an_empty_population(population: dict[str, list[int]]) -> None:
+    with pytest.raises(CommandError, match="nothing stored"):
+        call_command("similarity", "recompute", "--year", "2025", stdout=StringIO(), stderr=StringIO())
+    assert not SimilarityRun.objects.exists()
+
+
 def test_parse_weights_zero_drops_a_feature() -> None:
     assert parse_weights("nor=0, fsm=3") == (("PNUMFSMEVER", 3.0), ("PNUMEAL", 1.0), ("PSEN", 1.0))
 

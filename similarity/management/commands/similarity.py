@@ -107,7 +107,10 @@ class Command(BaseCommand):
                 bar.close()
 
         t0 = time.perf_counter()
-        report = services.recompute(method, make_current=opts["current"], progress=progress)
+        try:
+            report = services.recompute(method, make_current=opts["current"], progress=progress)
+        except services.EmptyPopulation as exc:
+            raise CommandError(str(exc)) from exc
         wall = time.perf_counter() - t0
         run = report.run
         s = report.seconds

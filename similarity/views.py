@@ -60,6 +60,7 @@ def _run_context(run: SimilarityRun | None) -> dict[str, Any]:
         "radius": m.get("radius_miles", 75),
         "family_size": m.get("family_size", 50),
         "run_query": "" if run.is_current else f"run={run.pk}",
+        "run_choices": [services.run_info(r) for r in services.runs()[:50]],
     }
 
 

@@ -139,6 +139,7 @@ def test_pages_pick_a_stored_run(client: Client, run: SimilarityRun) -> None:
     table = html[html.index('id="family-table"') : html.index("</table>", html.index('id="family-table"'))]
     assert len(re.findall(r"<tr class=\"govuk-table__row\">", table)) == 1 + 4
     assert f"?run={other.pk}" in html  # links keep the run
+    assert 'id="run-select"' in html and f'<option value="{other.pk}" selected>' in html
     assert other.description in client.get(f"/similarity/coverage/?run={other.pk}").content.decode()
     assert client.get(f"/schools/{sim.school_id}/similar/?run=999999").status_code == 404
     assert client.get("/similarity/coverage/?run=abc").status_code == 404

@@ -26,6 +26,7 @@ def stored(settings):
     cache.clear()
     build_population()
     run = services.recompute(method_small()).run
+    services.recompute(method_small(family_size=4), make_current=False)  # a second run: the run picker shows
     yield run
     cache.clear()
 
@@ -56,6 +57,12 @@ def test_similar_page_and_coverage_page_are_accessible(live_server, page, stored
     assert miles == sorted(miles, reverse=True)
     violations = run_axe(page)
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    # pick the other run: a family of 4
+    page.select_option("#run-select", index=1)
+    page.click("#run-picker button")
+    page.wait_for_url(re.compile(r"run=\d+"))
+    assert page.locator("#family-table tbody tr").count() == 4
+    assert "not the current run" in page.locator("#run-description").inner_text()
 
     page.goto(f"{live_server.url}/similarity/coverage/")
     assert page.locator("#coverage-table tbody tr").count() == 4

@@ -12,13 +12,14 @@ from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from brokerage import services
-from brokerage.models import Deployment, MatchingRun, Proposal
+from brokerage.models import Deployment, MatchingRun, Need, Offer, Proposal
 
 router = Router(tags=["brokerage"])
 
@@ -143,10 +144,7 @@ class DeploymentIn(Schema):
     days: int | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-
-
-class CloseIn(Schema):
-    outcome: str
+    close_with_outcome: str | None = None  # closes the deployment with this outcome note
 
 
 class NeedIn(Schema):
@@ -221,6 +219,24 @@ def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> l
     return [{"id": p.pk} for p in services.send_proposals(request.user, run, payload.result_ids)]
 
 
+@router.get("/brokerage/matchings/{run_id}/proposals", response=list[ProposalOut], description=policy(
+    "Proposals sent from one matching.", "a broker for the matching's region; 404 for anyone else."))
+def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
+    run = MatchingRun.objects.filter(pk=run_id).first()
+    if run is None or not services.can_view_run(request.user, run):
+        raise HttpError(404, "Not found")
+    return services.proposal_rows_for_run(run)
+
+
+@router.get("/brokerage/proposals/{proposal_id}", response=ProposalOut, description=policy(
+    "One proposal.", "a user who can answer for either side; 404 for anyone else."))
+def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
+    rows = [r for r in services.proposal_rows(request.user) if r["id"] == proposal_id] if _signed_in(request) else []
+    if not rows:
+        raise HttpError(404, "Not found")
+    return rows[0]
+
+
 @router.get("/brokerage/proposals", response=list[ProposalOut], description=policy(
     "Proposals where the caller's school gives or receives support, or for the caller's own system-leader "
     "offers; `sides` lists the sides the caller can still answer for.", "any signed-in user; anonymous: empty."))
@@ -228,7 +244,7 @@ def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
     return services.proposal_rows(request.user) if _signed_in(request) else []
 
 
-@router.post("/brokerage/proposals/{proposal_id}/respond", response=ProposalOut, auth=django_auth,
+@router.post("/brokerage/proposals/{proposal_id}", response=ProposalOut, auth=django_auth,
              description=policy(
                  "Accept or decline one side of a proposal. When both sides accept, the deployment becomes "
                  "active and takes one place of the offer (409 when the offer is full).",
@@ -254,22 +270,74 @@ def _deployment_out(user: Any, d: Deployment) -> dict[str, Any]:
     return next(r for r in services.deployment_rows(user) if r["id"] == d.pk)
 
 
+@router.get("/brokerage/deployments/{deployment_id}", response=DeploymentOut, description=policy(
+    "One deployment.", "its schools, the system leader of its offer, or a broker for its region; 404 otherwise."))
+def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
+    if not _signed_in(request) or not services.deployments_for(request.user).filter(pk=deployment_id).exists():
+        raise HttpError(404, "Not found")
+    return next(r for r in services.deployment_rows(request.user) if r["id"] == deployment_id)
+
+
 @router.post("/brokerage/deployments/{deployment_id}", response=DeploymentOut, auth=django_auth,
-             description=policy("Set the type of support, days and dates of an active deployment.",
+             description=policy("Set the type of support, days and dates of an active deployment; with "
+                                "`close_with_outcome`, close it with that outcome note.",
                                 "a broker for the supported school's region (403 otherwise)."))
 @errors
 def update_deployment(request: HttpRequest, deployment_id: int, payload: DeploymentIn) -> dict[str, Any]:
-    d = services.update_deployment(request.user, deployment_id, **payload.dict())
-    return _deployment_out(request.user, d)
+    data = payload.dict()
+    outcome = data.pop("close_with_outcome")
+    if any(v is not None for v in data.values()):
+        services.update_deployment(request.user, deployment_id, **data)
+    if outcome is not None:
+        services.close_deployment(request.user, deployment_id, outcome)
+    return _deployment_out(request.user, Deployment.objects.get(pk=deployment_id))
 
 
-@router.post("/brokerage/deployments/{deployment_id}/close", response=DeploymentOut, auth=django_auth,
-             description=policy("Close an active deployment with an outcome note.",
-                                "a broker for the supported school's region (403 otherwise)."))
-@errors
-def close_deployment(request: HttpRequest, deployment_id: int, payload: CloseIn) -> dict[str, Any]:
-    d = services.close_deployment(request.user, deployment_id, payload.outcome)
-    return _deployment_out(request.user, d)
+class NeedOut(Schema):
+    id: int
+    school: int
+    area: str
+    severity: int
+    source: str
+    evidence: str
+    is_open: bool
+
+
+class OfferOut(Schema):
+    id: int
+    school: int
+    designation: str
+    areas: list[str]
+    phases: list[str]
+    capacity: int
+    max_miles: float | None
+    available_from: dt.date | None
+    available_to: dt.date | None
+    source: str
+    is_active: bool
+
+
+@router.get("/brokerage/needs", response=list[NeedOut], description=policy(
+    "The needs of the caller's schools (identified from data and declared).", "any signed-in user; anonymous: empty."))
+def list_needs(request: HttpRequest) -> list[dict[str, Any]]:
+    if not _signed_in(request):
+        return []
+    return [{"id": n.pk, "school": n.school_id, "area": n.area, "severity": n.severity, "source": n.source,
+             "evidence": n.evidence, "is_open": n.is_open}
+            for n in Need.objects.filter(school_id__in=services.schools_of(request.user))]
+
+
+@router.get("/brokerage/offers", response=list[OfferOut], description=policy(
+    "The offers of the caller's schools and the caller's own system-leader offers.",
+    "any signed-in user; anonymous: empty."))
+def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
+    if not _signed_in(request):
+        return []
+    qs = Offer.objects.filter(Q(school_id__in=services.schools_of(request.user), leader__isnull=True)
+                              | Q(leader=request.user))
+    return [{"id": o.pk, "school": o.school_id, "designation": o.designation, "areas": o.areas, "phases": o.phases,
+             "capacity": o.capacity, "max_miles": o.max_miles, "available_from": o.available_from,
+             "available_to": o.available_to, "source": o.source, "is_active": o.is_active} for o in qs]
 
 
 @router.post("/brokerage/needs", response=IdOut, auth=django_auth, description=policy(

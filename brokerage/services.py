@@ -714,25 +714,34 @@ def proposals_for(user: Any) -> QuerySet[Proposal]:
     )
 
 
+def _proposal_row(p: Proposal, sides: list[str]) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "school": p.need.school.name,
+        "urn": p.need.school_id,
+        "area": p.need.get_area_display(),
+        "supporter": p.offer.school.name,
+        "supporter_urn": p.offer.school_id,
+        "miles": p.miles,
+        "reason": p.reason,
+        "status": p.get_status_display(),
+        "need_response": p.get_need_response_display(),
+        "offer_response": p.get_offer_response_display(),
+        "sides": sides,
+    }
+
+
+def proposal_rows_for_run(run: MatchingRun) -> list[dict[str, Any]]:
+    return [_proposal_row(p, []) for p in run.proposals.select_related("need__school", "offer__school")]
+
+
 def proposal_rows(user: Any) -> list[dict[str, Any]]:
     out = []
     for p in proposals_for(user):
-        out.append({
-            "id": p.pk,
-            "school": p.need.school.name,
-            "urn": p.need.school_id,
-            "area": p.need.get_area_display(),
-            "supporter": p.offer.school.name,
-            "supporter_urn": p.offer.school_id,
-            "miles": p.miles,
-            "reason": p.reason,
-            "status": p.get_status_display(),
-            "need_response": p.get_need_response_display(),
-            "offer_response": p.get_offer_response_display(),
-            "sides": [s for s in sides_for(user, p)
-                      if p.status == Proposal.Status.SENT
-                      and (p.need_response if s == "need" else p.offer_response) == Response.PENDING],
-        })
+        sides = [s for s in sides_for(user, p)
+                 if p.status == Proposal.Status.SENT
+                 and (p.need_response if s == "need" else p.offer_response) == Response.PENDING]
+        out.append(_proposal_row(p, sides))
     return out
 
 

@@ -114,11 +114,11 @@ def test_api_workflow_and_refusals(client):
     login(client, w.broker_nw)
     assert client.get(f"/api/brokerage/matchings/{run_id}").status_code == 404
     login(client, w.needy2_user)
-    r = client.post(f"/api/brokerage/proposals/{pid}/respond", {"side": "need", "accept": True},
+    r = client.post(f"/api/brokerage/proposals/{pid}", {"side": "need", "accept": True},
                     content_type="application/json")
     assert r.status_code == 403
     login(client, w.needy_user)
-    r = client.post(f"/api/brokerage/proposals/{pid}/respond", {"side": "need", "accept": True},
+    r = client.post(f"/api/brokerage/proposals/{pid}", {"side": "need", "accept": True},
                     content_type="application/json")
     assert r.status_code == 200 and r.json()["need_response"] == "Accepted"
     r = client.post("/api/brokerage/needs", {"school": w.needy2.urn, "area": "maths"}, content_type="application/json")
@@ -126,3 +126,7 @@ def test_api_workflow_and_refusals(client):
     r = client.post("/api/brokerage/needs", {"school": w.needy.urn, "area": "maths", "severity": 3},
                     content_type="application/json")
     assert r.status_code == 200
+    assert client.get("/api/brokerage/needs").json()[0]["school"] == w.needy.urn
+    assert client.get(f"/api/brokerage/proposals/{pid}").json()["need_response"] == "Accepted"
+    login(client, w.broker)
+    assert len(client.get(f"/api/brokerage/matchings/{run_id}/proposals").json()) == 2

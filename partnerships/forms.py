@@ -44,7 +44,7 @@ class JoinForm(GovukForm):
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = schools or []
+        self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
 
 
 class LeaveForm(GovukForm):
@@ -54,7 +54,7 @@ class LeaveForm(GovukForm):
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = schools or []
+        self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
 
 
 class FormPartnershipForm(GovukForm):
@@ -68,7 +68,7 @@ class FormPartnershipForm(GovukForm):
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = schools or []
+        self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
 
     def clean_others(self) -> list[int]:
         parts = [p for p in self.cleaned_data["others"].replace(",", " ").split() if p]
@@ -94,7 +94,7 @@ class SchoolConsentForm(DecisionForm):
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = schools or []
+        self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
 
 
 class DesignationForm(GovukForm):
@@ -130,7 +130,7 @@ class IsspPostForm(GovukForm):
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = schools or []
+        self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
 
 
 class GrantForm(GovukForm):

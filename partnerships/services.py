@@ -261,7 +261,7 @@ def _latest_nor(urns: Iterable[int]) -> dict[int, tuple[int, int]]:
     for i in range(0, len(urn_list), 5000):
         rows = CensusRecord.objects.filter(school_id__in=urn_list[i:i + 5000], nor__isnull=False).values_list("school_id", "year", "nor")
         for urn, year, nor in rows:
-            if urn not in out or year > out[urn][0]:
+            if nor is not None and (urn not in out or year > out[urn][0]):
                 out[urn] = (year, nor)
     return out
 
@@ -363,12 +363,12 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
             ru = [by_urn.get(u) for u in member_list]
             w_now = values.get((year, cohort), {})
             w_prev = values.get((year - 1, cohort), {}) if year == 2019 else {}  # 2018/19 files carry no cohort
-            weights = np.array([w_now.get(r, w_prev.get(r, nan)) for r in ru], dtype=float)
+            weights = np.array([w_now.get(r, w_prev.get(r, nan)) if r is not None else nan for r in ru], dtype=float)
             for measure in agg.KS_MEASURES[ks]:
                 vals = values.get((year, measure))
                 if not vals:
                     continue
-                x = np.array([vals.get(r, nan) for r in ru], dtype=float)  # type: ignore[arg-type]
+                x = np.array([vals.get(r, nan) if r is not None else nan for r in ru], dtype=float)
                 if not np.isfinite(x).any():
                     continue
                 g = agg.grouped_weighted_means(measure, member_groups, x, weights, len(pids))
@@ -937,7 +937,7 @@ def point_for(postcode: str = "", urn: int | None = None) -> tuple[float, float]
     qs = School.objects.filter(latitude__isnull=False, longitude__isnull=False)
     if urn:
         s = qs.filter(urn=urn).values_list("latitude", "longitude").first()
-        return (s[0], s[1]) if s else None
+        return (float(s[0]), float(s[1])) if s and s[0] is not None and s[1] is not None else None
     pc = " ".join(postcode.upper().split())
     if not pc:
         return None

@@ -49,7 +49,7 @@ def _query(get: QueryDict, **changes: Any) -> str:
 
 def _int(value: str | None) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        return int(value) if value else None
     except ValueError:
         return None
 
@@ -352,7 +352,7 @@ def request_decide(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     else:
         form = forms.DecisionForm(request.POST, prefix="decision")
     if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("partnerships:request", pk=pk)
     yes = form.cleaned_data["decision"] == "yes"
     reason = form.cleaned_data.get("reason", "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_real_trust_weighted_means(pack_dir: Path):
             break
     assert chosen is not None
     t, urns = chosen
-    trust = PartnershipFactory(kind=Kind.MAT, name=t["TRUST_NAME"], external_id=t["TRUST_ID"])
+    trust: Any = PartnershipFactory(kind=Kind.MAT, name=t["TRUST_NAME"], external_id=t["TRUST_ID"])
     for u in urns:
         s = SchoolFactory(urn=int(u), name=f"URN {u}")
         MembershipFactory(partnership=trust, school=s)
@@ -66,8 +67,8 @@ def test_real_trust_weighted_means(pack_dir: Path):
         ("READPROG", "Reading Progress", lambda v, n: 6.0 / math.sqrt(n)),
         ("PTRWM_EXP", "Overall Meet Std", lambda v, n: 100 * math.sqrt((v / 100) * (1 - v / 100) / n)),
     ):
-        pairs = [(_num(perf[u][col]), _num(perf[u]["KS2 Pupils"])) for u in urns]
-        pairs = [(v, n) for v, n in pairs if v is not None and n]
+        raw = [(_num(perf[u][col]), _num(perf[u]["KS2 Pupils"])) for u in urns]
+        pairs = [(v, n) for v, n in raw if v is not None and n is not None and n > 0]
         total = sum(n for _, n in pairs)
         mean = sum(v * n for v, n in pairs) / total
         se = math.sqrt(sum((n * se_of(v, n)) ** 2 for v, n in pairs)) / total
@@ -87,7 +88,7 @@ def test_real_academy_matched_through_a_real_predecessor_link(pack_dir: Path):
     for link in links:
         if "predecessor" in link["LinkType"].lower():
             preds.setdefault(link["URN"], []).append(link)
-    found = None
+    found: tuple[str, dict[str, str]] | None = None
     for t in trusts:
         for u in (x for x in t["INSTITUTIONS_INMAT"].split(";") if x.strip()):
             if u in perf and _num(perf[u]["Reading Progress"]) is not None:
@@ -100,8 +101,9 @@ def test_real_academy_matched_through_a_real_predecessor_link(pack_dir: Path):
             break
     assert found is not None
     urn, link = found
-    academy = SchoolFactory(urn=int(urn))
-    old = SchoolFactory(urn=int(link["LinkURN"]))
+    assert isinstance(link, dict)
+    academy: Any = SchoolFactory(urn=int(urn))
+    old: Any = SchoolFactory(urn=int(link["LinkURN"]))
     SchoolLinkFactory(urn=academy.urn, link_urn=old.urn, link_type=link["LinkType"])
     ResultFactory(school=old, year=2018, measure="READPROG", value=_num(perf[link["LinkURN"]]["Reading Progress"]))
     MembershipFactory(school=academy)

@@ -32,7 +32,7 @@ class MatchingForm(forms.Form):
 
     def __init__(self, *args: Any, regions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [(r, r) for r in regions]
+        self.fields["region"].choices = [(r, r) for r in regions]  # type: ignore[attr-defined]
 
     def clean_exclude_offers(self) -> list[int]:
         raw = self.cleaned_data.get("exclude_offers") or ""

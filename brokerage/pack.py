@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ NEED_RATINGS = {"requires improvement": 2, "satisfactory": 1, "serious weaknesse
                 "inadequate": 3}
 ELIGIBLE = {"good", "outstanding"}
 KS2_THRESHOLD, P8_THRESHOLD, MIN_YEARS_BELOW, STRONG_Z = -2.0, -0.5, 2, 0.5
-AREA_MEASURES = {
+AREA_MEASURES: dict[str, dict[str, tuple[str, ...]]] = {
     "english": {"primary": ("READPROG", "WRITPROG"), "secondary": ("PTL2BASICS_95",)},
     "maths": {"primary": ("MATPROG",), "secondary": ("PTL2BASICS_95",)},
     "curriculum": {"primary": ("READPROG", "WRITPROG", "MATPROG"), "secondary": ("P8MEA", "ATT8SCR")},
@@ -74,7 +75,7 @@ def build(pack: Path) -> Instance:
         rating = np.array([ratings.get(int(u), "") for u in data.urn], dtype=object)
         la = frame["LA"].to_numpy()
 
-        def z_of(area: str, phase: str = phase, st=st, idx=idx) -> np.ndarray:  # noqa: B008
+        def z_of(area: str, phase: str = phase, st: Any = st, idx: dict[str, int] = idx) -> np.ndarray:
             codes = [c for c in AREA_MEASURES[area][phase] if c in idx]
             if not codes:
                 return np.full(len(st.z), np.nan)

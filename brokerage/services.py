@@ -149,6 +149,8 @@ def identify_needs() -> dict[tuple[int, str], tuple[int, str]]:
         school__status__in=[Status.OPEN, Status.PENDING_CLOSURE],
     ).values_list("school_id", "year", "measure", "value")
     for urn, year, measure, value in rows.iterator(chunk_size=20000):
+        if value is None:
+            continue
         if measure in ("READPROG", "WRITPROG"):
             series[(urn, "english")][year].append(value)
         elif measure == "MATPROG":

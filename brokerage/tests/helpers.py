@@ -48,18 +48,18 @@ class World:
 
 
 def world() -> World:
-    needy = SchoolFactory(urn=300001, name="Ash Primary", ofsted_rating="Requires Improvement", latitude=52.48,
+    needy: Any = SchoolFactory(urn=300001, name="Ash Primary", ofsted_rating="Requires Improvement", latitude=52.48,
                           longitude=-1.89, **WM)
-    needy2 = SchoolFactory(urn=300002, name="Beech Primary", ofsted_rating="Inadequate", latitude=52.50,
+    needy2: Any = SchoolFactory(urn=300002, name="Beech Primary", ofsted_rating="Inadequate", latitude=52.50,
                            longitude=-1.85, **WM)
     # Penzance-like: far from every offer (> 75 miles)
-    far_needy = SchoolFactory(urn=300003, name="Cove Primary", ofsted_rating="Requires Improvement",
+    far_needy: Any = SchoolFactory(urn=300003, name="Cove Primary", ofsted_rating="Requires Improvement",
                               latitude=50.12, longitude=-5.54, **WM)
-    helper = SchoolFactory(urn=300010, name="Elm Primary", ofsted_rating="Outstanding", latitude=52.45,
+    helper: Any = SchoolFactory(urn=300010, name="Elm Primary", ofsted_rating="Outstanding", latitude=52.45,
                            longitude=-1.93, **WM)
-    helper2 = SchoolFactory(urn=300011, name="Fir Primary", ofsted_rating="Good", latitude=52.70,
+    helper2: Any = SchoolFactory(urn=300011, name="Fir Primary", ofsted_rating="Good", latitude=52.70,
                             longitude=-2.10, **WM)
-    other = SchoolFactory(urn=300020, name="Gorse Secondary", phase=Phase.SECONDARY, ofsted_rating="Good",
+    other: Any = SchoolFactory(urn=300020, name="Gorse Secondary", phase=Phase.SECONDARY, ofsted_rating="Good",
                           latitude=53.48, longitude=-2.24, **NW)
     need = Need.objects.create(school=needy, area="leadership", severity=2, source=Need.Source.DATA)
     need2 = Need.objects.create(school=needy2, area="leadership", severity=3, source=Need.Source.DATA)

@@ -95,10 +95,10 @@ def main() -> None:
     if args.db:
         env = dict(os.environ, DATABASE_URL=args.db)
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "manage.py", "evaluation", "run", "--json"], cwd=ROOT, env=env,
+        stdout = subprocess.run([sys.executable, "manage.py", "evaluation", "run", "--json"], cwd=ROOT, env=env,
                              capture_output=True, text=True, check=True).stdout
         wall = time.perf_counter() - t
-        j = json.loads(out)
+        j = json.loads(stdout)
         command = {"wall_seconds": round(wall, 3), "read_seconds": j["read_seconds"],
                    "compute_seconds": j["compute_seconds"], "write_seconds": j["write_seconds"],
                    "total_seconds_in_process": j["total_seconds"], "estimates": j["estimates"],

@@ -446,8 +446,8 @@ def naive_effects(
     for i, (u, lp, fp) in enumerate(zip(events["unit"], events["last_pre"], events["first_post"], strict=True)):
         own = lm[lm["unit"] == u].set_index("year")["value"]
         comp_units = [f for f in families.get(int(u), ()) if f not in excl]
-        comp = lm[lm["unit"].isin(comp_units)].groupby("year")["value"].agg(["mean", "count"])
-        comp = comp[comp["count"] >= min_comparison]["mean"]
+        agg = lm[lm["unit"].isin(comp_units)].groupby("year")["value"].agg(["mean", "count"])
+        comp = agg[agg["count"] >= min_comparison]["mean"]
         gap = (own - comp).dropna()
         pre = gap[gap.index <= lp]
         post = gap[gap.index >= fp]

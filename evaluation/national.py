@@ -125,7 +125,7 @@ def group_masks(ev: pd.DataFrame, min_group: int) -> dict[str, tuple[str, np.nda
     detail = ev["detail"].to_numpy()
     for ph in PHASES:
         out[f"phase: {ph}"] = ("phase", phase == ph)
-    for t in sorted(set(detail.tolist())):
+    for t in sorted({str(x) for x in detail.tolist()}):
         out[f"type: {t}"] = ("type", detail == t)
         for ph in PHASES:
             out[f"type: {t} · {ph}"] = ("type_phase", (detail == t) & (phase == ph))

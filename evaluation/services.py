@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -260,7 +261,9 @@ def _school_events(run: EvaluationRun, res: NationalResult) -> list[SchoolEvent]
     out: list[SchoolEvent] = []
     for et, ev in res.events.items():
         g = res.gaps[et]
-        for i, row in enumerate(ev.itertuples(index=False)):
+        records: list[dict[Any, Any]] = ev.to_dict("records")
+        for i, rec in enumerate(records):
+            row = SimpleNamespace(**rec)
             measure = HEADLINE.get(row.phase)
             if measure is None:
                 continue

@@ -75,7 +75,7 @@ def _event_page(request: HttpRequest, event_type: str) -> HttpResponse:
     heads = services.headline_rows(rows)
     main = [r for r in heads if r["group_kind"] != "trust"]
     trusts = [r for r in heads if r["group_kind"] == "trust"]
-    studies = []
+    studies: list[dict[str, Any]] = []
     for r in main:
         if r["group_kind"] in ("all", "type_phase"):
             cid = f"study-{len(studies)}"

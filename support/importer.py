@@ -239,8 +239,10 @@ def import_file(path: str | Path, actor: Any = None, display_name: str | None = 
         if u not in known:
             raise ImportFailed(name, "is not a known school URN", row=n, column=col, value=u)
     rep = ImportReport(name, kind, rows=len(parsed))
-    writer: Callable[[Any, Any], str] = {"activities": _write_activity, "pledges": _write_pledge,
-                                         "survey": _write_survey}[kind]
+    writers: dict[str, Callable[[Any, Any], str]] = {
+        "activities": _write_activity, "pledges": _write_pledge, "survey": _write_survey,
+    }
+    writer = writers[kind]
     with transaction.atomic():
         for n, value in parsed:
             try:

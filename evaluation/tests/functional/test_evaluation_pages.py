@@ -4,6 +4,7 @@ support their school gives (headless Chromium, axe)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -22,8 +23,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
 
 
-def no_violations(page) -> None:
-    violations = run_axe(page)
+def no_violations(page: Any) -> None:
+    violations: list[Any] = run_axe(page)
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
 
 

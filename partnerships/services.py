@@ -270,8 +270,9 @@ def _label(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(((k or "Not known"), v) for k, v in counter.items()))
 
 
-def result_values(urns: list[int], years: Iterable[int], measures: list[str]) -> dict[tuple[int, str], dict[int, float]]:
-    """(year, measure) -> {urn: value} for the given schools, in chunks, looked up by school.
+def result_values(urns: list[int] | None, years: Iterable[int], measures: list[str]) -> dict[tuple[int, str], dict[int, float]]:
+    """(year, measure) -> {urn: value} for the given schools (None: every URN the member mapping points to),
+    looked up by school.
 
     SQLite's planner prefers the (measure, year, value) index for this shape and then scans every school's rows;
     the unary `+` on year and measure (a no-op in SQLite) makes it probe the school index instead. PostgreSQL
@@ -282,16 +283,34 @@ def result_values(urns: list[int], years: Iterable[int], measures: list[str]) ->
     plus = "+" if connection.vendor == "sqlite" else ""
     years = list(years)
     out: dict[tuple[int, str], dict[int, float]] = defaultdict(dict)
+    tail = (f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
+            "AND value IS NOT NULL")
+    if urns is None:
+        batches: list[tuple[str, list[Any]]] = [(
+            f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN (SELECT DISTINCT results_urn FROM "
+            f"{MemberMapping._meta.db_table} WHERE results_urn IS NOT NULL) {tail}", [*years, *measures])]
+    else:
+        batches = [(f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN "
+                    f"({', '.join(['%s'] * len(urns[i:i + 2000]))}) {tail}", [*urns[i:i + 2000], *years, *measures])
+                   for i in range(0, len(urns), 2000)]
     with connection.cursor() as cursor:
-        for i in range(0, len(urns), 2000):
-            chunk = urns[i:i + 2000]
-            sql = (f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN ({', '.join(['%s'] * len(chunk))}) "
-                   f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
-                   "AND value IS NOT NULL")
-            cursor.execute(sql, [*chunk, *years, *measures])
+        for sql, params in batches:
+            cursor.execute(sql, params)
             for urn, year, measure, value in cursor.fetchall():
                 out[(year, measure)][urn] = value
     return out
+
+
+def _lookup(keys: np.ndarray, table: dict[int, float]) -> np.ndarray:
+    """table[k] for each k of `keys` (NaN where absent, e.g. -1), vectorised with a sorted search."""
+    if not table:
+        return np.full(len(keys), np.nan)
+    k = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
+    v = np.fromiter(table.values(), dtype=float, count=len(table))
+    order = np.argsort(k)
+    k, v = k[order], v[order]
+    pos = np.clip(np.searchsorted(k, keys), 0, len(k) - 1)
+    return np.where(k[pos] == keys, v[pos], np.nan)
 
 
 @dataclass
@@ -330,14 +349,14 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
     members = list(mem_qs.order_by("partnership_id", "school_id").values_list("partnership_id", "school_id"))
     pids = sorted({p for p, _ in members})
     index = {p: i for i, p in enumerate(pids)}
-    urns = sorted({u for _, u in members})
+    member_sq = mem_qs.values("school_id")  # a subquery: no long parameter lists
     fields = ("urn", "name", "phase", "la_name", "region_name", "latitude", "longitude", "establishment_type",
               "ofsted_rating", "is_primary", "is_secondary")
-    schools: dict[int, dict[str, Any]] = {}
-    for i in range(0, len(urns), 5000):
-        for row in School.objects.filter(urn__in=urns[i:i + 5000]).values(*fields):
-            schools[row["urn"]] = row
-    nor = _latest_nor(urns)
+    schools: dict[int, dict[str, Any]] = {row["urn"]: row for row in School.objects.filter(urn__in=member_sq).values(*fields)}
+    nor: dict[int, tuple[int, int]] = {}
+    for urn, year, n in CensusRecord.objects.filter(school_id__in=member_sq, nor__isnull=False).values_list("school_id", "year", "nor"):
+        if n is not None and (urn not in nor or year > nor[urn][0]):
+            nor[urn] = (year, n)
     mapping: dict[tuple[int, int, int], int | None] = {}
     methods: dict[tuple[int, int, int], str] = {}
     map_by: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
@@ -347,28 +366,26 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
         methods[(urn, ks, year)] = method
         if results_urn is not None:
             map_by[(ks, year)][urn] = results_urn
-    results_urns = sorted({r for r in mapping.values() if r is not None})
     measures = [m for ks in KEY_STAGES for m in _ks_measures(ks)]
-    values = result_values(results_urns, YEARS, measures)
+    values = result_values(None, YEARS, measures)
 
     # ---- performance, vectorised over all trusts per (ks, year, measure)
     perf: dict[int, list[dict[str, Any]]] = defaultdict(list)
     member_groups = np.array([index[p] for p, _ in members], dtype=np.int64)
     member_list = [u for _, u in members]
-    nan = float("nan")
     for ks in KEY_STAGES:
         cohort = agg.COHORT[ks]
         for year in YEARS:
             by_urn = map_by.get((ks, year), {})
-            ru = [by_urn.get(u) for u in member_list]
-            w_now = values.get((year, cohort), {})
-            w_prev = values.get((year - 1, cohort), {}) if year == 2019 else {}  # 2018/19 files carry no cohort
-            weights = np.array([w_now.get(r, w_prev.get(r, nan)) if r is not None else nan for r in ru], dtype=float)
+            ru = np.array([by_urn.get(u, -1) for u in member_list], dtype=np.int64)
+            weights = _lookup(ru, values.get((year, cohort), {}))
+            if year == 2019:  # the 2018/19 files carry no cohort count: the same URN's 2017/18 cohort
+                weights = np.where(np.isnan(weights), _lookup(ru, values.get((year - 1, cohort), {})), weights)
             for measure in agg.KS_MEASURES[ks]:
                 vals = values.get((year, measure))
                 if not vals:
                     continue
-                x = np.array([vals.get(r, nan) if r is not None else nan for r in ru], dtype=float)
+                x = _lookup(ru, vals)
                 if not np.isfinite(x).any():
                     continue
                 g = agg.grouped_weighted_means(measure, member_groups, x, weights, len(pids))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -250,6 +251,9 @@ def run_national(
         t3 = time.perf_counter()
         run.total_seconds = round(t3 - t0, 3)
         run.save(update_fields=["is_current", "total_seconds"])
+        # school pages show the run's before-and-after chart; the page cache's data version does not know
+        # evaluation runs, so cached pages are dropped once the new run is committed (runs are rare)
+        transaction.on_commit(cache.clear)
         record("evaluation.run", actor=actor, object_type="evaluation.EvaluationRun", object_id=run.pk,
                data={"estimates": len(res.estimates), "school_events": len(school_events)})
     return RunReport(run, len(res.estimates), len(school_events), t1 - t0, t2 - t1, t3 - t2, t3 - t0)

@@ -85,6 +85,14 @@ def test_families_computed_without_a_stored_run(built):
     assert services.evaluate_national(inp, FAST).estimates == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_new_run_reaches_cached_school_pages(built, client: Client):
+    u = built["treated"][0]
+    assert 'id="before-after"' not in client.get(f"/schools/{u}/").content.decode()
+    services.run_national(FAST)
+    assert 'id="before-after"' in client.get(f"/schools/{u}/").content.decode()
+
+
 def test_pages_exports_and_school_chart(built, client: Client):
     services.run_national(FAST)
     SimilarityRun.objects.all().delete()  # the school page's similarity summary is not under test here

@@ -49,7 +49,8 @@ def build(effect: float = EFFECT, seed: int = 0) -> dict[str, list[int]]:
     for u in controls + treated:
         fam = [c for c in controls if c != u][:20] + [t for t in treated if t != u][:5]
         SchoolSimilarity.objects.create(
-            run=run, school_id=u, phase="primary", headline=0.0,
+            run=run, school_id=u, phase="primary", headline=0.0, top_of_family=True,
+            partners={"default": {"top_of_family": True}, "robust": {"top_of_family": True}},
             family={"urn": fam, "distance": [1.0] * len(fam), "miles": [1.0] * len(fam), "headline": [0.0] * len(fam)},
         )
     return {"treated": treated, "predecessors": preds, "controls": controls}

@@ -143,11 +143,13 @@ def results_presence() -> tuple[dict[tuple[int, int], set[int]], dict[tuple[int,
     size: dict[tuple[int, int], dict[int, float]] = defaultdict(dict)
     for ks in KEY_STAGES:
         cohort = agg.COHORT[ks]
-        rows = Result.objects.filter(year__in=YEARS, measure__in=_ks_measures(ks)).values_list("school_id", "year", "measure", "value")
-        for urn, year, measure, value in rows.iterator(chunk_size=20000):
+        rows = (Result.objects.filter(year__in=YEARS, measure__in=_ks_measures(ks)).order_by()
+                .values_list("school_id", "year").distinct())
+        for urn, year in rows.iterator(chunk_size=20000):
             has[(ks, year)].add(urn)
-            if measure == cohort and value is not None:
-                size[(ks, year)][urn] = value
+        cohorts = Result.objects.filter(year__in=YEARS, measure=cohort, value__isnull=False).values_list("school_id", "year", "value")
+        for urn, year, value in cohorts.iterator(chunk_size=20000):
+            size[(ks, year)][urn] = value
     return has, size
 
 

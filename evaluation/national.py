@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ MEASURE_LABELS = {
 EVENT_LABELS = {
     "conversion": "Converting to an academy",
     "sponsor_change": "Changing trust or sponsor (academy re-brokered to a new URN)",
+    "trust_join": "Joining a trust (dated trust membership, without a new URN)",
 }
 PHASES = ("primary", "secondary")
 
@@ -54,6 +55,9 @@ class Inputs:
     families_source: str
     trust_of: dict[int, str]
     support: pd.DataFrame  # urn, date, support_type
+    #: dated trust memberships: urn, date (joined), trust; a join within 31 days of the school's own
+    #: conversion is part of that conversion, not a separate event
+    joins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["urn", "date", "trust"]))
 
 
 
@@ -93,6 +97,19 @@ def prepare(inp: Inputs) -> Prepared:
     for u, d, t in zip(sup.get("urn", []), sup.get("date", []), sup.get("support_type", []), strict=True):
         lp, fp = engine.event_years(d)
         sup_rows.append((int(u), None, d, f"support:{t}", t, lp, fp, unit_of.get(int(u), int(u))))
+    own_dates: dict[int, list[dt.date]] = {}
+    for u, d in zip(ev["unit"], ev["date"], strict=True):
+        own_dates.setdefault(int(u), []).append(d)
+    joins = inp.joins.copy()
+    if len(joins):
+        joins["date"] = pd.to_datetime(joins["date"]).dt.date
+        joins = joins[(joins["date"] >= EVENT_START) & (joins["date"] <= EVENT_END)]
+    for u, d in zip(joins.get("urn", []), joins.get("date", []), strict=True):
+        unit = unit_of.get(int(u), int(u))
+        if any(abs((d - o).days) <= 31 for o in own_dates.get(unit, [])):
+            continue
+        lp, fp = engine.event_years(d)
+        sup_rows.append((int(u), None, d, "trust_join", "joined a trust", lp, fp, unit))
     if sup_rows:
         ev = pd.concat(
             [ev, pd.DataFrame(sup_rows, columns=["urn", "predecessor", "date", "event_type", "detail", "last_pre",
@@ -112,6 +129,9 @@ def prepare(inp: Inputs) -> Prepared:
     if len(inp.support):
         sd = pd.to_datetime(inp.support["date"])
         excluded |= {unit_of.get(int(u), int(u)) for u in inp.support["urn"][(sd >= lo) & (sd <= hi)]}
+    if len(inp.joins):
+        jd = pd.to_datetime(inp.joins["date"])
+        excluded |= {unit_of.get(int(u), int(u)) for u in inp.joins["urn"][(jd >= lo) & (jd <= hi)]}
     excluded |= set(ev["unit"].astype(int).tolist())
     counts["without_family"] = int((~ev["has_family"]).sum())
     counts["excluded_from_comparison"] = len(excluded)

@@ -132,6 +132,16 @@ def _trusts() -> dict[int, str]:
     return {u: n for u, n in rows}
 
 
+def _joins() -> pd.DataFrame:
+    """Dated joins of a MAT (the 2024/25 files carry no join dates, so these come from later procedures)."""
+    from partnerships.models import Kind, Membership
+
+    rows = Membership.objects.filter(joined__isnull=False, partnership__kind=Kind.MAT).values_list(
+        "school_id", "joined", "partnership__name"
+    )
+    return pd.DataFrame(list(rows), columns=["urn", "date", "trust"])
+
+
 def _support() -> pd.DataFrame:
     try:
         from support.models import SupportActivity
@@ -158,8 +168,10 @@ def load_inputs() -> Inputs:
     unit_of = engine.lineage(_dated(links, LINEAGE_END))
     ev = engine.events_from_links(links, schools, EVENT_START, EVENT_END)
     treated = {unit_of.get(int(u), int(u)) for u in [*ev["urn"].tolist(), *support["urn"].tolist()]}
+    joins = _joins()
+    treated |= {unit_of.get(int(u), int(u)) for u in joins["urn"].tolist()}
     fams, phase_of, source = _families(treated)
-    return Inputs(links, schools, results, fams, phase_of, source, _trusts(), support)
+    return Inputs(links, schools, results, fams, phase_of, source, _trusts(), support, joins)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -143,3 +143,19 @@ def test_support_activities_are_events(built):
     assert t in prep.excluded
     ev = prep.events[prep.events["event_type"] == "support:jpd"]
     assert ev["unit"].tolist() == [t]
+
+
+def test_dated_trust_joins_are_events_unless_part_of_a_conversion(built):
+    import datetime as dt
+
+    from schools.tests.factories import MembershipFactory, PartnershipFactory
+
+    trust = PartnershipFactory()
+    MembershipFactory(partnership=trust, school_id=built["controls"][2], joined=dt.date(2017, 9, 1))
+    MembershipFactory(partnership=trust, school_id=built["treated"][0], joined=dt.date(2017, 9, 1))  # = conversion
+    MembershipFactory(partnership=trust, school_id=built["controls"][3], joined=None)  # undated: not an event
+    prep = services.prepare(services.load_inputs())
+    joins = prep.events[prep.events["event_type"] == "trust_join"]
+    assert joins["unit"].tolist() == [built["controls"][2]]
+    assert built["controls"][2] in prep.excluded and built["controls"][3] not in prep.excluded
+    assert services.event_label("trust_join").startswith("Joining a trust")

@@ -158,6 +158,10 @@ PERF_COLUMNS = [
 ]
 
 
+DFE_COLUMNS = [Column("measure", "Measure (KS prefix + DfE field)"), Column("year", "Year (academic year ends)"),
+               Column("value", "Value"), Column("note", "Code"), Column("source", "Source")]
+
+
 def _trust_or_404(pk: int) -> tuple[Partnership, TrustAggregate | None]:
     p = get_object_or_404(Partnership, pk=pk)
     return p, TrustAggregate.objects.filter(partnership=p).first()
@@ -183,7 +187,7 @@ def trust(request: HttpRequest, pk: int) -> HttpResponse:
         "phase_labels": PHASES, "can_join": bool(user_schools) and p.kind == Kind.MAT,
         "map_points": [r for r in (a.member_rows if a else []) if r.get("lat") is not None],
         "exports": {t: {f: reverse("partnerships:trust-export", args=[pk, t, f]) for f in ("csv", "xlsx")}
-                    for t in ("members", "performance")},
+                    for t in ("members", "performance", "dfe")},
         "thresholds": {"compact_pair": agg.COMPACT_MAX_PAIR, "compact_las": agg.COMPACT_MAX_LAS,
                        "regional_pair": agg.REGIONAL_MAX_PAIR},
     })
@@ -196,6 +200,10 @@ def trust_export(request: HttpRequest, pk: int, table: str, fmt: str) -> HttpRes
         return export_response(a.member_rows if a else [], MEMBER_COLUMNS, f"trust-{pk}-members", fmt, sheet="Members")
     if table == "performance":
         return export_response(_perf_rows(a), PERF_COLUMNS, f"trust-{pk}-performance", fmt, sheet="Results")
+    if table == "dfe":
+        rows = [{"measure": r.measure, "year": r.year, "value": r.value, "note": r.note, "source": r.source}
+                for r in services.trust_results(p)]
+        return export_response(rows, DFE_COLUMNS, f"trust-{pk}-dfe-measures", fmt, sheet="DfE measures")
     raise Http404("No such table")
 
 
@@ -393,7 +401,22 @@ def designations(request: HttpRequest) -> HttpResponse:
     return render(request, "partnerships/designations.html", {
         "rows": rows[:500], "can_record": services.can_record_designation(request.user, None),
         "kinds": forms.DesignationKind.choices, "kind": kind,
+        "exports": {f: reverse("partnerships:designations-export", args=[f]) for f in ("csv", "xlsx")},
     })
+
+
+DESIGNATION_COLUMNS = [
+    Column("kind", "Designation"), Column("school_urn", "School URN"), Column("school", "School"),
+    Column("person", "Person"), Column("valid_from", "From"), Column("valid_to", "To"), Column("expertise", "Expertise"),
+]
+
+
+@public_read
+def designations_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    rows = ({"kind": d.get_kind_display(), "school_urn": d.school_id, "school": d.school.name if d.school else "",
+             "person": d.person_name, "valid_from": d.valid_from, "valid_to": d.valid_to, "expertise": d.expertise}
+            for d in Designation.objects.select_related("school"))
+    return export_response(rows, DESIGNATION_COLUMNS, "designations", fmt, sheet="Designations")
 
 
 @school_or_trust_scoped

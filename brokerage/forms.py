@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from brokerage.models import SupportType
+from brokerage.models import Area, Designation, Severity, SupportType
 
 TRUST_RULES = [
     ("none", "No trust rule"),
@@ -74,3 +74,32 @@ class DeploymentForm(forms.Form):
 
 class CloseForm(forms.Form):
     outcome = forms.CharField(label="Outcome", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NeedForm(forms.Form):
+    school = forms.TypedChoiceField(label="School", coerce=int)
+    area = forms.ChoiceField(label="Area of need", choices=Area.choices)
+    severity = forms.TypedChoiceField(label="Severity", choices=Severity.choices, coerce=int, initial=2)
+    evidence = forms.CharField(label="What is the need? (optional)", required=False,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools  # type: ignore[attr-defined]
+
+
+class OfferForm(forms.Form):
+    school = forms.TypedChoiceField(label="School the support comes from", coerce=int)
+    areas = forms.MultipleChoiceField(label="Areas of expertise", choices=Area.choices)
+    phases = forms.MultipleChoiceField(label="Phases", choices=[("primary", "Primary"), ("secondary", "Secondary")])
+    designation = forms.ChoiceField(label="Designation", choices=Designation.choices, required=False)
+    capacity = forms.IntegerField(label="Capacity (schools at a time; empty for the default)", required=False,
+                                  min_value=1, max_value=20)
+    max_miles = forms.FloatField(label="Maximum travel distance in miles (empty for no limit)", required=False,
+                                 min_value=1)
+    available_from = forms.DateField(label="Available from (YYYY-MM-DD)", required=False)
+    available_to = forms.DateField(label="Available until (YYYY-MM-DD)", required=False)
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = schools  # type: ignore[attr-defined]

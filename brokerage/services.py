@@ -105,6 +105,11 @@ def regions() -> list[str]:
     )
 
 
+def is_system_leader(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and RoleAssignment.objects.filter(
+        user=user, role=Role.SYSTEM_LEADER).exists()
+
+
 def broker_regions(user: Any) -> list[str]:
     return regions_of(user, Role.BROKER)
 

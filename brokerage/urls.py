@@ -20,4 +20,5 @@ urlpatterns = [
     path("brokerage/deployments/<int:deployment_id>/", views.deployment_detail, name="deployment"),
     re_path(r"^brokerage/deployments\.(?P<fmt>csv|xlsx)$", views.deployments_export, name="deployments-export"),
     path("brokerage/methodology/", views.methodology, name="methodology"),
+    path("brokerage/school/", views.school_needs_offers, name="school"),
 ]

@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from brokerage import services
-from brokerage.forms import CloseForm, DeploymentForm, MatchingForm
-from brokerage.models import Deployment, MatchingRun
+from brokerage.forms import CloseForm, DeploymentForm, MatchingForm, NeedForm, OfferForm
+from brokerage.models import Deployment, MatchingRun, Need, Offer
 from schoolpartners.access import public_read, signed_in
 from schoolpartners.exports import Column, export_response
+from schools.models import School
 
 RESULT_COLUMNS = [
     Column("urn", "URN"), Column("school", "School in need"), Column("la", "Local authority"),
@@ -199,4 +200,48 @@ def methodology(request: HttpRequest) -> HttpResponse:
     return render(request, "brokerage/methodology.html", {
         "p": engine.DEFAULT_PARAMS, "services": services, "reasons": services.UNMATCHED_LABELS,
         "capacity": services.capacity_for(""), "ratings": ", ".join(services.eligible_ratings()),
+    })
+
+
+@signed_in
+def school_needs_offers(request: HttpRequest) -> HttpResponse:
+    """A school user declares needs and offers for their school; a system leader makes their own offers."""
+    urns = services.schools_of(request.user)
+    leader = services.is_system_leader(request.user)
+    own = [(s.urn, s.name) for s in School.objects.filter(urn__in=urns)]
+    all_schools = own
+    post = request.POST.copy()
+    if leader:
+        base = School.objects.filter(urn__in=urns) | School.objects.filter(
+            urn__in=Offer.objects.filter(leader=request.user).values("school_id"))
+        all_schools = [(s.urn, s.name) for s in base.distinct()]
+        urn_text = request.POST.get("leader_school", "")
+        if urn_text.isdigit() and School.objects.filter(urn=int(urn_text)).exists():
+            s = School.objects.get(urn=int(urn_text))
+            all_schools = [*all_schools, (s.urn, s.name)]
+            post["offer-school"] = str(s.urn)
+    need_form = NeedForm(request.POST if request.POST.get("form") == "need" else None, schools=own, prefix="need")
+    offer_form = OfferForm(post if request.POST.get("form") == "offer" else None, schools=all_schools,
+                           prefix="offer")
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "need" and need_form.is_valid():
+                d = need_form.cleaned_data
+                services.declare_need(request.user, d["school"], d["area"], d["severity"], d["evidence"])
+                messages.success(request, "Need recorded.")
+                return redirect("brokerage:school")
+            if request.POST.get("form") == "offer" and offer_form.is_valid():
+                d = dict(offer_form.cleaned_data)
+                school, areas, phases = d.pop("school"), d.pop("areas"), d.pop("phases")
+                services.declare_offer(request.user, school, areas, phases, as_system_leader=leader and school not in urns,
+                                       **d)
+                messages.success(request, "Offer recorded.")
+                return redirect("brokerage:school")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+    return render(request, "brokerage/school.html", {
+        "need_form": need_form, "offer_form": offer_form, "own": own, "leader": leader,
+        "needs": Need.objects.filter(school_id__in=urns).select_related("school"),
+        "offers": Offer.objects.filter(school_id__in=urns, leader__isnull=True).select_related("school")
+        | Offer.objects.filter(leader=request.user).select_related("school"),
     })

@@ -130,3 +130,30 @@ def test_api_workflow_and_refusals(client):
     assert client.get(f"/api/brokerage/proposals/{pid}").json()["need_response"] == "Accepted"
     login(client, w.broker)
     assert len(client.get(f"/api/brokerage/matchings/{run_id}/proposals").json()) == 2
+
+
+def test_school_page_declares_needs_and_offers(client):
+    w = world()
+    login(client, w.needy_user)
+    assert client.get("/brokerage/school/").status_code == 200
+    r = client.post("/brokerage/school/", {"form": "need", "need-school": w.needy.urn, "need-area": "send",
+                                           "need-severity": "3", "need-evidence": "EHCP backlog"})
+    assert r.status_code == 302
+    assert w.needy.brokerage_needs.filter(area="send", severity=3, source="declared").exists()
+    # another school's URN is not a choice
+    r = client.post("/brokerage/school/", {"form": "need", "need-school": w.needy2.urn, "need-area": "send",
+                                           "need-severity": "3"})
+    assert r.status_code == 200 and not w.needy2.brokerage_needs.filter(area="send").exists()
+    login(client, w.helper_user)
+    r = client.post("/brokerage/school/", {"form": "offer", "offer-school": w.helper.urn, "offer-areas": ["maths"],
+                                           "offer-phases": ["primary"], "offer-capacity": "3"})
+    assert r.status_code == 302 and w.helper.brokerage_offers.filter(areas=["maths"], capacity=3).exists()
+    login(client, w.leader)
+    r = client.post("/brokerage/school/", {"form": "offer", "leader_school": str(w.helper2.urn),
+                                           "offer-areas": ["english"], "offer-phases": ["primary"],
+                                           "offer-designation": "lle"})
+    assert r.status_code == 302
+    o = w.helper2.brokerage_offers.get(leader=w.leader)
+    assert o.designation == "lle" and o.capacity == services.capacity_for("lle")
+    login(client, w.outsider)
+    assert "You do not act for a school" in client.get("/brokerage/school/").content.decode()

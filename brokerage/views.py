@@ -213,7 +213,7 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
     post = request.POST.copy()
     if leader:
         base = School.objects.filter(urn__in=urns) | School.objects.filter(
-            urn__in=Offer.objects.filter(leader=request.user).values("school_id"))
+            urn__in=Offer.objects.filter(leader_id=request.user.pk).values("school_id"))
         all_schools = [(s.urn, s.name) for s in base.distinct()]
         urn_text = request.POST.get("leader_school", "")
         if urn_text.isdigit() and School.objects.filter(urn=int(urn_text)).exists():
@@ -243,5 +243,5 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
         "need_form": need_form, "offer_form": offer_form, "own": own, "leader": leader,
         "needs": Need.objects.filter(school_id__in=urns).select_related("school"),
         "offers": Offer.objects.filter(school_id__in=urns, leader__isnull=True).select_related("school")
-        | Offer.objects.filter(leader=request.user).select_related("school"),
+        | Offer.objects.filter(leader_id=request.user.pk).select_related("school"),
     })

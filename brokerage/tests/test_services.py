@@ -189,3 +189,19 @@ def test_support_ledger_receives_the_deployment():
     services.close_deployment(w.broker, d.pk, "Improved")
     act = SupportActivity.objects.get()
     assert act.external_ref == f"brokerage:{d.pk}"
+
+
+def test_derive_command_json():
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    SchoolFactory(urn=410001, ofsted_rating="Inadequate")
+    out = StringIO()
+    call_command("brokerage", "derive", "--json", stdout=out)
+    counts = json.loads(out.getvalue())
+    assert counts["needs_created"] == 1 and counts["open_needs"] == 1
+    out = StringIO()
+    call_command("brokerage", "derive", "--json", stdout=out)
+    assert json.loads(out.getvalue())["needs_created"] == 0

@@ -197,35 +197,22 @@ class RequestOut(Schema):
     steps: list[StepOut]
 
 
-class JoinIn(Schema):
-    school_urn: int
-    partnership_id: int
+class RequestIn(Schema):
+    kind: Literal["join_mat", "leave_mat", "form_federation", "form_mat"]
+    school_urn: int = Field(..., description="your own school (for forming: it consents by proposing)")
+    partnership_id: int | None = Field(None, description="join_mat: the trust to join")
+    other_urns: list[int] = Field(default_factory=list, description="form_*: the other schools")
+    name: str = Field("", description="form_*: name of the new federation or trust")
     effective_date: dt.date
-    reason: str = ""
-
-
-class LeaveIn(Schema):
-    school_urn: int
-    effective_date: dt.date
-    reason: str
-
-
-class FormIn(Schema):
-    kind: Literal["form_federation", "form_mat"]
-    school_urn: int = Field(..., description="your own school (it consents by proposing)")
-    other_urns: list[int]
-    name: str
-    effective_date: dt.date
-    reason: str = ""
+    reason: str = Field("", description="required for leave_mat")
 
 
 class DecisionIn(Schema):
+    step: Literal["trust", "region", "school"] = Field(..., description="trust: the trust board's consent; region: "
+                                                      "the regional director's decision; school: a school's consent")
     approve: bool
-    reason: str = ""
-
-
-class SchoolDecisionIn(DecisionIn):
-    school_urn: int
+    reason: str = Field("", description="required when declining")
+    school_urn: int | None = Field(None, description="step school: the consenting school (yours)")
 
 
 def _row(a: TrustAggregate) -> dict[str, Any]:
@@ -303,7 +290,8 @@ def mapping(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 class GrantQuery(Schema):
-    urns: str = Field(..., description="comma-separated URNs of the primary schools forming or joining the chain")
+    urns: str = Field("", description="comma-separated URNs of the primary schools forming or joining the chain "
+                                     "(none: the per-chain amount alone)")
 
 
 @router.get("/grant", response={200: GrantOut, 400: Message}, summary="Chain grant calculator",
@@ -312,7 +300,7 @@ class GrantQuery(Schema):
                                 "settings GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL."))
 def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
     parts = [p for p in query.urns.replace(",", " ").split() if p]
-    if not parts or not all(p.isdigit() for p in parts):
+    if not all(p.isdigit() for p in parts):
         return 400, {"detail": "urns must be comma-separated numbers"}
     g = services.grant_for([int(p) for p in parts][:100])
     return {"per_chain": g.per_chain, "lines": [line.__dict__ for line in g.lines], "total": g.total,
@@ -390,46 +378,35 @@ def get_request(request: HttpRequest, request_id: int) -> Any:
     return _request_out(req)
 
 
-@router.post("/requests/join", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
-             summary="Ask to join a MAT", description=_scoped(
-                 "Step 1 of joining: a school user for `school_urn` asks to join the MAT. Refused (409) when the school "
-                 "is already in a MAT or has a request in progress."))
-def post_join(request: HttpRequest, body: JoinIn) -> Any:
-    return _run(services.submit_join, request.user, body.school_urn, body.partnership_id, body.effective_date, body.reason)
-
-
-@router.post("/requests/leave", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
-             summary="Ask to leave a MAT", description=_scoped("Step 1 of leaving by mutual consent: the academy's request."))
-def post_leave(request: HttpRequest, body: LeaveIn) -> Any:
-    return _run(services.submit_leave, request.user, body.school_urn, body.effective_date, body.reason)
-
-
-@router.post("/requests/form", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
-             summary="Propose a federation or a new MAT", description=_scoped(
-                 "A school user proposes a federation or MAT with other schools; each must consent (MAT: then regional "
-                 "approval)."))
-def post_form(request: HttpRequest, body: FormIn) -> Any:
+@router.post("/requests", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
+             summary="Make a request (join, leave, form)", description=_scoped(
+                 "Step 1 of a procedure, by a school user for `school_urn`: `join_mat` (ask to join the MAT "
+                 "`partnership_id`; 409 when the school is already in a MAT or has a request in progress), `leave_mat` "
+                 "(leave the school's MAT by mutual consent; reason required), `form_federation` / `form_mat` (with "
+                 "`other_urns`, who must each consent; a MAT then needs regional approval)."))
+def post_request(request: HttpRequest, body: RequestIn) -> Any:
+    if body.kind == "join_mat":
+        if body.partnership_id is None:
+            raise HttpError(409, "partnership_id is required to join a trust")
+        return _run(services.submit_join, request.user, body.school_urn, body.partnership_id, body.effective_date, body.reason)
+    if body.kind == "leave_mat":
+        return _run(services.submit_leave, request.user, body.school_urn, body.effective_date, body.reason)
     return _run(services.submit_form, request.user, body.kind, [body.school_urn, *body.other_urns], body.name,
                 body.effective_date, body.reason, requesting_urn=body.school_urn)
 
 
-@router.post("/requests/{int:request_id}/trust-decision", auth=django_auth,
-             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Trust board consent",
-             description=_scoped("A trust administrator of the request's MAT consents or declines (reason required)."))
-def post_trust_decision(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
-    return _run(services.trust_consent, request.user, request_id, body.approve, body.reason)
-
-
-@router.post("/requests/{int:request_id}/regional-decision", auth=django_auth,
-             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Regional director approval",
-             description=_scoped("The regional approver for the request's region approves (the change takes effect) "
-                                 "or declines (reason required)."))
-def post_regional_decision(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
-    return _run(services.regional_decision, request.user, request_id, body.approve, body.reason)
-
-
-@router.post("/requests/{int:request_id}/school-decision", auth=django_auth,
-             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="A school's consent",
-             description=_scoped("A school user of one of the proposed schools consents or declines."))
-def post_school_decision(request: HttpRequest, request_id: int, body: SchoolDecisionIn) -> Any:
+@router.post("/requests/{int:request_id}", auth=django_auth,
+             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Take a step on a request",
+             description=_scoped(
+                 "`trust`: a trust administrator of the request's MAT consents or declines. `region`: the regional "
+                 "approver for the request's region approves (the change takes effect on the effective date) or "
+                 "declines. `school`: a school user of one of the proposed schools consents or declines. Declining "
+                 "needs a reason; a step already taken gives 409."))
+def post_step(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
+    if body.step == "trust":
+        return _run(services.trust_consent, request.user, request_id, body.approve, body.reason)
+    if body.step == "region":
+        return _run(services.regional_decision, request.user, request_id, body.approve, body.reason)
+    if body.school_urn is None:
+        raise HttpError(409, "school_urn is required for a school's consent")
     return _run(services.school_consent, request.user, request_id, body.school_urn, body.approve, body.reason)

@@ -354,6 +354,9 @@ def request_decide(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     """Take one step: `trust` (trust board consent), `region` (regional approval) or `school` (a school's consent).
     The service checks the actor's scope: anyone else gets 403 and nothing changes."""
     get_object_or_404(PartnershipRequest, pk=pk)
+    posted = _int(request.POST.get("school-school"))
+    if step == "school" and posted is not None and posted not in schools_of(request.user):
+        raise PermissionDenied("You can only consent for your own school.")
     if step == "school":
         form: forms.DecisionForm = forms.SchoolConsentForm(request.POST, schools=[(u, str(u)) for u in schools_of(request.user)],
                                                            prefix="school")

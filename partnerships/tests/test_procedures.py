@@ -87,10 +87,10 @@ def test_join_request_for_another_school_is_refused(client, world):
     assert _state() == before
     # the API refuses too, and anonymous callers are asked to sign in
     client.force_login(w.user_a)
-    body = {"school_urn": w.b.urn, "partnership_id": w.t1.pk, "effective_date": "2026-09-01"}
-    assert client.post("/api/partnerships/requests/join", body, content_type="application/json").status_code == 403
+    body = {"kind": "join_mat", "school_urn": w.b.urn, "partnership_id": w.t1.pk, "effective_date": "2026-09-01"}
+    assert client.post("/api/partnerships/requests", body, content_type="application/json").status_code == 403
     client.logout()
-    assert client.post("/api/partnerships/requests/join", body, content_type="application/json").status_code == 401
+    assert client.post("/api/partnerships/requests", body, content_type="application/json").status_code == 401
     assert _state() == before
 
 
@@ -115,7 +115,7 @@ def test_regional_approval_refused_for_anyone_but_that_region(client, world, who
     assert _state() == before
     # also through the API
     client.force_login(getattr(w, who))
-    r = client.post(f"/api/partnerships/requests/{req.pk}/regional-decision", {"approve": True}, content_type="application/json")
+    r = client.post(f"/api/partnerships/requests/{req.pk}", {"step": "region", "approve": True}, content_type="application/json")
     assert r.status_code == 403
     assert _state() == before
 
@@ -240,7 +240,7 @@ def test_form_federation_every_school_consents(client, world):
     assert _state() == before
     # B cannot consent for A either (not its school)
     client.force_login(w.user_b)
-    assert client.post(f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.a.urn}).status_code in (302, 403)
+    assert client.post(f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.a.urn}).status_code == 403
     assert _state() == before
     r = client.post(f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.b.urn})
     assert r.status_code == 302
@@ -285,19 +285,34 @@ def test_request_page_is_scoped(client, world):
 def test_api_join_flow(client, world):
     w = world
     client.force_login(w.user_a)
-    r = client.post("/api/partnerships/requests/join", {"school_urn": w.a.urn, "partnership_id": w.t1.pk,
-                                                        "effective_date": "2026-09-01"}, content_type="application/json")
+    r = client.post("/api/partnerships/requests", {"kind": "join_mat", "school_urn": w.a.urn, "partnership_id": w.t1.pk,
+                                                   "effective_date": "2026-09-01"}, content_type="application/json")
     assert r.status_code == 200, r.content
     rid = r.json()["id"]
     client.force_login(w.admin_t1)
-    r = client.post(f"/api/partnerships/requests/{rid}/trust-decision", {"approve": True}, content_type="application/json")
+    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "region", "approve": True}, content_type="application/json")
+    assert r.status_code == 403  # not the trust's step yet, and not the admin's role
+    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "trust", "approve": True}, content_type="application/json")
     assert r.json()["status"] == "awaiting_region"
     client.force_login(w.approver)
-    r = client.post(f"/api/partnerships/requests/{rid}/regional-decision", {"approve": True}, content_type="application/json")
+    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "region", "approve": True}, content_type="application/json")
     assert r.json()["status"] == "approved"
-    r = client.post(f"/api/partnerships/requests/{rid}/regional-decision", {"approve": True}, content_type="application/json")
+    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "region", "approve": True}, content_type="application/json")
     assert r.status_code == 409
     assert [x["id"] for x in client.get("/api/partnerships/requests").json()] == [rid]
+    # forming through the API: the other school consents
+    client.force_login(w.user_b)
+    r = client.post("/api/partnerships/requests", {"kind": "form_federation", "school_urn": w.b.urn, "other_urns": [w.c.urn],
+                                                   "name": "B-C Federation", "effective_date": "2026-09-01"},
+                    content_type="application/json")
+    fid = r.json()["id"]
+    r = client.post(f"/api/partnerships/requests/{fid}", {"step": "school", "approve": True, "school_urn": w.b.urn},
+                    content_type="application/json")
+    assert r.status_code == 409  # B consented by proposing
+    client.force_login(w.user_c)
+    r = client.post(f"/api/partnerships/requests/{fid}", {"step": "school", "approve": True, "school_urn": w.c.urn},
+                    content_type="application/json")
+    assert r.json()["status"] == "approved" and r.json()["result_partnership_id"]
 
 
 def test_designations_staff_or_regional_only(client, world):

@@ -149,7 +149,8 @@ def results_presence() -> tuple[dict[tuple[int, int], set[int]], dict[tuple[int,
             has[(ks, year)].add(urn)
         cohorts = Result.objects.filter(year__in=YEARS, measure=cohort, value__isnull=False).values_list("school_id", "year", "value")
         for urn, year, value in cohorts.iterator(chunk_size=20000):
-            size[(ks, year)][urn] = value
+            if value is not None:
+                size[(ks, year)][urn] = value
     return has, size
 
 

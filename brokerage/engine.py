@@ -105,7 +105,7 @@ class Params:
     unserved_base: int = 10_000_000
     unserved_step: int = 1_000_000
     alternatives: int = 3
-    pricing_k: int = 12  # candidate pricing: start from each need's k cheapest arcs (0 = off)
+    pricing_k: int = 20  # candidate pricing: start from each need's k cheapest arcs (0 = off)
     pricing_min_arcs: int = 200_000  # below this many arcs the full graph goes to the solver directly
     # what-if
     extra_capacity: tuple[tuple[int, int], ...] = ()  # (offer index, added places)

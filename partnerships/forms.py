@@ -113,6 +113,23 @@ class DesignationForm(GovukForm):
         return data
 
 
+class RegisterForm(GovukForm):
+    kind = forms.ChoiceField(label="Kind of partnership", choices=[
+        ("issp", "Independent–state school partnership"), ("sponsor", "Academy sponsor"),
+        ("teaching_hub", "Teaching school hub"), ("umbrella", "Umbrella trust")])
+    name = forms.CharField(label="Name", max_length=200)
+    urns = forms.CharField(label="URNs of the schools", help_text="Separate URNs with commas or spaces.", max_length=1000)
+    activities = forms.MultipleChoiceField(label="Activities (ISSP)", required=False, choices=Activity.choices,
+                                           widget=forms.CheckboxSelectMultiple)
+    description = forms.CharField(label="Description (optional)", required=False, max_length=500, widget=forms.Textarea)
+
+    def clean_urns(self) -> list[int]:
+        parts = [p for p in self.cleaned_data["urns"].replace(",", " ").split() if p]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise forms.ValidationError("Enter URNs as numbers")
+        return sorted({int(p) for p in parts})
+
+
 class IsspSearchForm(GovukForm):
     activity = forms.ChoiceField(label="Activity", required=False, choices=[("", "Any activity"), *Activity.choices])
     la = forms.CharField(label="Local authority", required=False, max_length=100)

@@ -917,18 +917,38 @@ def is_independent(school: School) -> bool:
 @transaction.atomic
 def register_issp(user: Any, name: str, school_urns: list[int], activities: list[str], description: str = "") -> Partnership:
     """Record an independent-state school partnership with its schools and activities (staff or regional)."""
-    require(can_record_designation(user, None), "Only staff or the regional director's office can register an ISSP.")
+    return register_partnership(user, Kind.ISSP, name, school_urns, activities, description)
+
+
+REGISTERABLE = (Kind.ISSP, Kind.SPONSOR, Kind.TEACHING_HUB, Kind.UMBRELLA)
+
+
+@transaction.atomic
+def register_partnership(user: Any, kind: str, name: str, school_urns: list[int], activities: list[str] | None = None,
+                         description: str = "") -> Partnership:
+    """Record a partnership that needs no consent procedure here (ISSP, sponsor, teaching school hub, umbrella
+    trust) with its schools (and, for an ISSP, its activities). Staff or a regional director's office only."""
+    require(can_record_designation(user, None), "Only staff or the regional director's office can register partnerships.")
+    if kind not in REGISTERABLE:
+        raise ProcedureError("MATs and federations are formed through requests.")
     schools = list(School.objects.filter(urn__in=school_urns))
-    if len(schools) < 2:
-        raise ProcedureError("An ISSP needs at least two schools.")
-    p = Partnership.objects.create(kind=Kind.ISSP, name=name.strip()[:200], source="School Partners ISSP register",
-                                   lead_region=Counter(s.region_name for s in schools).most_common(1)[0][0])
+    if len(schools) != len(set(school_urns)):
+        raise ProcedureError("Some URNs are not schools in the register.")
+    if kind == Kind.ISSP:
+        if len(schools) < 2 or not any(is_independent(s) for s in schools) or all(is_independent(s) for s in schools):
+            raise ProcedureError("An ISSP needs at least one independent and one state school.")
+        if not activities:
+            raise ProcedureError("Choose at least one activity.")
+    if not name.strip():
+        raise ProcedureError("Give the partnership a name.")
+    region = Counter(s.region_name for s in schools).most_common(1)[0][0] if schools else ""
+    p = Partnership.objects.create(kind=kind, name=name.strip()[:200], source="School Partners register", lead_region=region)
     for s in schools:
         open_membership(p, s, timezone.localdate())
-    for a in sorted(set(activities)):
+    for a in sorted(set(activities or [])):
         IsspActivity.objects.create(partnership=p, activity=a, description=description[:500])
-    record("partnerships.issp.registered", actor=user, object_type="partnership", object_id=p.pk,
-           data={"schools": school_urns, "activities": activities})
+    record(f"partnerships.{kind}.registered", actor=user, object_type="partnership", object_id=p.pk,
+           data={"schools": school_urns, "activities": activities or []})
     return p
 
 

@@ -24,5 +24,6 @@ urlpatterns = [
     path("partnerships/designations/new/", views.designation_new, name="designation-new"),
     path("partnerships/issp/", views.issp, name="issp"),
     path("partnerships/issp/post/", views.issp_post, name="issp-post"),
+    path("partnerships/register/", views.register, name="register"),
     path("partnerships/grant/", views.grant, name="grant"),
 ]

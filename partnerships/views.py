@@ -442,6 +442,24 @@ def designation_new(request: HttpRequest) -> HttpResponse:
     return render(request, "partnerships/designation_new.html", {"form": form})
 
 
+@school_or_trust_scoped
+def register(request: HttpRequest) -> HttpResponse:
+    """Staff or a regional director's office record an ISSP, sponsor, teaching school hub or umbrella trust."""
+    if not services.can_record_designation(request.user, None):
+        raise PermissionDenied("Only staff or the regional director's office can register partnerships.")
+    form = forms.RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            p = services.register_partnership(request.user, d["kind"], d["name"], d["urns"], d["activities"], d["description"])
+        except services.ProcedureError as exc:
+            _refused(request, exc, form)
+        else:
+            messages.success(request, f"{p.name} has been registered.")
+            return redirect("partnerships:trust", pk=p.pk)
+    return render(request, "partnerships/register.html", {"form": form})
+
+
 @public_read
 def issp(request: HttpRequest) -> HttpResponse:
     form = forms.IsspSearchForm(request.GET or None)

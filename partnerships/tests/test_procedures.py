@@ -357,3 +357,27 @@ def test_issp_offers_requests_and_matches(client, world):
     assert [p["name"] for p in near["partnerships"]] == ["Gamma-Alpha ISSP"]
     with pytest.raises(services.PermissionDenied):
         services.register_issp(w.user_a, "X", [indep.urn, w.a.urn], ["sport"])
+
+
+def test_register_partnerships_staff_or_regional_only(client, world):
+    w = world
+    w.c.type_group = "independent"
+    w.c.save()
+    data = {"kind": "issp", "name": "Gamma Alpha ISSP", "urns": f"{w.a.urn}, {w.c.urn}", "activities": ["sport", "arts"]}
+    client.force_login(w.user_a)
+    assert client.post("/partnerships/register/", data).status_code == 403
+    client.force_login(w.approver)
+    page = client.get("/partnerships/register/").content.decode()
+    assert 'type="checkbox"' in page
+    r = client.post("/partnerships/register/", data)
+    assert r.status_code == 302
+    issp = Partnership.objects.get(kind=Kind.ISSP)
+    assert set(issp.activities.values_list("activity", flat=True)) == {"sport", "arts"}
+    # an ISSP needs an independent and a state school
+    r = client.post("/partnerships/register/", {**data, "urns": f"{w.a.urn} {w.b.urn}"})
+    assert r.status_code == 200 and "independent" in r.content.decode()
+    # a sponsor and its schools, shown to parents
+    r = client.post("/partnerships/register/", {"kind": "sponsor", "name": "Good Sponsor", "urns": f"{w.a.urn} {w.b.urn}"})
+    assert r.status_code == 302
+    sponsors = client.get("/sponsors/").content.decode()
+    assert "Good Sponsor" in sponsors and "Alpha Primary" in sponsors and "Beta Primary" in sponsors

@@ -176,9 +176,11 @@ def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportAct
         one = _attr(deployment, "provider_urn", "provider_school_urn", default=None)
         providers = [one] if one else []
     ref = _attr(deployment, "id", "pk", default=None)
+    stype = str(_attr(deployment, "support_type", default=SupportType.SYSTEM_LEADER) or SupportType.OTHER)
     data = ActivityData(
         recipient_urn=int(_attr(deployment, "recipient_urn", "recipient_school_urn")),
-        support_type=str(_attr(deployment, "support_type", default=SupportType.SYSTEM_LEADER) or SupportType.OTHER),
+        # a brokerage type the ledger does not know is kept as "other" rather than failing the deployment
+        support_type=stype if stype in SupportType.values else SupportType.OTHER,
         start_date=_attr(deployment, "start_date"),
         provider_urns=[int(u) for u in providers],
         system_leader=str(_attr(deployment, "system_leader_name", "system_leader", default="") or ""),
@@ -190,6 +192,17 @@ def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportAct
     )
     validate_activity(data)
     with transaction.atomic():
+        # the same deployment sent again after its dates, type or supporter changed: move the stored activity
+        prior = (SupportActivity.objects.select_for_update().filter(external_ref=data.external_ref).first()
+                 if data.external_ref else None)
+        key = provider_key(data.provider_urns, data.system_leader)
+        if prior is not None and (prior.recipient_id, prior.support_type, prior.start_date, prior.provider_key) != (
+            data.recipient_urn, data.support_type, data.start_date, key
+        ):
+            prior.recipient_id, prior.support_type, prior.start_date, prior.provider_key = (
+                data.recipient_urn, data.support_type, data.start_date, key)
+            prior.save(update_fields=["recipient", "support_type", "start_date", "provider_key"])
+            prior.providers.set(data.provider_urns)
         act, status = _save_activity(data, actor)
         record("support.brokered_deployment", actor=actor, object_type="support.SupportActivity",
                object_id=act.pk, data={"status": status, "external_ref": data.external_ref})

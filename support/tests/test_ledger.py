@@ -161,3 +161,16 @@ def test_pages(schools, client: Client):
     for url in ("/support/", "/support/record/", "/support/pledges/", "/support/import/",
                 "/support/pledges/list.csv", "/support/pledges/region.xlsx", "/support/report/by_type.csv"):
         assert client.get(url).status_code == 200, url
+
+
+def test_brokered_deployment_changed_dates_and_unknown_type_update_the_same_activity(schools):
+    payload = {"id": 9, "provider_urns": [schools.a.urn], "system_leader_name": "", "recipient_urn": schools.c.urn,
+               "support_type": "lesson_observation", "start_date": D, "end_date": None, "days": 3, "outcome": None}
+    first = services.record_brokered_deployment(payload)
+    assert first.support_type == "other"
+    payload.update(start_date=dt.date(2017, 10, 2), support_type="cpd", end_date=dt.date(2018, 3, 1))
+    second = services.record_brokered_deployment(payload)
+    assert second.pk == first.pk and SupportActivity.objects.count() == 1
+    second.refresh_from_db()
+    assert (second.start_date, second.support_type, second.end_date) == (dt.date(2017, 10, 2), "cpd",
+                                                                        dt.date(2018, 3, 1))

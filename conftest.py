@@ -13,6 +13,16 @@ PACK = Path(__file__).resolve().parent.parent / "shared" / "data"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Every test starts with empty caches (whole-page cache, option lists), whatever ran before it."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def pack_dir() -> Path:
     """The real DfE/Ofsted data pack (../shared/data). Skipped when absent, unless REQUIRE_PACK=1 (CI)."""

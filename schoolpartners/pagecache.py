@@ -31,19 +31,23 @@ def page_cache() -> Any:
 
 
 def data_version() -> str:
-    """The newest import (id, finish time) and the newest similarity run, in one query."""
+    """The newest import (id, finish time), the newest similarity run and the newest audit event, in one query.
+
+    Every multi-model write records an audit event (join/leave a trust, a deployment...), so any change a
+    public page could show moves the version on and no stale page is served after it.
+    """
+    from audit.models import AuditEvent
     from schools.models import ImportRun
     from similarity.models import SimilarityRun
 
-    imports, runs = ImportRun._meta.db_table, SimilarityRun._meta.db_table
+    imports, runs, events = ImportRun._meta.db_table, SimilarityRun._meta.db_table, AuditEvent._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT MAX(id) FROM {imports}), (SELECT MAX(finished_at) FROM {imports}), "
-            f"(SELECT MAX(id) FROM {runs})"
+            f"(SELECT MAX(id) FROM {runs}), (SELECT MAX(id) FROM {events})"
         )
-        last_id, finished, similarity = cursor.fetchone()
-    # a similarity recompute (a new run id) also changes what school and similarity pages show
-    return f"{last_id or 0}:{finished or ''}:{similarity or 0}"
+        last_id, finished, similarity, event = cursor.fetchone()
+    return f"{last_id or 0}:{finished or ''}:{similarity or 0}:{event or 0}"
 
 
 def _key(request: HttpRequest, version: str) -> str:

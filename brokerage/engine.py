@@ -269,16 +269,15 @@ def _nearest_k(need_ll: FloatArray, sup_ll: FloatArray, k: int, chunk: int = 204
     return np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64), np.concatenate(dd)
 
 
-def _similarity(nX: FloatArray, sX: FloatArray, ai: IntArray, aj: IntArray, cap: float) -> FloatArray:
-    """Euclidean intake distance per arc, one feature column at a time (1-ad gathers are much faster than
-    2-ad fancy indexing); unknown features count as `cap` (far)."""
+def _similarity(nX: FloatArray, sX: FloatArray, ai: IntArray, aj: IntArray) -> FloatArray:
+    """Euclidean intake distance per arc, one feature column at a time (1-D gathers are much faster than
+    2-D fancy indexing); NaN when a feature is unknown."""
     if nX.shape[1] == 0 or ai.size == 0:
         return np.zeros(ai.size)
     acc = np.zeros(ai.size)
     for f in range(nX.shape[1]):
         acc += np.square(np.ascontiguousarray(nX[:, f])[ai] - np.ascontiguousarray(sX[:, f])[aj])
-    d = np.sqrt(acc)
-    return np.where(np.isfinite(d), np.minimum(d, cap), cap)
+    return np.sqrt(acc)
 
 
 def build_arcs(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -> Arcs:
@@ -357,13 +356,14 @@ def build_arcs(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -
             ai, aj, ad = np.concatenate([ai, ai2[sel]]), np.concatenate([aj, aj2[sel]]), np.concatenate([ad, ad2[sel]])
 
     rung = np.searchsorted(np.asarray(params.ladder), ad, side="left").astype(np.int64)
-    sim = _similarity(needs.X, sup.X, ai, aj, params.similarity_cap)
+    sim = _similarity(needs.X, sup.X, ai, aj)
+    sim_for_cost = np.where(np.isfinite(sim), np.minimum(sim, params.similarity_cap), params.similarity_cap)
     sup_str = sup.strength[aj, needs.area[ai]] if sup.strength.size else np.zeros(ai.size)
     gap = np.nan_to_num(sup_str, nan=0.0) - np.nan_to_num(needs.strength[ai], nan=0.0)
     cost = (
         ad * params.miles_cost
         + np.asarray(params.step_cost, dtype=np.float64)[rung]
-        + sim * params.similarity_cost
+        + sim_for_cost * params.similarity_cost
         + params.strength_cost * (params.strength_cap - np.clip(gap, 0.0, params.strength_cap))
     )
     if params.trust_rule == "prefer_same":
@@ -666,7 +666,10 @@ def explain(match: Match, area_label: str, params: Params) -> str:
         parts.append(f"strong in {area_label.lower()}: {match.gap:+.1f} family SDs above the school in need")
     else:
         parts.append(f"offers {area_label.lower()} (no measured advantage in this area)")
-    parts.append(f"{similarity_words(match.similarity)} (intake distance {match.similarity:.1f})")
+    if np.isfinite(match.similarity):
+        parts.append(f"{similarity_words(match.similarity)} (intake distance {match.similarity:.1f})")
+    else:
+        parts.append("intake similarity unknown (no census features)")
     return "; ".join(parts) + "."
 
 

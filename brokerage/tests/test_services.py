@@ -205,3 +205,28 @@ def test_derive_command_json():
     out = StringIO()
     call_command("brokerage", "derive", "--json", stdout=out)
     assert json.loads(out.getvalue())["needs_created"] == 0
+
+
+def test_matching_uses_similarity_features_and_strengths():
+    from accounts.models import Role
+    from brokerage.tests.helpers import user
+    from schools.models import School
+    from similarity import services as sim_services
+    from similarity.tests.population import build_population, method_small
+
+    pop = build_population()
+    sim_services.recompute(method_small())
+    prim = pop["primary"]
+    School.objects.filter(urn__in=prim[:6]).update(ofsted_rating="Requires Improvement")
+    School.objects.filter(urn__in=prim[6:]).update(ofsted_rating="Outstanding")
+    counts = services.derive_from_register()
+    assert counts["needs_created"] >= 6 and counts["offers_created"] >= 1
+    offers = Offer.objects.filter(source="default")
+    assert all("leadership" in o.areas for o in offers)  # Outstanding
+    assert any(set(o.areas) - {"leadership"} for o in offers)  # strong relative to the family somewhere
+    broker = user("broker-wma", Role.BROKER, region="West Midlands A")
+    run = services.run_matching(broker, "West Midlands A")
+    matched = run.results.exclude(offer=None)
+    assert matched.exists()
+    assert all("intake distance" in r.reason for r in matched)
+    assert all(len(r.alternatives) <= 3 for r in matched)

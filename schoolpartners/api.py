@@ -35,3 +35,7 @@ api.add_router("/", brokerage_router)
 from partnerships.api import router as partnerships_router  # noqa: E402
 
 api.add_router("/partnerships", partnerships_router)
+
+from support.api import router as support_router  # noqa: E402
+
+api.add_router("/support", support_router)

@@ -21,4 +21,6 @@ urlpatterns = [
     re_path(r"^brokerage/deployments\.(?P<fmt>csv|xlsx)$", views.deployments_export, name="deployments-export"),
     path("brokerage/methodology/", views.methodology, name="methodology"),
     path("brokerage/school/", views.school_needs_offers, name="school"),
+    re_path(r"^brokerage/school/(?P<table>needs|offers)\.(?P<fmt>csv|xlsx)$", views.school_export, name="school-export"),
+    re_path(r"^brokerage/runs\.(?P<fmt>csv|xlsx)$", views.runs_export, name="runs-export"),
 ]

@@ -74,7 +74,27 @@ def home(request: HttpRequest) -> HttpResponse:
                                           f"{run.summary['needs']} needs matched.")
                 return redirect("brokerage:run", run_id=run.pk)
     runs = MatchingRun.objects.filter(region__in=regions)[:20] if regions else []
-    return render(request, "brokerage/home.html", {"form": form, "regions": regions, "runs": runs})
+    return render(request, "brokerage/home.html", {"form": form, "regions": regions, "runs": runs,
+                                                   "exports": _exports("brokerage:runs-export")})
+
+
+RUN_COLUMNS = [
+    Column("id", "Matching"), Column("region", "Region"), Column("created_at", "Run at"), Column("status", "Status"),
+    Column("what_if", "What if"), Column("needs", "Needs"), Column("served", "Matched"),
+    Column("solve_seconds", "Solve seconds"),
+]
+
+
+@signed_in
+def runs_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    regions = services.broker_regions(request.user)
+    rows = [
+        {"id": r.pk, "region": r.region, "created_at": r.created_at, "status": r.get_status_display(),
+         "what_if": r.what_if, "needs": r.summary.get("needs"), "served": r.summary.get("served"),
+         "solve_seconds": r.summary.get("solve_seconds")}
+        for r in MatchingRun.objects.filter(region__in=regions)
+    ]
+    return export_response(rows, RUN_COLUMNS, "matchings", fmt)
 
 
 @signed_in
@@ -240,8 +260,38 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
     return render(request, "brokerage/school.html", {
+        "exports": {t: _exports("brokerage:school-export", table=t) for t in ("needs", "offers")},
         "need_form": need_form, "offer_form": offer_form, "own": own, "leader": leader,
         "needs": Need.objects.filter(school_id__in=urns).select_related("school"),
         "offers": Offer.objects.filter(school_id__in=urns, leader__isnull=True).select_related("school")
         | Offer.objects.filter(leader_id=request.user.pk).select_related("school"),
     })
+
+
+NEED_COLUMNS = [
+    Column("urn", "URN"), Column("school", "School"), Column("area", "Area"), Column("severity", "Severity"),
+    Column("source", "Source"), Column("evidence", "Evidence"), Column("is_open", "Open"),
+]
+OFFER_COLUMNS = [
+    Column("id", "Offer"), Column("urn", "URN"), Column("school", "School"), Column("designation", "Designation"),
+    Column("areas", "Areas"), Column("phases", "Phases"), Column("capacity", "Capacity"),
+    Column("max_miles", "Maximum miles"), Column("available_from", "Available from"),
+    Column("available_to", "Available until"), Column("is_active", "Active"),
+]
+
+
+@signed_in
+def school_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    urns = services.schools_of(request.user)
+    if table == "needs":
+        rows = [{"urn": n.school_id, "school": n.school.name, "area": n.get_area_display(),
+                 "severity": n.get_severity_display(), "source": n.get_source_display(), "evidence": n.evidence,
+                 "is_open": n.is_open} for n in Need.objects.filter(school_id__in=urns).select_related("school")]
+        return export_response(rows, NEED_COLUMNS, "needs", fmt)
+    offers = (Offer.objects.filter(school_id__in=urns, leader__isnull=True)
+              | Offer.objects.filter(leader_id=request.user.pk)).select_related("school")
+    rows = [{"id": o.pk, "urn": o.school_id, "school": o.school.name, "designation": o.get_designation_display(),
+             "areas": ", ".join(o.areas), "phases": ", ".join(o.phases), "capacity": o.capacity,
+             "max_miles": o.max_miles, "available_from": o.available_from, "available_to": o.available_to,
+             "is_active": o.is_active} for o in offers]
+    return export_response(rows, OFFER_COLUMNS, "offers", fmt)

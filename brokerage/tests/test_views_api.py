@@ -155,5 +155,13 @@ def test_school_page_declares_needs_and_offers(client):
     assert r.status_code == 302
     o = w.helper2.brokerage_offers.get(leader=w.leader)
     assert o.designation == "lle" and o.capacity == services.capacity_for("lle")
+    assert b"english" in b"".join(client.get("/brokerage/school/offers.csv").streaming_content)
+    login(client, w.needy_user)
+    assert b"EHCP backlog" in b"".join(client.get("/brokerage/school/needs.csv").streaming_content)
+    assert client.get("/brokerage/school/offers.xlsx").status_code == 200
+    login(client, w.broker)
+    services.run_matching(w.broker, "West Midlands")
+    assert "runs.csv" in client.get("/brokerage/").content.decode()
+    assert b"West Midlands" in b"".join(client.get("/brokerage/runs.csv").streaming_content)
     login(client, w.outsider)
     assert "You do not act for a school" in client.get("/brokerage/school/").content.decode()

@@ -110,6 +110,29 @@ def is_system_leader(user: Any) -> bool:
         user=user, role=Role.SYSTEM_LEADER).exists()
 
 
+def region_q(field: str, region: str) -> Q:
+    """Schools in `region`: the stored region name itself (e.g. the sub-region "West Midlands C") or, for one of
+    the nine English regions ("West Midlands"), every stored sub-region that belongs to it."""
+    from similarity.pack import SUBREGION_TO_REGION
+
+    q = Q(**{f"{field}__iexact": region})
+    for prefix, name in SUBREGION_TO_REGION.items():
+        if name.lower() == region.strip().lower():
+            q |= Q(**{f"{field}__istartswith": prefix})
+    return q
+
+
+def in_region(school_region: str, region: str) -> bool:
+    from similarity.services import region_of
+
+    return bool(region) and (school_region.strip().lower() == region.strip().lower()
+                             or region_of(school_region).lower() == region.strip().lower())
+
+
+def broker_for_school_region(user: Any, school_region: str) -> bool:
+    return any(in_region(school_region, r) for r in broker_regions(user))
+
+
 def broker_regions(user: Any) -> list[str]:
     return regions_of(user, Role.BROKER)
 
@@ -321,7 +344,7 @@ def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
     """Engine inputs for the open needs of schools in `region` and every available offer in England."""
     today = today or timezone.localdate()
     needs = list(
-        Need.objects.filter(is_open=True, school__region_name__iexact=region)
+        Need.objects.filter(region_q("school__region_name", region), is_open=True)
         .exclude(deployments__status=Deployment.Status.ACTIVE)
         .select_related("school")
         .order_by("-severity", "school_id", "area")
@@ -659,7 +682,7 @@ def _to_ledger(d: Deployment, actor: Any) -> None:
 
 
 def can_manage_deployment(user: Any, d: Deployment) -> bool:
-    return is_broker_for(user, d.need.school.region_name)
+    return broker_for_school_region(user, d.need.school.region_name)
 
 
 @transaction.atomic
@@ -757,7 +780,7 @@ def deployments_for(user: Any) -> QuerySet[Deployment]:
     regions_ = broker_regions(user)
     q = Q(need__school_id__in=schools) | Q(offer__school_id__in=schools) | Q(offer__leader_id=getattr(user, "pk", None))
     for r in regions_:
-        q |= Q(need__school__region_name__iexact=r)
+        q |= region_q("need__school__region_name", r)
     return Deployment.objects.filter(q).select_related("need__school", "offer__school").distinct()
 
 

@@ -230,3 +230,18 @@ def test_matching_uses_similarity_features_and_strengths():
     assert matched.exists()
     assert all("intake distance" in r.reason for r in matched)
     assert all(len(r.alternatives) <= 3 for r in matched)
+
+
+def test_region_covers_its_sub_regions():
+    from accounts.models import Role
+    from brokerage.tests.helpers import user
+
+    sub = SchoolFactory(urn=420001, region_name="West Midlands C", ofsted_rating="Inadequate")
+    SchoolFactory(urn=420002, region_name="North West A", ofsted_rating="Inadequate")
+    services.derive_from_register()
+    broker = user("broker-wm", Role.BROKER, region="West Midlands")
+    run = services.run_matching(broker, "West Midlands")
+    assert list(run.results.values_list("need__school_id", flat=True)) == [sub.urn]
+    sub_broker = user("broker-wmc", Role.BROKER, region="West Midlands C")
+    assert services.run_matching(sub_broker, "West Midlands C").results.count() == 1
+    assert services.in_region("West Midlands C", "West Midlands") and not services.in_region("North West A", "West Midlands")

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -67,14 +68,49 @@ def pg_drop(admin_url: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
+def _backend_cpu(dbname: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving `dbname` (read from /proc)."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes()
+            if b"postgres" not in cmd or dbname.encode() not in cmd:
+                continue
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            out[int(d.name)] = (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return out
+
+
 def full_import(url: str, pack: Path) -> dict[str, Any]:
+    """Wall time of the CLI import, plus CPU seconds (client process, and the PostgreSQL backend when used):
+    CPU time hardly depends on what else the machine runs, wall time does."""
     sh([CLI, "migrate", "--noinput", "-v", "0"], url)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = sh([CLI, "import", "--all", "--source", str(pack)], url)
+    proc = subprocess.Popen([CLI, "import", "--all", "--source", str(pack)], cwd=ROOT, env=env_for(url), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    backend: dict[int, float] = {}
+    while proc.poll() is None:
+        if url.startswith("postgres"):
+            backend.update(_backend_cpu(BENCH_DB))
+        time.sleep(0.1)
     seconds = time.perf_counter() - t0
-    total = next((line for line in proc.stdout.splitlines() if line.startswith("Total:")), "")
+    stdout = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode:
+        raise SystemExit(f"import failed:\n{stdout}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    total = next((line for line in stdout.splitlines() if line.startswith("Total:")), "")
     counts = json.loads(sh([PY, __file__, "--step", "counts"], url).stdout)
-    return {"seconds": round(seconds, 2), "summary_total": total, "rows": counts}
+    return {"seconds": round(seconds, 2), "client_cpu_seconds": round(client_cpu, 2),
+            "server_cpu_seconds": round(sum(backend.values()), 2) if backend else None,
+            "load_average_at_start": load, "summary_total": total, "rows": counts}
 
 
 def baseline(url: str, pack: Path, sample: int) -> dict[str, Any]:
@@ -193,14 +229,19 @@ def main() -> int:
 
             print(f"[{name}] full pack import ...", flush=True)
             full = full_import(fresh(), args.pack)
-            print(f"[{name}] {full['seconds']:.1f} s  {full['summary_total']}", flush=True)
+            cpu = f"client CPU {full['client_cpu_seconds']:.1f} s" + (
+                f", server backend CPU {full['server_cpu_seconds']:.1f} s" if full["server_cpu_seconds"] else "")
+            print(f"[{name}] {full['seconds']:.1f} s wall ({cpu}; load average {full['load_average_at_start']:.1f})  "
+                  f"{full['summary_total']}", flush=True)
             print(f"[{name}] baseline on {Path(NAIVE_FILE).name} ...", flush=True)
             base = baseline(fresh(), args.pack, args.sample)
             print(f"[{name}] ours {base['ours_seconds']:.2f} s for {base['result_rows']:,} rows; naive "
                   f"{base['naive_ms_per_row']:.3f} ms/row x {base['result_rows']:,} = {base['naive_estimated_seconds']:.1f} s "
                   f"-> ratio {base['ratio']}x", flush=True)
-            results[name] = {"full_pack_seconds": full["seconds"], "summary_total": full["summary_total"],
-                             "rows": full["rows"], "baseline": base}
+            results[name] = {"full_pack_seconds": full["seconds"], "client_cpu_seconds": full["client_cpu_seconds"],
+                             "server_cpu_seconds": full["server_cpu_seconds"],
+                             "load_average_at_start": full["load_average_at_start"],
+                             "summary_total": full["summary_total"], "rows": full["rows"], "baseline": base}
             results[f"ratio_{name}"] = base["ratio"]
             if name == "postgres":
                 pg_drop(admin)
@@ -209,7 +250,10 @@ def main() -> int:
     (RESULTS / "import.json").write_text(json.dumps(results, indent=2) + "\n")
     print("\nFull pack import (wall, CLI subprocess):")
     for name, _ in backends:
-        print(f"  {name:9s} {results[name]['full_pack_seconds']:6.1f} s   (limit 30 s)")
+        r = results[name]
+        cpu = r["client_cpu_seconds"] + (r["server_cpu_seconds"] or 0)
+        print(f"  {name:9s} {r['full_pack_seconds']:6.1f} s wall (limit 30 s); {cpu:.1f} CPU-s in client+backend; "
+              f"load average {r['load_average_at_start']:.1f} on {os.cpu_count()} CPUs")
     print("Naive per-row ORM vs ours on one file (same run):")
     for name, _ in backends:
         print(f"  {name:9s} ratio {results[f'ratio_{name}']}x")

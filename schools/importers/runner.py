@@ -4,6 +4,7 @@ an ImportRun row and an audit event per imported file, and a summary per file.""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -123,7 +124,7 @@ def import_many(items: list[tuple[Path, Source, Kind]], *, force: bool = False,
 
     # Only with PostgreSQL: sqlite3 releases the GIL around every row's step, so a busy parsing thread would
     # convoy the writer (measured: slower overall); COPY releases it for whole chunks.
-    workers = 1 if db.is_postgres() else 0
+    workers = 1 if db.is_postgres() and not os.environ.get("IMPORT_NO_PIPELINE") else 0
     with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="import-prepare") as pool:
         ids = {id(t): i for i, t in enumerate(todo)} if workers else {id(t): -1 for t in todo}
         if todo and workers:

@@ -11,6 +11,8 @@ Definitions (documented on the methodology page, `brokerage/templates/brokerage/
   * results "well below" in two or more of the stored years (`schools.Result`): KS2 mean of the reading and
     writing progress scores < -2 (English need), KS2 maths progress < -2 (maths need), Progress 8 < -0.5
     (curriculum need); severity 2, or 3 when the latest of those years is below twice the threshold.
+- Scope: open state-funded mainstream schools of a brokered phase (primary, middle, secondary, all-through,
+  16 plus); special and independent schools are not derived from data but can declare needs and offers.
 - Default offers: every open school whose latest judgement is in `BROKERAGE_ELIGIBLE_RATINGS` (default Good,
   Outstanding) and which has no open need gets one offer, capacity `BROKERAGE_CAPACITY[""]` (2), in the areas
   where it is strong relative to its family (current similarity run, family z >= 0.5 on the area's measures;
@@ -162,10 +164,21 @@ def area_z(phase: str, strengths: dict[str, Any], area: str) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+OUT_OF_SCOPE_TYPES = ("independent", "special")
+
+
+def in_scope_schools() -> QuerySet[School]:
+    """Open state-funded mainstream schools of a brokered phase: data-identified needs and default offers are
+    derived for these only (special and independent schools can still declare needs and offers)."""
+    return School.objects.filter(
+        status__in=[Status.OPEN, Status.PENDING_CLOSURE], phase__in=list(PHASE_BITS)
+    ).exclude(type_group__in=OUT_OF_SCOPE_TYPES)
+
+
 def identify_needs() -> dict[tuple[int, str], tuple[int, str]]:
     """{(urn, area): (severity, evidence)} for every open school with a data signal."""
     out: dict[tuple[int, str], tuple[int, str]] = {}
-    open_schools = School.objects.filter(status__in=[Status.OPEN, Status.PENDING_CLOSURE])
+    open_schools = in_scope_schools()
     for urn, rating, date in open_schools.exclude(ofsted_rating="").values_list("urn", "ofsted_rating", "ofsted_date"):
         sev = NEED_RATINGS.get(rating.strip().lower())
         if sev:
@@ -174,8 +187,8 @@ def identify_needs() -> dict[tuple[int, str], tuple[int, str]]:
     series: dict[tuple[int, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     rows = Result.objects.filter(
         measure__in=["READPROG", "WRITPROG", "MATPROG", "P8MEA"], value__isnull=False,
-        school__status__in=[Status.OPEN, Status.PENDING_CLOSURE],
-    ).values_list("school_id", "year", "measure", "value")
+        school__status__in=[Status.OPEN, Status.PENDING_CLOSURE], school__phase__in=list(PHASE_BITS),
+    ).exclude(school__type_group__in=OUT_OF_SCOPE_TYPES).values_list("school_id", "year", "measure", "value")
     for urn, year, measure, value in rows.iterator(chunk_size=20000):
         if value is None:
             continue
@@ -235,7 +248,7 @@ def derive_from_register(actor: Any = None) -> dict[str, int]:
     in_need = set(Need.objects.filter(is_open=True).values_list("school_id", flat=True))
     ratings = [r.lower() for r in eligible_ratings()]
     wanted_offers: dict[int, tuple[list[str], list[str]]] = {}
-    qs = School.objects.filter(status__in=[Status.OPEN, Status.PENDING_CLOSURE]).exclude(ofsted_rating="")
+    qs = in_scope_schools().exclude(ofsted_rating="")
     for urn, rating, phase in qs.values_list("urn", "ofsted_rating", "phase"):
         if rating.strip().lower() not in ratings or urn in in_need or phase not in PHASE_BITS:
             continue

@@ -635,6 +635,9 @@ def submit_join(user: Any, school_urn: int, partnership_id: int, effective_date:
     require(can_act_for_school(user, school_urn), "You can only make requests for your own school.")
     school = School.objects.select_for_update().get(pk=school_urn)
     trust = Partnership.objects.get(pk=partnership_id)
+    if not school.region_name:
+        raise ProcedureError(f"The region of {school.name} is not known, so no regional director can approve; "
+                             "contact the regional director's office.")
     if trust.kind != Kind.MAT:
         raise ProcedureError("Schools can only request to join a multi-academy trust here.")
     current = open_mat_membership(school)
@@ -660,6 +663,8 @@ def submit_leave(user: Any, school_urn: int, effective_date: dt.date, reason: st
     current = open_mat_membership(school)
     if current is None:
         raise ProcedureError(f"{school.name} is not in a multi-academy trust.")
+    if not school.region_name:
+        raise ProcedureError(f"The region of {school.name} is not known, so no regional director can approve.")
     if not reason.strip():
         raise ProcedureError("Give a reason for leaving.")
     if PartnershipRequest.objects.filter(school=school, kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],

@@ -381,3 +381,12 @@ def test_register_partnerships_staff_or_regional_only(client, world):
     assert r.status_code == 302
     sponsors = client.get("/sponsors/").content.decode()
     assert "Good Sponsor" in sponsors and "Alpha Primary" in sponsors and "Beta Primary" in sponsors
+
+
+def test_request_refused_when_the_region_is_unknown(world):
+    w = world
+    w.a.region_name = ""
+    w.a.save()
+    with pytest.raises(services.ProcedureError):
+        services.submit_join(w.user_a, w.a.urn, w.t1.pk, EFFECTIVE)
+    assert not PartnershipRequest.objects.exists()

@@ -186,8 +186,9 @@ def _partner_dicts(d_urn: np.ndarray, p: Partners) -> list[dict[str, Any]]:
 
 def school_rows(
     res: PhaseResult, method: Method, run: SimilarityRun, frame: pd.DataFrame, progress: Progress | None = None
-) -> list[SchoolSimilarity]:
-    """One unsaved SchoolSimilarity per school of the phase (arrays converted to lists once, not per school)."""
+) -> list[dict[str, Any]]:
+    """One SchoolSimilarity row per school of the phase, as {attname: value} (arrays converted to lists once,
+    not per school; no model instances: `_insert` writes them in bulk)."""
     d, fam, st = res.data, res.families, res.strengths
     n = d.n
     urns = d.urn.tolist()
@@ -215,7 +216,7 @@ def school_rows(
     has_pair: set[int] = set()
     if res.challenge is not None:
         has_pair = set(np.flatnonzero((res.challenge.score > 0).any(axis=1)).tolist())
-    rows: list[SchoolSimilarity] = []
+    rows: list[dict[str, Any]] = []
     for i in range(n):
         strengths = {
             st.measures[k]: {
@@ -239,24 +240,24 @@ def school_rows(
         features["NOR"] = int(nor_i) if nor_i is not None and math.isfinite(nor_i) else None
         c = chosen[i]
         rows.append(
-            SchoolSimilarity(
-                run=run,
-                school_id=urns[i],
-                phase=d.phase,
-                headline=_r(headline[i], 6),
-                pupils=_r(pupils[i], 2),
-                pupils_source=str(psrc[i]),
-                features=features,
+            {
+                "run_id": run.pk,
+                "school_id": urns[i],
+                "phase": d.phase,
+                "headline": _r(headline[i], 6),
+                "pupils": _r(pupils[i], 2),
+                "pupils_source": str(psrc[i]),
+                "features": features,
                 # parallel lists, most similar first (rank = position + 1)
-                family={"urn": fam_urn[i], "distance": fam_dist[i], "miles": fam_miles[i], "headline": fam_head[i]},
-                partner_id=c["urn"],
-                partner_miles=c["miles"],
-                partner_within_radius=c["within_radius"],
-                top_of_family=c["top_of_family"],
-                partners={"default": default[i], "robust": robust[i]},
-                strengths=strengths,
-                challenge_pairs=pairs,
-            )
+                "family": {"urn": fam_urn[i], "distance": fam_dist[i], "miles": fam_miles[i], "headline": fam_head[i]},
+                "partner_id": c["urn"],
+                "partner_miles": c["miles"],
+                "partner_within_radius": c["within_radius"],
+                "top_of_family": c["top_of_family"],
+                "partners": {"default": default[i], "robust": robust[i]},
+                "strengths": strengths,
+                "challenge_pairs": pairs,
+            }
         )
         if progress and (i + 1) % BATCH == 0:
             progress(f"{d.phase}: rows", i + 1, n)
@@ -273,25 +274,26 @@ def coverage_figures(result: NationalResult, run: SimilarityRun) -> list[Coverag
     ]
 
 
-_COPY_FIELDS = [f for f in SchoolSimilarity._meta.concrete_fields if not f.primary_key]
+_FIELDS = [f for f in SchoolSimilarity._meta.concrete_fields if not f.primary_key]
+_JSON = {f.attname for f in _FIELDS if isinstance(f, models.JSONField)}
 
 
-def _insert(rows: list[SchoolSimilarity]) -> None:
-    """Bulk insert: COPY on PostgreSQL (JSON columns as text, parsed by the server), bulk_create elsewhere."""
-    if connection.vendor != "postgresql":
-        SchoolSimilarity.objects.bulk_create(rows, batch_size=BATCH)
-        return
+def _insert(rows: list[dict[str, Any]]) -> None:
+    """Bulk insert of school rows: COPY on PostgreSQL, one executemany elsewhere (JSON sent as text)."""
     table = SchoolSimilarity._meta.db_table
-    cols = ", ".join(f'"{f.column}"' for f in _COPY_FIELDS)
-    with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
-        for obj in rows:
-            cp.write_row(
-                [
-                    json.dumps(v, separators=(",", ":")) if isinstance(f, models.JSONField) else v
-                    for f in _COPY_FIELDS
-                    for v in (getattr(obj, f.attname),)
-                ]
-            )
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS)
+    values = [
+        [json.dumps(r[f.attname], separators=(",", ":")) if f.attname in _JSON else r[f.attname] for f in _FIELDS]
+        for r in rows
+    ]
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+                for v in values:
+                    cp.write_row(v)
+        else:
+            marks = ", ".join(["%s"] * len(_FIELDS))
+            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
 
 
 class EmptyPopulation(ValueError):

@@ -142,3 +142,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Brokerage: how many schools a supporter may support at once, per designation ("" = a school), and which
+# latest Ofsted judgements make a school eligible to offer support. Override with env, e.g.
+# BROKERAGE_CAPACITY="=2,nle=4,lle=3,sle=2" and BROKERAGE_ELIGIBLE_RATINGS="Good,Outstanding".
+BROKERAGE_CAPACITY = {
+    k.strip(): int(v)
+    for k, v in (
+        item.split("=", 1) for item in os.environ.get("BROKERAGE_CAPACITY", "=2,nle=4,lle=3,sle=2").split(",") if "=" in item
+    )
+}
+BROKERAGE_ELIGIBLE_RATINGS = tuple(
+    r.strip() for r in os.environ.get("BROKERAGE_ELIGIBLE_RATINGS", "Good,Outstanding").split(",") if r.strip()
+)

@@ -279,7 +279,7 @@ _JSON = {f.attname for f in _FIELDS if isinstance(f, models.JSONField)}
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:
-    """Bulk insert of school rows: COPY on PostgreSQL, one executemany elsewhere (JSON sent as text)."""
+    """Bulk insert of one batch of school rows: COPY on PostgreSQL, one executemany elsewhere (JSON sent as text)."""
     table = SchoolSimilarity._meta.db_table
     cols = ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS)
     values = [

@@ -47,7 +47,7 @@ test-postgres: assets
 # The whole suite: lint and type checks, then every test against SQLite and against PostgreSQL.
 test: lint test-sqlite test-postgres
 
-bench: assets
+bench: assets data
 	$(BIN)/python bench/run_all.py
 
 # Rebuild the compact national data bundle (data/bundle) from ../shared/data.

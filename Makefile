@@ -30,6 +30,8 @@ data: venv
 	$(BIN)/schoolpartners import --all --source bundle
 	$(BIN)/schoolpartners similarity recompute
 	$(BIN)/schoolpartners partnerships recompute
+	$(BIN)/schoolpartners evaluation run
+	$(BIN)/schoolpartners brokerage derive
 
 run: assets data
 	$(BIN)/schoolpartners serve --port $(PORT)

@@ -8,7 +8,8 @@ Run from the repository root on a database holding the national data (after `mak
 Times, in the same run:
 - map: `services.map_members()` (member URN -> URN with results; idempotent, so later runs write nothing);
 - compute: `services.compute_aggregates()` (a handful of set queries, vectorised maths), median of --repeat;
-- recompute: `services.recompute(map_first=False)` (compute + replace the stored TrustAggregate rows), median;
+- recompute: `services.recompute(map_first=False)` (compute + store; a rerun writes only changed rows), median,
+  and once into an empty TrustAggregate table (every row inserted);
 - baseline: for each partnership in turn, ORM queries for its members, their census, mapping and results, then
   `aggregates.weighted_mean` per key stage, year and measure and `aggregates.geography` (no store).
 Checks that both give the same weighted means, prints the times and the ratio baseline / compute, and writes
@@ -95,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     mapping = services.map_members()
     map_s = time.perf_counter() - t
 
+    TrustAggregate.objects.all().delete()
+    t = time.perf_counter()
+    services.recompute(map_first=False)  # fresh: every row inserted
+    fresh_s = time.perf_counter() - t
     compute_times, recompute_times = [], []
     for _ in range(args.repeat):
         t = time.perf_counter()
@@ -130,16 +135,18 @@ def main(argv: list[str] | None = None) -> int:
         "compute_seconds": round(compute_s, 3),
         "recompute_seconds": round(recompute_s, 3),
         "recompute_runs": [round(x, 3) for x in recompute_times],
+        "recompute_fresh_seconds": round(fresh_s, 3),
         "baseline_per_trust_orm_seconds": round(base_s, 3),
         "ratio": round(base_s / compute_s, 2),
         "target_recompute_seconds": 2.0,
-        "within_target": recompute_s <= 2.0,
+        "within_target": max(recompute_s, fresh_s) <= 2.0,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{len(rows)} partnerships, {result['memberships']} memberships ({connection.vendor})")
     print(f"map members      {map_s:7.3f} s")
-    print(f"compute (fast)   {compute_s:7.3f} s   recompute incl. store {recompute_s:.3f} s (target <= 2 s)")
+    print(f"compute (fast)   {compute_s:7.3f} s   recompute incl. store {recompute_s:.3f} s, into an empty table "
+          f"{fresh_s:.3f} s (target <= 2 s)")
     print(f"baseline (ORM)   {base_s:7.3f} s   ratio baseline / compute = {result['ratio']}x")
     print(f"{checked} weighted means identical; wrote {args.out}")
     return 0

@@ -333,14 +333,36 @@ def recompute(map_first: bool = True) -> RecomputeSummary:
     t1 = time.perf_counter()
     aggregates = compute_aggregates()
     t2 = time.perf_counter()
-    with transaction.atomic():
-        TrustAggregate.objects.all().delete()
-        TrustAggregate.objects.bulk_create(aggregates, batch_size=500)
+    store_aggregates(aggregates)
     t3 = time.perf_counter()
     return RecomputeSummary(
         trusts=len(aggregates), members=sum(a.members for a in aggregates), mapping=mapping,
         seconds={"map": round(t1 - t0, 3), "compute": round(t2 - t1, 3), "store": round(t3 - t2, 3)},
     )
+
+
+_AGG_FIELDS = [f.name for f in TrustAggregate._meta.concrete_fields if f.name not in ("partnership", "computed_at")]
+
+
+@transaction.atomic
+def store_aggregates(aggregates: list[TrustAggregate]) -> dict[str, int]:
+    """Replace the stored aggregates by `aggregates`, writing only rows that changed (a rerun on the same data
+    writes nothing, and `computed_at` then keeps the time the figures last changed)."""
+    existing = {a.partnership_id: a for a in TrustAggregate.objects.all()}
+    wanted = {a.partnership_id for a in aggregates}
+    stale = [pid for pid in existing if pid not in wanted]
+    TrustAggregate.objects.filter(partnership_id__in=stale).delete()
+    new, changed = [], []
+    for a in aggregates:
+        old = existing.get(a.partnership_id)
+        if old is None:
+            new.append(a)
+        elif any(getattr(old, f) != getattr(a, f) for f in _AGG_FIELDS):
+            changed.append(a)
+    TrustAggregate.objects.bulk_create(new, batch_size=500)
+    TrustAggregate.objects.bulk_update(changed, [*_AGG_FIELDS, "computed_at"], batch_size=200)
+    return {"inserted": len(new), "updated": len(changed), "deleted": len(stale),
+            "unchanged": len(aggregates) - len(new) - len(changed)}
 
 
 def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[TrustAggregate]:

@@ -89,8 +89,27 @@ def query_filter(q: str) -> Q:
         | Q(other_name__icontains=text)
         | Q(town__icontains=text)
         | Q(la_name__iexact=text)
-        | Q(region_name__iexact=text)
+        | region_filter(text)
     )
+
+
+def english_region(stored: str) -> str:
+    """A stored region name (the 2024/25 DfE table lists sub-regions such as "London East" or "North West B")
+    -> the English region it belongs to ("London", "North West"); "" when unknown."""
+    from similarity.pack import SUBREGION_TO_REGION
+
+    name = (stored or "").strip()
+    for prefix, region in SUBREGION_TO_REGION.items():
+        if name.startswith(prefix):
+            return region
+    return ""
+
+
+def region_filter(text: str) -> Q:
+    """Match a stored sub-region exactly, or every sub-region of one of the nine English regions."""
+    wanted = text.strip().lower()
+    subregions = [r for r in _distinct_cached("region_name") if english_region(r).lower() == wanted]
+    return Q(region_name__iexact=text.strip()) | Q(region_name__in=subregions)
 
 
 def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
@@ -125,7 +144,7 @@ def filter_schools(params: SearchParams) -> QuerySet[School]:
     if params.la:
         qs = qs.filter(la_name__iexact=params.la) if not params.la.isdigit() else qs.filter(la_code=int(params.la))
     if params.region:
-        qs = qs.filter(region_name__iexact=params.region)
+        qs = qs.filter(region_filter(params.region))
     return qs
 
 
@@ -359,6 +378,15 @@ def _distinct(field_name: str) -> list[str]:
     )
 
 
+def _distinct_cached(field_name: str) -> list[str]:
+    key = f"schools:distinct:{field_name}"
+    values = cache.get(key)
+    if values is None:
+        values = _distinct(field_name)
+        cache.set(key, values, OPTIONS_TTL)
+    return values
+
+
 def filter_options() -> dict[str, list[tuple[str, str]]]:
     """Choices for the search filters: the distinct values present in the register (cached)."""
     key = "schools:filter-options:v1"
@@ -375,7 +403,8 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
             "status": [(v, label) for v, label in Status.choices if v in statuses],
             "ofsted": [(v, v) for v in ratings],
             "la": [(v, v) for v in _distinct("la_name")],
-            "region": [(v, v) for v in _distinct("region_name")],
+            "region": [(r, r) for r in sorted({english_region(v) for v in _distinct("region_name")} - {""})]
+            + [(v, f"{v} (DfE sub-region)") for v in _distinct("region_name")],
         }
         cache.set(key, options, OPTIONS_TTL)
     return options

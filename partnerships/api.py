@@ -1,7 +1,8 @@
 """JSON API for partnerships (mounted at /api/partnerships in schoolpartners/api.py).
 
 Public reads: trusts list/compare, a trust's stored aggregates and members, member mapping counts, the grant
-calculator and ISSP search. Requests (join, leave, form; each step) are for signed-in users acting for their own
+calculator, ISSP search and designations. Recording a designation is for staff or the regional approver of the
+school's region (as the web form). Requests (join, leave, form; each step) are for signed-in users acting for their own
 school, trust or region: the services check the scope and refuse others with 403, changing nothing.
 """
 
@@ -18,7 +19,7 @@ from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from partnerships import services
-from partnerships.models import Activity, Partnership, PartnershipRequest, TrustAggregate
+from partnerships.models import Activity, Designation, Partnership, PartnershipRequest, TrustAggregate
 
 PUBLIC_READ = "Public: anyone may read; read-only."
 SCOPED = ("Signed-in users only, acting for their own school, trust or region (checked per step; anyone else "
@@ -410,3 +411,86 @@ def post_step(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
     if body.school_urn is None:
         raise HttpError(409, "school_urn is required for a school's consent")
     return _run(services.school_consent, request.user, request_id, body.school_urn, body.approve, body.reason)
+
+
+# ------------------------------------------------------------------------------------------------ designations
+DesignationKindCode = Literal["nle", "lle", "sle", "nss", "teaching_hub", "sponsor"]
+
+
+class DesignationOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    school_urn: int | None
+    school_name: str
+    region: str
+    person_name: str
+    partnership_id: int | None
+    valid_from: dt.date
+    valid_to: dt.date | None
+    expertise: str
+
+
+class DesignationQuery(Schema):
+    kind: Literal["", "nle", "lle", "sle", "nss", "teaching_hub", "sponsor"] = ""
+    region: str = Field("", description="the school's region (exact, case-insensitive)")
+    urn: int | None = Field(None, description="the school's URN")
+    page: int = Field(1, ge=1)
+    page_size: int = Field(100, ge=1, le=1000)
+
+
+class DesignationPage(Schema):
+    count: int
+    results: list[DesignationOut]
+
+
+class DesignationIn(Schema):
+    kind: DesignationKindCode
+    valid_from: dt.date
+    school_urn: int | None = Field(None, description="the designated school (or name a person)")
+    person_name: str = Field("", max_length=200, description="the designated person (or give a school)")
+    valid_to: dt.date | None = None
+    expertise: str = Field("", max_length=300, description="areas of expertise, comma-separated")
+    partnership_id: int | None = Field(None, description="the sponsor or hub as a partnership, when there is one")
+
+
+def _designation_out(d: Designation) -> dict[str, Any]:
+    return {
+        "id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "school_urn": d.school_id,
+        "school_name": d.school.name if d.school else "", "region": d.school.region_name if d.school else "",
+        "person_name": d.person_name, "partnership_id": d.partnership_id, "valid_from": d.valid_from,
+        "valid_to": d.valid_to, "expertise": d.expertise,
+    }
+
+
+@router.get("/designations", response=DesignationPage, summary="System leaders and designations", description=_public(
+    "Designations (NLE, LLE, SLE, National Support School, teaching school hub, sponsor) as recorded on this service, "
+    "filtered by `kind`, the school's `region` and the school's `urn`, like the designations page."))
+def list_designations(request: HttpRequest, query: Query[DesignationQuery]) -> dict[str, Any]:
+    qs = services.designations(kind=query.kind, region=query.region, urn=query.urn)
+    start = (query.page - 1) * query.page_size
+    return {"count": qs.count(), "results": [_designation_out(d) for d in qs[start:start + query.page_size]]}
+
+
+@router.post("/designations", auth=django_auth, response={201: DesignationOut, 403: Message, 404: Message, 409: Message},
+             summary="Record a designation", description=(
+                 "Signed-in users only: staff, or the regional approver for the designated school's region (for a "
+                 "person without a school, any regional approver) - the same rule as the web form. Anyone else gets "
+                 "403 and nothing is written; an unknown school or partnership gives 404, an invalid record 409."))
+def post_designation(request: HttpRequest, body: DesignationIn) -> Any:
+    if not services.can_record_designation(request.user, None):  # as the web form: refuse before looking anything up
+        raise HttpError(403, "Only staff or the regional director's office can record designations.")
+    if body.partnership_id is not None and not Partnership.objects.filter(pk=body.partnership_id).exists():
+        raise HttpError(404, "No such partnership")
+    try:
+        d = services.record_designation(request.user, kind=body.kind, valid_from=body.valid_from,
+                                        school_urn=body.school_urn, person_name=body.person_name,
+                                        valid_to=body.valid_to, expertise=body.expertise,
+                                        partnership_id=body.partnership_id)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc) or "Not allowed") from exc
+    except services.ProcedureError as exc:
+        raise HttpError(409, "; ".join(exc.messages)) from exc
+    except services.School.DoesNotExist as exc:
+        raise HttpError(404, "No such school") from exc
+    return 201, _designation_out(d)

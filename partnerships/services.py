@@ -917,6 +917,18 @@ def can_record_designation(user: Any, school: School | None) -> bool:
     return RoleAssignment.objects.filter(user=user, role=Role.REGIONAL_APPROVER).exists()
 
 
+def designations(kind: str = "", region: str = "", urn: int | None = None) -> QuerySet[Designation]:
+    """Recorded designations (public), filtered by kind, the school's region and the school's URN."""
+    qs = Designation.objects.select_related("school", "partnership")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if region:
+        qs = qs.filter(school__region_name__iexact=region)
+    if urn is not None:
+        qs = qs.filter(school_id=urn)
+    return qs
+
+
 @transaction.atomic
 def record_designation(user: Any, *, kind: str, valid_from: dt.date, school_urn: int | None = None, person_name: str = "",
                        valid_to: dt.date | None = None, expertise: str = "", partnership_id: int | None = None) -> Designation:

@@ -322,7 +322,30 @@ def join(request: HttpRequest) -> HttpResponse:
 @signed_in
 def requests_list(request: HttpRequest) -> HttpResponse:
     reqs = services.requests_for(request.user)[:200]
-    return render(request, "partnerships/requests.html", {"requests": reqs})
+    return render(request, "partnerships/requests.html", {
+        "requests": reqs, "exports": {f: reverse("partnerships:requests-export", args=[f]) for f in ("csv", "xlsx")},
+    })
+
+
+REQUEST_COLUMNS = [
+    Column("id", "Request"), Column("kind", "Kind"), Column("status", "Status"), Column("school_urn", "School URN"),
+    Column("school", "School"), Column("partnership_id", "Partnership id"), Column("partnership", "Partnership"),
+    Column("new_name", "Name of the new federation or trust"), Column("region", "Region"),
+    Column("effective_date", "Effective date"), Column("reason", "Reason"), Column("decline_reason", "Reason declined"),
+    Column("created_at", "Made"), Column("decided_at", "Decided"),
+]
+
+
+@signed_in
+def requests_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """The requests the caller may see (the same scope as the requests page)."""
+    rows = ({"id": r.pk, "kind": r.get_kind_display(), "status": r.get_status_display(), "school_urn": r.school_id,
+             "school": r.school.name if r.school else "", "partnership_id": r.partnership_id,
+             "partnership": r.partnership.name if r.partnership else "", "new_name": r.new_name, "region": r.region,
+             "effective_date": r.effective_date, "reason": r.reason, "decline_reason": r.decline_reason,
+             "created_at": r.created_at, "decided_at": r.decided_at}
+            for r in services.requests_for(request.user))
+    return export_response(rows, REQUEST_COLUMNS, "partnership-requests", fmt, sheet="Requests")
 
 
 def _request_or_404(request: HttpRequest, pk: int) -> PartnershipRequest:
@@ -388,8 +411,22 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.mark_all_read(request.user)
         return redirect("partnerships:notifications")
-    return render(request, "partnerships/notifications.html",
-                  {"notifications": services.notifications_for(request.user)[:200]})
+    return render(request, "partnerships/notifications.html", {
+        "notifications": services.notifications_for(request.user)[:200],
+        "exports": {f: reverse("partnerships:notifications-export", args=[f]) for f in ("csv", "xlsx")},
+    })
+
+
+NOTIFICATION_COLUMNS = [Column("created_at", "Sent"), Column("text", "Notification"), Column("url", "Link"),
+                        Column("read_at", "Read")]
+
+
+@signed_in
+def notifications_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """The caller's own notifications (exporting does not mark them read)."""
+    rows = ({"created_at": n.created_at, "text": n.text, "url": request.build_absolute_uri(n.url) if n.url else "",
+             "read_at": n.read_at} for n in services.notifications_for(request.user))
+    return export_response(rows, NOTIFICATION_COLUMNS, "notifications", fmt, sheet="Notifications")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -397,14 +434,13 @@ def notifications(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------------------------
 @public_read
 def designations(request: HttpRequest) -> HttpResponse:
-    rows = Designation.objects.select_related("school", "partnership")
     kind = request.GET.get("kind", "")
-    if kind:
-        rows = rows.filter(kind=kind)
+    rows = services.designations(kind=kind)
     return render(request, "partnerships/designations.html", {
         "rows": rows[:500], "can_record": services.can_record_designation(request.user, None),
         "kinds": forms.DesignationKind.choices, "kind": kind,
-        "exports": {f: reverse("partnerships:designations-export", args=[f]) for f in ("csv", "xlsx")},
+        "exports": {f: reverse("partnerships:designations-export", args=[f]) + ("?" + _query(request.GET) if kind else "")
+                    for f in ("csv", "xlsx")},
     })
 
 
@@ -418,7 +454,7 @@ DESIGNATION_COLUMNS = [
 def designations_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     rows = ({"kind": d.get_kind_display(), "school_urn": d.school_id, "school": d.school.name if d.school else "",
              "person": d.person_name, "valid_from": d.valid_from, "valid_to": d.valid_to, "expertise": d.expertise}
-            for d in Designation.objects.select_related("school"))
+            for d in services.designations(kind=request.GET.get("kind", "")))
     return export_response(rows, DESIGNATION_COLUMNS, "designations", fmt, sheet="Designations")
 
 
@@ -471,8 +507,42 @@ def issp(request: HttpRequest) -> HttpResponse:
         point_missing = bool(d["postcode"] or d["urn"]) and point is None
         results = services.search_issp(services.IsspSearch(activity=d["activity"], la=d["la"], region=d["region"],
                                                            point=point, miles=d["miles"]))
+    exports = {t: {f: reverse("partnerships:issp-export", args=[t, f]) + ("?" + request.GET.urlencode() if request.GET else "") for f in ("csv", "xlsx")}
+               for t in ("partnerships", "posts")}
     return render(request, "partnerships/issp.html", {"form": form, "results": results, "point_missing": point_missing,
-                                                      "can_post": bool(request.user.is_authenticated and schools_of(request.user))})
+                                                      "can_post": bool(request.user.is_authenticated and schools_of(request.user)),
+                                                      "exports": exports})
+
+
+ISSP_COLUMNS = [Column("id", "Partnership id"), Column("name", "Partnership"), Column("activities", "Activities"),
+                Column("urns", "School URNs"), Column("schools", "Schools"), Column("miles", "Miles")]
+ISSP_POST_COLUMNS = [Column("id", "Post id"), Column("urn", "School URN"), Column("school", "School"),
+                     Column("kind", "Offer or request"), Column("activity", "Activity"), Column("description", "Details"),
+                     Column("max_miles", "Furthest distance (miles)"), Column("miles", "Miles")]
+
+
+@public_read
+def issp_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """The ISSP search results for the same query as the page (an empty query finds everything)."""
+    form = forms.IsspSearchForm(request.GET)
+    if not form.is_valid():
+        raise Http404("Invalid search")
+    d = form.cleaned_data
+    point = services.point_for(d["postcode"] or "", d["urn"])
+    results = services.search_issp(services.IsspSearch(activity=d["activity"], la=d["la"], region=d["region"],
+                                                       point=point, miles=d["miles"]))
+    if table == "partnerships":
+        rows = [{"id": r["partnership"].pk, "name": r["partnership"].name, "activities": "; ".join(r["activities"]),
+                 "urns": "; ".join(str(s.urn) for s in r["schools"]), "schools": "; ".join(s.name for s in r["schools"]),
+                 "miles": r["miles"]} for r in results["partnerships"]]
+        return export_response(rows, ISSP_COLUMNS, "issp-partnerships", fmt, sheet="Partnerships")
+    if table == "posts":
+        rows = [{"id": r["post"].pk, "urn": r["post"].school_id, "school": r["post"].school.name,
+                 "kind": r["post"].get_kind_display(), "activity": r["post"].get_activity_display(),
+                 "description": r["post"].description, "max_miles": r["post"].max_miles, "miles": r["miles"]}
+                for r in results["posts"]]
+        return export_response(rows, ISSP_POST_COLUMNS, "issp-offers-and-requests", fmt, sheet="Offers and requests")
+    raise Http404("No such table")
 
 
 @school_or_trust_scoped

@@ -55,6 +55,7 @@ def _signed_in(request: HttpRequest) -> bool:
 class MatchingIn(Schema):
     region: str
     trust_rule: Literal["none", "exclude_same", "prefer_same"] = "none"
+    support_from: dt.date | None = None  # reference date: only offers available then take part (default today)
     national: bool = True
     max_radius: float | None = None
     exclude_offers: list[int] = []
@@ -183,11 +184,14 @@ def regions(request: HttpRequest) -> list[str]:
 
 @router.post("/brokerage/matchings", response=RunOut, auth=django_auth, description=policy(
     "Run a matching for a region (optionally a what-if: radius, exclusions, extra capacity). Solves the whole "
-    "region at once and stores one result per open need.", "a broker for that region (403 otherwise)."))
+    "region at once and stores one result per open need. Only offers available on `support_from` (default "
+    "today) take part.", "a broker for that region (403 otherwise)."))
 @errors
 def run_matching(request: HttpRequest, payload: MatchingIn) -> dict[str, Any]:
     opts = payload.dict(exclude={"region"})
     opts = {k: v for k, v in opts.items() if v not in (None, [], {})}
+    if "support_from" in opts:
+        opts["support_from"] = opts["support_from"].isoformat()
     return _run_out(services.run_matching(request.user, payload.region, opts))
 
 

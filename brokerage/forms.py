@@ -22,6 +22,10 @@ class MatchingForm(forms.Form):
         label="What if: largest radius of the ladder (miles)", required=False, min_value=1, max_value=400,
         help_text="Leave empty for the standard ladder 25, 50, 75 miles then national.",
     )
+    support_from = forms.DateField(
+        label="Support starting from (YYYY-MM-DD)", required=False,
+        help_text="Only offers available on this date take part. Leave empty for today.",
+    )
     national = forms.BooleanField(label="Allow national matches beyond the ladder", required=False, initial=True)
     exclude_offers = forms.CharField(
         label="What if: exclude offers (offer numbers, comma separated)", required=False
@@ -56,6 +60,8 @@ class MatchingForm(forms.Form):
     def options(self) -> dict[str, Any]:
         d = self.cleaned_data
         opts: dict[str, Any] = {"trust_rule": d["trust_rule"], "national": bool(d.get("national"))}
+        if d.get("support_from"):
+            opts["support_from"] = d["support_from"].isoformat()
         if d.get("max_radius"):
             opts["max_radius"] = d["max_radius"]
         if d.get("exclude_offers"):

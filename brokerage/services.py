@@ -353,8 +353,15 @@ def _trusts(urns: Iterable[int]) -> dict[int, int]:
     )
 
 
+def available_q(on: dt.date) -> Q:
+    """Offers available on `on`: available_from <= on <= available_to, an empty date leaving that side open."""
+    return (Q(available_from__isnull=True) | Q(available_from__lte=on)) & (
+        Q(available_to__isnull=True) | Q(available_to__gte=on))
+
+
 def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
-    """Engine inputs for the open needs of schools in `region` and every available offer in England."""
+    """Engine inputs for the open needs of schools in `region` and every offer in England available on `today`
+    (the matching's reference date; default today). `unavailable` counts the active offers left out by date."""
     today = today or timezone.localdate()
     needs = list(
         Need.objects.filter(region_q("school__region_name", region), is_open=True)
@@ -364,7 +371,7 @@ def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
     )
     offers = list(
         Offer.objects.filter(is_active=True)
-        .filter(Q(available_to__isnull=True) | Q(available_to__gte=today))
+        .filter(available_q(today))
         .select_related("school")
         .order_by("id")
     )
@@ -414,7 +421,9 @@ def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
         ),
         trust=np.array([trusts.get(o.school_id, -1) for o in offers], dtype=np.int64),
     )
-    return {"needs": needs, "located": located, "offers": offers, "n": n_arr, "s": s_arr}
+    unavailable = Offer.objects.filter(is_active=True).exclude(available_q(today)).count()
+    return {"needs": needs, "located": located, "offers": offers, "n": n_arr, "s": s_arr,
+            "unavailable": unavailable, "on": today}
 
 
 def params_from(options: dict[str, Any], offers: list[Offer]) -> engine.Params:
@@ -443,10 +452,27 @@ def params_from(options: dict[str, Any], offers: list[Offer]) -> engine.Params:
         raise ValidationError(str(exc)) from exc
 
 
+def support_from(options: dict[str, Any]) -> dt.date:
+    """The matching's reference date ("support starting from"): options["support_from"] (a date or ISO string),
+    default today. Only offers available on that date take part."""
+    v = options.get("support_from")
+    if not v:
+        return timezone.localdate()
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError as exc:
+        raise ValidationError("support_from must be a date (YYYY-MM-DD)") from exc
+
+
 def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) -> MatchingRun:
-    """Solve the region; store one MatchResult per open need. Only a broker for the region may run it."""
+    """Solve the region; store one MatchResult per open need. Only a broker for the region may run it.
+    Offers take part only when available on the reference date `options["support_from"]` (default today)."""
     require(is_broker_for(user, region), "Only a broker for this region can run its matching.")
     options = dict(options or {})
+    on = support_from(options)
+    options["support_from"] = on.isoformat()
     what_if = any(options.get(k) for k in ("max_radius", "extra_capacity", "exclude_offers")) or (
         "national" in options and not options["national"]
     )
@@ -456,7 +482,7 @@ def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) 
                data={"region": region, "options": options})
     t0 = time.perf_counter()
     try:
-        prob = build_problem(region)
+        prob = build_problem(region, on)
         params = params_from(options, prob["offers"])
         t1 = time.perf_counter()
         sol = engine.solve(prob["n"], prob["s"], params)
@@ -469,6 +495,8 @@ def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) 
                 "needs": len(prob["needs"]),
                 "located_needs": len(prob["located"]),
                 "offers": len(prob["offers"]),
+                "support_from": on.isoformat(),
+                "unavailable_offers": prob["unavailable"],
                 "arcs": sol.arcs.size,
                 "served": sol.served,
                 "unserved": len(prob["needs"]) - sol.served,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from brokerage import services
@@ -245,3 +248,39 @@ def test_region_covers_its_sub_regions():
     sub_broker = user("broker-wmc", Role.BROKER, region="West Midlands C")
     assert services.run_matching(sub_broker, "West Midlands C").results.count() == 1
     assert services.in_region("West Midlands C", "West Midlands") and not services.in_region("North West A", "West Midlands")
+
+
+def _offers_used(run):
+    return set(MatchResult.objects.filter(run=run, offer__isnull=False).values_list("offer_id", flat=True))
+
+
+def test_offer_starting_next_month_takes_part_only_in_a_matching_dated_next_month():
+    w = world()
+    today = timezone.localdate()
+    next_month = today + dt.timedelta(days=31)
+    Offer.objects.filter(pk=w.offer2.pk).update(available_from=next_month)
+    now = services.run_matching(w.broker, "West Midlands")
+    assert w.offer2.pk not in _offers_used(now)
+    assert now.summary["support_from"] == today.isoformat() and now.summary["unavailable_offers"] == 1
+    later = services.run_matching(w.broker, "West Midlands", {"support_from": next_month.isoformat()})
+    assert w.offer2.pk in _offers_used(later)
+    assert later.summary["unavailable_offers"] == 0 and later.params["support_from"] == next_month.isoformat()
+    # the date is inclusive on both sides
+    on_day = services.run_matching(w.broker, "West Midlands", {"support_from": next_month})
+    assert w.offer2.pk in _offers_used(on_day)
+
+
+def test_expired_offer_is_never_matched():
+    w = world()
+    today = timezone.localdate()
+    Offer.objects.filter(pk=w.offer2.pk).update(available_from=today - dt.timedelta(days=60),
+                                               available_to=today - dt.timedelta(days=1))
+    for opts in ({}, {"support_from": today.isoformat()}, {"support_from": (today + dt.timedelta(days=31)).isoformat()}):
+        run = services.run_matching(w.broker, "West Midlands", opts)
+        assert w.offer2.pk not in _offers_used(run) and run.summary["unavailable_offers"] == 1
+
+
+def test_support_from_must_be_a_date():
+    w = world()
+    with pytest.raises(ValidationError):
+        services.run_matching(w.broker, "West Midlands", {"support_from": "next month"})

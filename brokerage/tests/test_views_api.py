@@ -165,3 +165,30 @@ def test_school_page_declares_needs_and_offers(client):
     assert b"West Midlands" in b"".join(client.get("/brokerage/runs.csv").streaming_content)
     login(client, w.outsider)
     assert "You do not act for a school" in client.get("/brokerage/school/").content.decode()
+
+
+def test_support_from_date_on_the_page_and_the_api(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from brokerage.models import Offer
+
+    w = world()
+    next_month = timezone.localdate() + dt.timedelta(days=31)
+    Offer.objects.filter(pk=w.offer2.pk).update(available_from=next_month)
+    login(client, w.broker)
+    assert 'name="support_from"' in client.get("/brokerage/").content.decode()
+    r = client.post("/brokerage/", {"region": "West Midlands", "trust_rule": "none", "national": "on",
+                                    "support_from": next_month.isoformat()})
+    assert r.status_code == 302
+    run = MatchingRun.objects.first()
+    assert run.summary["support_from"] == next_month.isoformat()
+    assert run.results.filter(offer=w.offer2).exists()
+    r = client.post("/api/brokerage/matchings", {"region": "West Midlands"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["summary"]["unavailable_offers"] == 1
+    r = client.post("/api/brokerage/matchings", {"region": "West Midlands", "support_from": next_month.isoformat()},
+                    content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["summary"]["unavailable_offers"] == 0
+    assert r.json()["summary"]["served"] == 2

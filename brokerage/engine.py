@@ -35,10 +35,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from schoolpartners.geo import EARTH_RADIUS_MILES, haversine_miles  # noqa: F401  (re-exported)
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-EARTH_RADIUS_MILES = 3958.8
 COST_CAP = 65_535  # arc costs are clipped here (far below the unserved penalties; 16 bits sort by radix)
 
 #: Reasons an unmatched need was left unserved (codes stored; labels shown).
@@ -225,13 +226,6 @@ def chord_to_miles(chord: FloatArray) -> FloatArray:
         c2 = c * c
         return EARTH_RADIUS_MILES * c * (1.0 + c2 / 24.0 + 3.0 * c2 * c2 / 640.0)
     return 2.0 * EARTH_RADIUS_MILES * np.arcsin(np.clip(c / 2.0, 0.0, 1.0))
-
-
-def haversine_miles(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> FloatArray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(h, 0, 1))), dtype=np.float64)
 
 
 def _bits(mask: IntArray) -> list[int]:

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-EARTH_RADIUS_MILES = 3958.8
+from schoolpartners.geo import EARTH_RADIUS_MILES, haversine_miles  # noqa: F401  (re-exported)
+
 Z = 1.96
 
 #: Pupil-level standard deviations, the constants of similarity/method.py (DEFAULT_SIGMA).
@@ -133,13 +134,6 @@ def grouped_weighted_means(measure: str, groups: np.ndarray, values: np.ndarray,
 
 
 # --------------------------------------------------------------------------------------------- geography
-def haversine_miles(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float,
-                    lon2: np.ndarray | float) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dl = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from schoolpartners.geo import haversine_miles  # noqa: F401  (re-exported: similarity.core.haversine_miles)
 from schools.measures import MEASURES, Unit
 from similarity.method import DEFAULT_METHOD, Method
 
@@ -50,17 +51,6 @@ def squared_distance(a: FloatArray, b: FloatArray) -> FloatArray:
     for f in range(1, a.shape[-1]):
         out += np.square(a[..., f] - b[..., f])
     return out
-
-
-def haversine_miles(
-    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray, radius: float = 3958.8
-) -> FloatArray:
-    """Great-circle distance in miles between points given in degrees (arrays broadcast)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(lon2) - np.radians(lon1)
-    a = np.square(np.sin(dp / 2)) + np.cos(p1) * np.cos(p2) * np.square(np.sin(dl / 2))
-    return 2.0 * radius * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def is_percent(code: str) -> bool:

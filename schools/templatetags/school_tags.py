@@ -44,3 +44,11 @@ def select_options(field: BoundField) -> str:
         selected = " selected" if value == current else ""
         parts.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
     return mark_safe("".join(parts))  # noqa: S308 - every value and label is escaped above
+
+
+@register.filter
+def english_region(stored: str | None) -> str:
+    """The English region a stored DfE sub-region belongs to ("London East" -> "London")."""
+    from schools.services import english_region as region_of
+
+    return region_of(stored or "")

@@ -36,3 +36,10 @@ def test_search_page_offers_english_regions(client: Client) -> None:
     html = client.get("/schools/").content.decode()
     assert '<option value="London"' in html
     assert "London East (DfE sub-region)" in html
+
+
+def test_school_page_names_the_english_region_and_the_subregion(client: Client) -> None:
+    school = SchoolFactory(region_name="North West B")
+    html = client.get(f"/schools/{school.urn}/").content.decode()
+    assert "?region=North%20West" in html
+    assert "(DfE sub-region North West B)" in html

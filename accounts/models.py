@@ -27,7 +27,9 @@ class RoleAssignment(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roles")
     role = models.CharField(max_length=30, choices=Role.choices)
     school = models.ForeignKey("schools.School", null=True, blank=True, on_delete=models.CASCADE)
-    partnership = models.ForeignKey("partnerships.Partnership", null=True, blank=True, on_delete=models.CASCADE)
+    partnership = models.ForeignKey(
+        "partnerships.Partnership", null=True, blank=True, on_delete=models.CASCADE
+    )
     region = models.CharField(max_length=100, blank=True, help_text="region name, for regional roles")
     granted_at = models.DateTimeField(auto_now_add=True)
 

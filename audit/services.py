@@ -5,8 +5,14 @@ from typing import Any
 from audit.models import AuditEvent
 
 
-def record(action: str, *, actor: Any = None, object_type: str = "",
-           object_id: str | int = "", data: dict[str, Any] | None = None) -> AuditEvent:
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Write one audit event. Call inside the same transaction as the change it records.
 
     `actor` is the acting user; anonymous users and system jobs (imports, recomputes) are stored as no actor.

@@ -38,8 +38,12 @@ from brokerage.pack import build  # noqa: E402
 
 
 def subset_needs(needs: Needs, idx: np.ndarray) -> Needs:
-    return Needs(*(getattr(needs, f)[idx] for f in ("school", "lat", "lon", "phase", "area", "severity", "X",
-                                                    "strength", "trust")))
+    return Needs(
+        *(
+            getattr(needs, f)[idx]
+            for f in ("school", "lat", "lon", "phase", "area", "severity", "X", "strength", "trust")
+        )
+    )
 
 
 def networkx_cost(needs: Needs, cap: np.ndarray, arcs: engine.Arcs, params: Params) -> tuple[int, float]:
@@ -87,10 +91,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         runs.append({**sol.timings, "cpu": time.process_time() - c0})
     best = min(runs, key=lambda r: r["total"])
     best_cpu = min(r["cpu"] for r in runs)
-    print(f"national: {sol.arcs.size:,} candidate arcs; optimum in {best['total']:.2f} s "
-          f"(arcs {best['build_arcs']:.2f} s + flow {best['flow']:.2f} s, {int(best['pricing_rounds'])} pricing "
-          f"rounds, {int(best['arcs_in_flow']):,} arcs in the final flow); CPU time {best_cpu:.2f} s "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); served {sol.served}/{needs.n}")
+    print(
+        f"national: {sol.arcs.size:,} candidate arcs; optimum in {best['total']:.2f} s "
+        f"(arcs {best['build_arcs']:.2f} s + flow {best['flow']:.2f} s, {int(best['pricing_rounds'])} pricing "
+        f"rounds, {int(best['arcs_in_flow']):,} arcs in the final flow); CPU time {best_cpu:.2f} s "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); served {sol.served}/{needs.n}"
+    )
 
     t = time.perf_counter()
     full_chosen, full_cost = engine.solve_arcs(needs, sup, sol.arcs, params.with_(pricing_k=0))
@@ -101,8 +107,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     g = engine.greedy(needs, sup, params, arcs=sol.arcs)
     cost_ratio = g.cost / sol.cost
     arc_ratio = (g.arc_cost / max(g.served, 1)) / (sol.arc_cost / max(sol.served, 1))
-    print(f"greedy nearest-first: served {g.served}, objective {g.cost:,} vs optimal {sol.cost:,}: "
-          f"ratio {cost_ratio:.2f}x; arc cost per served need ratio {arc_ratio:.3f}x")
+    print(
+        f"greedy nearest-first: served {g.served}, objective {g.cost:,} vs optimal {sol.cost:,}: "
+        f"ratio {cost_ratio:.2f}x; arc cost per served need ratio {arc_ratio:.3f}x"
+    )
 
     # what-if: exclude the 20 busiest supporters
     busiest = np.argsort(-sol.used, kind="stable")[:20]
@@ -122,8 +130,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     nx_cost, nx_s = networkx_cost(rneeds, cap, rarcs, params)
     assert nx_cost == or_cost, (nx_cost, or_cost)
     speed = nx_s / or_s
-    print(f"region {args.region}: {rneeds.n} needs, {rarcs.size:,} arcs; OR-Tools {or_s:.3f} s, networkx "
-          f"network_simplex {nx_s:.2f} s (same cost {or_cost:,}): OR-Tools {speed:.0f}x faster")
+    print(
+        f"region {args.region}: {rneeds.n} needs, {rarcs.size:,} arcs; OR-Tools {or_s:.3f} s, networkx "
+        f"network_simplex {nx_s:.2f} s (same cost {or_cost:,}): OR-Tools {speed:.0f}x faster"
+    )
 
     reasons: dict[str, int] = {}
     for r in sol.unmatched_reason:
@@ -131,14 +141,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             reasons[r] = reasons.get(r, 0) + 1
     result = {
         "benchmark": "brokerage",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_average": os.getloadavg()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average": os.getloadavg(),
+        },
         "instance": {**inst.counts, "arcs": int(sol.arcs.size), "load_seconds": round(load_s, 2)},
         "national": {
             "best": {k: round(v, 3) for k, v in best.items()},
             "runs_total_seconds": [round(r["total"], 3) for r in runs],
             "best_cpu_seconds": round(best_cpu, 3),
-            "served": sol.served, "unserved_reasons": reasons, "cost": sol.cost, "arc_cost": sol.arc_cost,
+            "served": sol.served,
+            "unserved_reasons": reasons,
+            "cost": sol.cost,
+            "arc_cost": sol.arc_cost,
             "nearest_over_50_miles": int((sol.nearest_miles > 50).sum()),
             "nearest_over_75_miles": int((sol.nearest_miles > 75).sum()),
             "full_graph_flow_seconds": round(full_flow_s, 3),
@@ -148,8 +165,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "greedy_cost_ratio": round(cost_ratio, 4),
         "greedy_arc_cost_per_served_ratio": round(arc_ratio, 4),
         "what_if_exclude_20_seconds": round(whatif_s, 3),
-        "region": {"name": args.region, "needs": rneeds.n, "arcs": int(rarcs.size), "ortools_seconds": round(or_s, 4),
-                   "networkx_seconds": round(nx_s, 3), "cost": or_cost},
+        "region": {
+            "name": args.region,
+            "needs": rneeds.n,
+            "arcs": int(rarcs.size),
+            "ortools_seconds": round(or_s, 4),
+            "networkx_seconds": round(nx_s, 3),
+            "cost": or_cost,
+        },
         "networkx_speed_ratio": round(speed, 1),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,8 @@ def main() -> None:
     import pandas as pd
 
     long_df = pd.concat(
-        [pd.DataFrame({"unit": a, "year": b, "measure": c, "value": d}) for a, b, c, d in long], ignore_index=True
+        [pd.DataFrame({"unit": a, "year": b, "measure": c, "value": d}) for a, b, c, d in long],
+        ignore_index=True,
     )
     naive_s = 0.0
     naive_units = 0
@@ -95,48 +96,86 @@ def main() -> None:
     if args.db:
         env = dict(os.environ, DATABASE_URL=args.db)
         t = time.perf_counter()
-        stdout = subprocess.run([sys.executable, "manage.py", "evaluation", "run", "--json"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, check=True).stdout
+        stdout = subprocess.run(
+            [sys.executable, "manage.py", "evaluation", "run", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         wall = time.perf_counter() - t
         j = json.loads(stdout)
-        command = {"wall_seconds": round(wall, 3), "read_seconds": j["read_seconds"],
-                   "compute_seconds": j["compute_seconds"], "write_seconds": j["write_seconds"],
-                   "total_seconds_in_process": j["total_seconds"], "estimates": j["estimates"],
-                   "school_events": j["school_events"],
-                   "backend": "postgresql" if args.db.startswith("postgres") else "sqlite"}
+        command = {
+            "wall_seconds": round(wall, 3),
+            "read_seconds": j["read_seconds"],
+            "compute_seconds": j["compute_seconds"],
+            "write_seconds": j["write_seconds"],
+            "total_seconds_in_process": j["total_seconds"],
+            "estimates": j["estimates"],
+            "school_events": j["school_events"],
+            "backend": "postgresql" if args.db.startswith("postgres") else "sqlite",
+        }
 
     heads = []
     for et, kind, e in res.estimates:
         if kind != "trust" and e.measure in national.HEADLINE.values():
-            heads.append({"event_type": et, "group": e.group, "measure": e.measure, "effect": round(e.effect, 4),
-                          "ci_low": round(e.ci_low, 4), "ci_high": round(e.ci_high, 4), "n_treated": e.n_treated,
-                          "n_comparison": e.n_comparison,
-                          "lead_minus2": round(e.leads[-2].effect, 4) if np.isfinite(e.leads[-2].effect) else None,
-                          "lead_minus2_ci": [round(e.leads[-2].ci_low, 4), round(e.leads[-2].ci_high, 4)]
-                          if np.isfinite(e.leads[-2].ci_low) else None})
+            heads.append(
+                {
+                    "event_type": et,
+                    "group": e.group,
+                    "measure": e.measure,
+                    "effect": round(e.effect, 4),
+                    "ci_low": round(e.ci_low, 4),
+                    "ci_high": round(e.ci_high, 4),
+                    "n_treated": e.n_treated,
+                    "n_comparison": e.n_comparison,
+                    "lead_minus2": round(e.leads[-2].effect, 4) if np.isfinite(e.leads[-2].effect) else None,
+                    "lead_minus2_ci": [round(e.leads[-2].ci_low, 4), round(e.leads[-2].ci_high, 4)]
+                    if np.isfinite(e.leads[-2].ci_low)
+                    else None,
+                }
+            )
     out = {
         "what": "national what-works evaluation (pack inputs): engine vs naive per-school pandas loop",
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
         "inputs_load_seconds": round(load_s, 3),
-        "events": n_events, "measures": list(measures), "estimates": len(res.estimates),
-        "engine_seconds_best": round(engine_s, 3), "engine_seconds_all": [round(x, 3) for x in times],
-        "naive": {"sample_events_per_type": args.sample, "school_measures_timed": naive_units,
-                  "seconds": round(naive_s, 3), "per_school_measure_ms": round(per_unit * 1000, 3),
-                  "estimate_seconds_all_events": round(naive_estimate, 2), "bootstrap": "not included",
-                  "max_abs_diff_vs_engine": max_diff},
+        "events": n_events,
+        "measures": list(measures),
+        "estimates": len(res.estimates),
+        "engine_seconds_best": round(engine_s, 3),
+        "engine_seconds_all": [round(x, 3) for x in times],
+        "naive": {
+            "sample_events_per_type": args.sample,
+            "school_measures_timed": naive_units,
+            "seconds": round(naive_s, 3),
+            "per_school_measure_ms": round(per_unit * 1000, 3),
+            "estimate_seconds_all_events": round(naive_estimate, 2),
+            "bootstrap": "not included",
+            "max_abs_diff_vs_engine": max_diff,
+        },
         "ratio_naive_over_engine": round(naive_estimate / engine_s, 1),
-        "target_seconds": 10, "command": command, "headline": heads,
+        "target_seconds": 10,
+        "command": command,
+        "headline": heads,
     }
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / "evaluation.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(f"events {n_events}, estimates {len(res.estimates)}; engine {engine_s:.2f} s (best of {args.repeat}); "
-          f"naive {per_unit * 1000:.2f} ms per school-measure -> {naive_estimate:.1f} s for all; "
-          f"ratio {naive_estimate / engine_s:.1f}x; max |diff| {max_diff:.2e}")
+    print(
+        f"events {n_events}, estimates {len(res.estimates)}; engine {engine_s:.2f} s (best of {args.repeat}); "
+        f"naive {per_unit * 1000:.2f} ms per school-measure -> {naive_estimate:.1f} s for all; "
+        f"ratio {naive_estimate / engine_s:.1f}x; max |diff| {max_diff:.2e}"
+    )
     if command:
-        print(f"command ({command['backend']}): wall {command['wall_seconds']:.2f} s; in-process total "
-              f"{command['total_seconds_in_process']:.2f} s (read {command['read_seconds']:.2f}, compute "
-              f"{command['compute_seconds']:.2f}, write {command['write_seconds']:.2f})")
+        print(
+            f"command ({command['backend']}): wall {command['wall_seconds']:.2f} s; in-process total "
+            f"{command['total_seconds_in_process']:.2f} s (read {command['read_seconds']:.2f}, compute "
+            f"{command['compute_seconds']:.2f}, write {command['write_seconds']:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -38,12 +38,17 @@ PY = sys.executable
 CLI = str(Path(PY).with_name("schoolpartners"))
 BENCH_DB = "schoolpartners_bench"
 NAIVE_FILE = "performance/england_ks2final_2018-19.csv"
-REGISTER = ["register/la_and_region_codes_meta.csv", "register/england_spine_2017-2018.csv",
-            "register/gias_2024-06-17_basic.csv"]
+REGISTER = [
+    "register/la_and_region_codes_meta.csv",
+    "register/england_spine_2017-2018.csv",
+    "register/gias_2024-06-17_basic.csv",
+]
 
 
 def env_for(url: str) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="schoolpartners.settings", SQLITE_NO_PERSIST="1")
+    env = dict(
+        os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="schoolpartners.settings", SQLITE_NO_PERSIST="1"
+    )
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -93,8 +98,14 @@ def full_import(url: str, pack: Path) -> dict[str, Any]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen([CLI, "import", "--all", "--source", str(pack)], cwd=ROOT, env=env_for(url), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CLI, "import", "--all", "--source", str(pack)],
+        cwd=ROOT,
+        env=env_for(url),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     backend: dict[int, float] = {}
     while proc.poll() is None:
         if url.startswith("postgres"):
@@ -108,9 +119,14 @@ def full_import(url: str, pack: Path) -> dict[str, Any]:
     client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     total = next((line for line in stdout.splitlines() if line.startswith("Total:")), "")
     counts = json.loads(sh([PY, __file__, "--step", "counts"], url).stdout)
-    return {"seconds": round(seconds, 2), "client_cpu_seconds": round(client_cpu, 2),
-            "server_cpu_seconds": round(sum(backend.values()), 2) if backend else None,
-            "load_average_at_start": load, "summary_total": total, "rows": counts}
+    return {
+        "seconds": round(seconds, 2),
+        "client_cpu_seconds": round(client_cpu, 2),
+        "server_cpu_seconds": round(sum(backend.values()), 2) if backend else None,
+        "load_average_at_start": load,
+        "summary_total": total,
+        "rows": counts,
+    }
 
 
 def baseline(url: str, pack: Path, sample: int) -> dict[str, Any]:
@@ -129,8 +145,15 @@ def step_counts() -> None:
     django.setup()
     from django.apps import apps
 
-    print(json.dumps({m._meta.label: m._default_manager.count() for m in apps.get_models()
-                      if m._meta.app_label in ("schools", "partnerships")}))
+    print(
+        json.dumps(
+            {
+                m._meta.label: m._default_manager.count()
+                for m in apps.get_models()
+                if m._meta.app_label in ("schools", "partnerships")
+            }
+        )
+    )
 
 
 def step_baseline(pack: Path, sample: int) -> None:
@@ -145,8 +168,17 @@ def step_baseline(pack: Path, sample: int) -> None:
     from schools.models import Result
 
     path = pack / NAIVE_FILE
-    year, measures = 2019, [("READPROG", "READPROG"), ("READPROG_DESCR", "READPROG_BAND"), ("WRITPROG", "WRITPROG"),
-                            ("WRITPROG_DESCR", "WRITPROG_BAND"), ("MATPROG", "MATPROG"), ("MATPROG_DESCR", "MATPROG_BAND")]
+    year, measures = (
+        2019,
+        [
+            ("READPROG", "READPROG"),
+            ("READPROG_DESCR", "READPROG_BAND"),
+            ("WRITPROG", "WRITPROG"),
+            ("WRITPROG_DESCR", "WRITPROG_BAND"),
+            ("MATPROG", "MATPROG"),
+            ("MATPROG_DESCR", "MATPROG_BAND"),
+        ],
+    )
     codes = {"SUPP", "NP", "NE", "NA", "LOWCOV", "X"}
     known = set(connection.cursor().execute("SELECT urn FROM schools_school").fetchall())
     known_urns = {u for (u,) in known}
@@ -173,19 +205,31 @@ def step_baseline(pack: Path, sample: int) -> None:
                     continue
                 note = cell.upper() if cell.upper() in codes else ""
                 value = None if note else float(cell.rstrip("%"))
-                Result.objects.update_or_create(school_id=urn, year=year, measure=measure,
-                                                defaults={"value": value, "note": note, "source": path.name})
+                Result.objects.update_or_create(
+                    school_id=urn,
+                    year=year,
+                    measure=measure,
+                    defaults={"value": value, "note": note, "source": path.name},
+                )
                 done += 1
             if done >= sample:
                 break
     naive = time.perf_counter() - t0
     per_row = naive / done
-    print(json.dumps({
-        "file": path.name, "result_rows": rows_in_file, "ours_seconds": round(ours, 3),
-        "naive_sample_rows": done, "naive_sample_seconds": round(naive, 3), "naive_ms_per_row": round(per_row * 1000, 4),
-        "naive_estimated_seconds": round(per_row * rows_in_file, 2),
-        "ratio": round(per_row * rows_in_file / ours, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "file": path.name,
+                "result_rows": rows_in_file,
+                "ours_seconds": round(ours, 3),
+                "naive_sample_rows": done,
+                "naive_sample_seconds": round(naive, 3),
+                "naive_ms_per_row": round(per_row * 1000, 4),
+                "naive_estimated_seconds": round(per_row * rows_in_file, 2),
+                "ratio": round(per_row * rows_in_file / ours, 1),
+            }
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- main
@@ -194,8 +238,11 @@ def step_baseline(pack: Path, sample: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pack", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--pg", default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432"),
-                    help="PostgreSQL server URL without database name")
+    ap.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server URL without database name",
+    )
     ap.add_argument("--sample", type=int, default=4000, help="result rows imported the naive way")
     ap.add_argument("--skip-postgres", action="store_true")
     ap.add_argument("--step", help=argparse.SUPPRESS)
@@ -212,8 +259,12 @@ def main() -> int:
 
     results: dict[str, Any] = {
         "benchmark": "import",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_before": list(os.getloadavg())},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_before": list(os.getloadavg()),
+        },
         "pack": str(args.pack),
     }
     backends: list[tuple[str, Any]] = [("sqlite", None)]
@@ -221,6 +272,7 @@ def main() -> int:
         backends.append(("postgres", args.pg))
     for name, admin in backends:
         with tempfile.TemporaryDirectory() as tmp:
+
             def fresh(name: str = name, admin: Any = admin, tmp: str = tmp) -> str:
                 if name == "sqlite":
                     db = Path(tmp) / f"bench-{time.monotonic_ns()}.sqlite3"
@@ -230,18 +282,32 @@ def main() -> int:
             print(f"[{name}] full pack import ...", flush=True)
             full = full_import(fresh(), args.pack)
             cpu = f"client CPU {full['client_cpu_seconds']:.1f} s" + (
-                f", server backend CPU {full['server_cpu_seconds']:.1f} s" if full["server_cpu_seconds"] else "")
-            print(f"[{name}] {full['seconds']:.1f} s wall ({cpu}; load average {full['load_average_at_start']:.1f})  "
-                  f"{full['summary_total']}", flush=True)
+                f", server backend CPU {full['server_cpu_seconds']:.1f} s"
+                if full["server_cpu_seconds"]
+                else ""
+            )
+            print(
+                f"[{name}] {full['seconds']:.1f} s wall ({cpu}; load average {full['load_average_at_start']:.1f})  "
+                f"{full['summary_total']}",
+                flush=True,
+            )
             print(f"[{name}] baseline on {Path(NAIVE_FILE).name} ...", flush=True)
             base = baseline(fresh(), args.pack, args.sample)
-            print(f"[{name}] ours {base['ours_seconds']:.2f} s for {base['result_rows']:,} rows; naive "
-                  f"{base['naive_ms_per_row']:.3f} ms/row x {base['result_rows']:,} = {base['naive_estimated_seconds']:.1f} s "
-                  f"-> ratio {base['ratio']}x", flush=True)
-            results[name] = {"full_pack_seconds": full["seconds"], "client_cpu_seconds": full["client_cpu_seconds"],
-                             "server_cpu_seconds": full["server_cpu_seconds"],
-                             "load_average_at_start": full["load_average_at_start"],
-                             "summary_total": full["summary_total"], "rows": full["rows"], "baseline": base}
+            print(
+                f"[{name}] ours {base['ours_seconds']:.2f} s for {base['result_rows']:,} rows; naive "
+                f"{base['naive_ms_per_row']:.3f} ms/row x {base['result_rows']:,} = {base['naive_estimated_seconds']:.1f} s "
+                f"-> ratio {base['ratio']}x",
+                flush=True,
+            )
+            results[name] = {
+                "full_pack_seconds": full["seconds"],
+                "client_cpu_seconds": full["client_cpu_seconds"],
+                "server_cpu_seconds": full["server_cpu_seconds"],
+                "load_average_at_start": full["load_average_at_start"],
+                "summary_total": full["summary_total"],
+                "rows": full["rows"],
+                "baseline": base,
+            }
             results[f"ratio_{name}"] = base["ratio"]
             if name == "postgres":
                 pg_drop(admin)
@@ -252,8 +318,10 @@ def main() -> int:
     for name, _ in backends:
         r = results[name]
         cpu = r["client_cpu_seconds"] + (r["server_cpu_seconds"] or 0)
-        print(f"  {name:9s} {r['full_pack_seconds']:6.1f} s wall (limit 30 s); {cpu:.1f} CPU-s in client+backend; "
-              f"load average {r['load_average_at_start']:.1f} on {os.cpu_count()} CPUs")
+        print(
+            f"  {name:9s} {r['full_pack_seconds']:6.1f} s wall (limit 30 s); {cpu:.1f} CPU-s in client+backend; "
+            f"load average {r['load_average_at_start']:.1f} on {os.cpu_count()} CPUs"
+        )
     print("Naive per-row ORM vs ours on one file (same run):")
     for name, _ in backends:
         print(f"  {name:9s} ratio {results[f'ratio_{name}']}x")

@@ -81,7 +81,9 @@ def sample_database(database_url: str, seed: int, n_queries: int = 3000, n_urns:
     try:
         total = School.objects.count()
     except DatabaseError as exc:
-        raise SystemExit(f"bench_load: cannot read schools from {redact(database_url)}: {exc}\nRun `make data`.") from exc
+        raise SystemExit(
+            f"bench_load: cannot read schools from {redact(database_url)}: {exc}\nRun `make data`."
+        ) from exc
     if total == 0:
         raise SystemExit(
             f"bench_load: the database {redact(database_url)} holds no schools.\n"
@@ -128,7 +130,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, port: int, workers: int | None, threads: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    database_url: str, port: int, workers: int | None, threads: int, log: Path
+) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("schoolpartners")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "schoolpartners.cli"]
     cmd += ["serve", "--port", str(port), "--threads", str(threads)]
@@ -145,14 +149,18 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: flo
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
-            raise SystemExit(f"bench_load: the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise SystemExit(
+                f"bench_load: the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return time.perf_counter() - started
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"bench_load: the server did not answer /healthz within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    raise SystemExit(
+        f"bench_load: the server did not answer /healthz within {timeout:.0f} s:\n{log.read_text()[-3000:]}"
+    )
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -192,7 +200,12 @@ class Record:
 
 
 async def run_load(
-    base: str, sample: Sample, concurrency: int, max_requests: int, max_seconds: float, seed: int,
+    base: str,
+    sample: Sample,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    seed: int,
     mix: dict[str, int],
 ) -> tuple[dict[str, Record], float]:
     import httpx
@@ -306,12 +319,19 @@ def run_wrk(base: str, sample: Sample, concurrency: int, seconds: int) -> dict[s
     paths = [make_url("search_page", sample, rng) for _ in range(5000)]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write("paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n")
-        fh.write("i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
+        fh.write(
+            "i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n"
+        )
         script = fh.name
-    for name, path, extra in (("baseline", "/healthz", []), ("search_page", "/schools/?q=...", ["-s", script])):
+    for name, path, extra in (
+        ("baseline", "/healthz", []),
+        ("search_page", "/schools/?q=...", ["-s", script]),
+    ):
         proc = subprocess.run(
             [wrk, "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", *extra, base + "/healthz"],
-            capture_output=True, text=True, timeout=seconds + 30,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
         )
         out[name] = {"url": path, "output": proc.stdout.strip().splitlines()}
     os.unlink(script)
@@ -323,7 +343,9 @@ def run_wrk(base: str, sample: Sample, concurrency: int, seconds: int) -> dict[s
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         return ""
 
@@ -346,10 +368,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=6000, help="upper bound on requests in the load phase")
+    parser.add_argument(
+        "--requests", type=int, default=6000, help="upper bound on requests in the load phase"
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="upper bound on the load phase duration")
-    parser.add_argument("--quiet-requests", type=int, default=10, help="sequential requests per endpoint first")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's 2 x cores + 1)")
+    parser.add_argument(
+        "--quiet-requests", type=int, default=10, help="sequential requests per endpoint first"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn workers (default: serve's 2 x cores + 1)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--wrk", action="store_true", help="also run wrk (if installed) for a few seconds")
@@ -373,18 +401,32 @@ def main(argv: list[str] | None = None) -> int:
         # Warm-up (not recorded): every worker opens its database connection, fills its page cache and
         # computes its per-process cached filter options before anything is measured.
         workers = args.workers or 2 * (os.cpu_count() or 1) + 1
-        asyncio.run(run_load(base, sample, min(args.concurrency, 2 * workers), 20 * workers * args.threads,
-                             30.0, args.seed + 1, MIX))
+        asyncio.run(
+            run_load(
+                base,
+                sample,
+                min(args.concurrency, 2 * workers),
+                20 * workers * args.threads,
+                30.0,
+                args.seed + 1,
+                MIX,
+            )
+        )
         load_before = os.getloadavg()[0]
-        quiet = {n: summarise(r, None) for n, r in quiet_phase(base, sample, args.quiet_requests, args.seed).items()}
+        quiet = {
+            n: summarise(r, None)
+            for n, r in quiet_phase(base, sample, args.quiet_requests, args.seed).items()
+        }
         print_table(f"Quiet phase: {args.quiet_requests} sequential requests per endpoint", quiet)
 
         records, elapsed = asyncio.run(
             run_load(base, sample, args.concurrency, args.requests, args.seconds, args.seed, MIX)
         )
         load = {n: summarise(r, elapsed) for n, r in records.items()}
-        all_lat = Record(latencies=[x for r in records.values() for x in r.latencies],
-                         errors=sum(r.errors for r in records.values()))
+        all_lat = Record(
+            latencies=[x for r in records.values() for x in r.latencies],
+            errors=sum(r.errors for r in records.values()),
+        )
         overall = summarise(all_lat, elapsed)
         print_table(
             f"Load phase: {args.concurrency} concurrent connections, {overall['requests']} requests in {elapsed:.1f} s "
@@ -398,15 +440,19 @@ def main(argv: list[str] | None = None) -> int:
 
     ratios = {
         f"p95_{name}_over_baseline": ratio(load[name]["p95_ms"], load["baseline"]["p95_ms"])
-        for name in MIX if name != "baseline"
+        for name in MIX
+        if name != "baseline"
     }
     quiet_ratios = {
         f"p95_{name}_over_baseline": ratio(quiet[name]["p95_ms"], quiet["baseline"]["p95_ms"])
-        for name in MIX if name != "baseline"
+        for name in MIX
+        if name != "baseline"
     }
     headline = ratios["p95_search_page_over_baseline"]
-    print(f"\nmachine: {os.cpu_count()} CPUs, 1-min load average {load_before:.1f} before / {load_after:.1f} after "
-          "the load phase (the generator shares the machine with the server)")
+    print(
+        f"\nmachine: {os.cpu_count()} CPUs, 1-min load average {load_before:.1f} before / {load_after:.1f} after "
+        "the load phase (the generator shares the machine with the server)"
+    )
     print(
         f"\nRatio p95(search page) / p95(baseline /healthz), same run under load: {headline}x "
         f"({load['search_page']['p95_ms']:.1f} ms / {load['baseline']['p95_ms']:.1f} ms); "
@@ -414,21 +460,38 @@ def main(argv: list[str] | None = None) -> int:
     )
     errors = sum(r["errors"] for r in load.values())
     if errors:
-        print(f"WARNING: {errors} failed requests; examples: "
-              + "; ".join(e for r in load.values() for e in r.get("error_examples", [])[:2]))
+        print(
+            f"WARNING: {errors} failed requests; examples: "
+            + "; ".join(e for r in load.values() for e in r.get("error_examples", [])[:2])
+        )
 
     result = {
         "benchmark": "load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": git_commit(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_1min_before": round(load_before, 2), "loadavg_1min_after": round(load_after, 2)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_1min_before": round(load_before, 2),
+            "loadavg_1min_after": round(load_after, 2),
+        },
         "database": redact(args.database_url),
         "schools": sample.schools,
-        "server": {"command": "schoolpartners serve", "workers": workers,
-                   "threads": args.threads, "boot_seconds": round(boot, 2)},
-        "load": {"concurrency": args.concurrency, "max_requests": args.requests, "max_seconds": args.seconds,
-                 "elapsed_seconds": round(elapsed, 2), "mix": MIX, "generator": "python asyncio + httpx"},
+        "server": {
+            "command": "schoolpartners serve",
+            "workers": workers,
+            "threads": args.threads,
+            "boot_seconds": round(boot, 2),
+        },
+        "load": {
+            "concurrency": args.concurrency,
+            "max_requests": args.requests,
+            "max_seconds": args.seconds,
+            "elapsed_seconds": round(elapsed, 2),
+            "mix": MIX,
+            "generator": "python asyncio + httpx",
+        },
         "endpoints": load,
         "overall": overall,
         "quiet": quiet,

@@ -64,7 +64,10 @@ def naive_phase(data: PhaseData, method: Method) -> tuple[Families, Partners, Pa
         member = np.zeros((len(rows), N), dtype=bool)
         np.put_along_axis(member, order, True, axis=1)
         miles = haversine_miles(
-            data.lat[rows][:, None], data.lon[rows][:, None], data.lat[None, :], data.lon[None, :],
+            data.lat[rows][:, None],
+            data.lon[rows][:, None],
+            data.lat[None, :],
+            data.lon[None, :],
             method.earth_radius_miles,
         )  # block x N, full great-circle matrix
         better = h[None, :] > h[rows][:, None]
@@ -72,7 +75,10 @@ def naive_phase(data: PhaseData, method: Method) -> tuple[Families, Partners, Pa
             robust = (
                 better
                 & (avg[None, :] - avg[rows][:, None] > 0)
-                & (h[None, :] - h[rows][:, None] > method.z * np.sqrt(se[rows][:, None] ** 2 + se[None, :] ** 2))
+                & (
+                    h[None, :] - h[rows][:, None]
+                    > method.z * np.sqrt(se[rows][:, None] ** 2 + se[None, :] ** 2)
+                )
             )
         for r, b in ((False, better), (True, robust)):
             m = np.where(member & b, miles, np.inf)
@@ -106,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     frames = load_frames(args.pack)
     load_s = time.perf_counter() - t0
-    print(f"loaded pack in {load_s:.2f} s (not timed): " + ", ".join(f"{p} {len(f)} rows" for p, f in frames.items()))
+    print(
+        f"loaded pack in {load_s:.2f} s (not timed): "
+        + ", ".join(f"{p} {len(f)} rows" for p, f in frames.items())
+    )
 
     fast_times, comparable = [], []
     result = national_recompute(frames, method)  # warm-up
@@ -114,12 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         result = national_recompute(frames, method)
         fast_times.append(result.seconds["total"])
         comparable.append(
-            sum(v for k, v in result.seconds.items() if k.split(".")[-1] in {"prepare", "families", "partners", "coverage"})
+            sum(
+                v
+                for k, v in result.seconds.items()
+                if k.split(".")[-1] in {"prepare", "families", "partners", "coverage"}
+            )
         )
     fast = statistics.median(fast_times)
     fast_cmp = statistics.median(comparable)
-    print(f"fast national recompute (median of {args.repeat}): {fast:.3f} s total; "
-          f"families+partners+coverage {fast_cmp:.3f} s")
+    print(
+        f"fast national recompute (median of {args.repeat}): {fast:.3f} s total; "
+        f"families+partners+coverage {fast_cmp:.3f} s"
+    )
     for k, v in sorted(result.seconds.items()):
         print(f"   {k:22s} {v * 1000:8.1f} ms")
 
@@ -133,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         naive[phase] = (fam, p, rp)
     naive_s = time.perf_counter() - t0
     ratio = naive_s / fast_cmp
-    print(f"naive N x N (families+partners+coverage): {naive_s:.2f} s; ratio naive/fast = {ratio:.1f}x "
-          f"(naive / fast total incl. strengths and challenge pairs = {naive_s / fast:.1f}x)")
+    print(
+        f"naive N x N (families+partners+coverage): {naive_s:.2f} s; ratio naive/fast = {ratio:.1f}x "
+        f"(naive / fast total incl. strengths and challenge pairs = {naive_s / fast:.1f}x)"
+    )
 
     checks: dict[str, bool] = {}
     for phase, (fam, p, rp) in naive.items():
@@ -159,9 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     by_region = {
         variant: {
             phase: {
-                row.region: {f"{q:g}": round(cov.percent(phase, q, robust, row.region), 1) for q in method.coverage_radii}
+                row.region: {
+                    f"{q:g}": round(cov.percent(phase, q, robust, row.region), 1)
+                    for q in method.coverage_radii
+                }
                 for row in cov.rows
-                if row.phase == phase and row.region and row.radius_miles == method.coverage_radii[0] and not row.robust
+                if row.phase == phase
+                and row.region
+                and row.radius_miles == method.coverage_radii[0]
+                and not row.robust
             }
             for phase in result.phases
         }
@@ -170,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     print("national coverage, % of schools with a better-performing family member within R miles:")
     for variant, d in coverage.items():
         for phase, curve in d.items():
-            print(f"   {variant:8s} {phase:10s} " + "  ".join(f"{r:>3s} mi {v:5.1f}%" for r, v in curve.items()))
+            print(
+                f"   {variant:8s} {phase:10s} " + "  ".join(f"{r:>3s} mi {v:5.1f}%" for r, v in curve.items())
+            )
     tops = {p: int(r.partners.top_of_family.sum()) for p, r in result.phases.items()}
     within = {p: int(r.partners.within_radius.sum()) for p, r in result.phases.items()}
     out = {
@@ -178,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         "method_hash": method.hash,
         "description": method.description(),
         "machine": {
-            "python": platform.python_version(), "cpus": os.cpu_count(), "numpy": np.__version__,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "numpy": np.__version__,
             "load_average_1min_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         },
         "populations": result.populations,
@@ -201,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"1-minute load average at start / end: {load_start:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"1-minute load average at start / end: {load_start:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print(f"wrote {args.out}")
     return 0
 

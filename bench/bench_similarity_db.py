@@ -83,21 +83,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database: {connection.vendor}; populations {run.populations}")
     print(f"baseline: core on in-memory frames (median of {args.repeat}) {baseline:.3f} s")
     print(f"read frames from the database (median) {read:.3f} s")
-    print(f"full recompute incl. DB read and write (median) {full:.2f} s; ratio full / baseline = {ratio:.1f}x")
+    print(
+        f"full recompute incl. DB read and write (median) {full:.2f} s; ratio full / baseline = {ratio:.1f}x"
+    )
     for k, v in step_median.items():
         print(f"   {k:12s} {v:8.3f} s")
     coverage = {
-        variant: services.coverage_summary(run, robust=robust) for variant, robust in (("default", False), ("robust", True))
+        variant: services.coverage_summary(run, robust=robust)
+        for variant, robust in (("default", False), ("robust", True))
     }
     for variant, d in coverage.items():
         for phase, curve in d.items():
-            print(f"   {variant:8s} {phase:10s} " + "  ".join(f"{r:>3s} mi {v:5.1f}%" for r, v in curve.items() if v is not None))
+            print(
+                f"   {variant:8s} {phase:10s} "
+                + "  ".join(f"{r:>3s} mi {v:5.1f}%" for r, v in curve.items() if v is not None)
+            )
     out = {
         "database": connection.vendor,
         "method_hash": method.hash,
         "description": method.description(),
         "machine": {
-            "python": platform.python_version(), "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
             "load_average_1min_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         },
         "populations": run.populations,

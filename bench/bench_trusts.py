@@ -42,13 +42,24 @@ def baseline(services: Any, agg: Any) -> dict[int, dict[tuple[int, int, str], fl
     for p in Partnership.objects.filter(memberships__left__isnull=True).distinct():
         members = list(Membership.objects.filter(partnership=p, left__isnull=True).select_related("school"))
         urns = [m.school_id for m in members]
-        nor = {c.school_id: c.nor for c in CensusRecord.objects.filter(school_id__in=urns, nor__isnull=False).order_by("year")}
-        agg.geography([m.school.latitude if m.school.latitude is not None else float("nan") for m in members],
-                      [m.school.longitude if m.school.longitude is not None else float("nan") for m in members],
-                      [m.school.la_name for m in members])
-        maps = {(r.urn, r.key_stage, r.year): r.results_urn for r in MemberMapping.objects.filter(urn__in=urns)}
-        res = {(r.school_id, r.year, r.measure): r.value for r in Result.objects.filter(
-            school_id__in=[v for v in maps.values() if v], year__in=services.YEARS, value__isnull=False)}
+        nor = {
+            c.school_id: c.nor
+            for c in CensusRecord.objects.filter(school_id__in=urns, nor__isnull=False).order_by("year")
+        }
+        agg.geography(
+            [m.school.latitude if m.school.latitude is not None else float("nan") for m in members],
+            [m.school.longitude if m.school.longitude is not None else float("nan") for m in members],
+            [m.school.la_name for m in members],
+        )
+        maps = {
+            (r.urn, r.key_stage, r.year): r.results_urn for r in MemberMapping.objects.filter(urn__in=urns)
+        }
+        res = {
+            (r.school_id, r.year, r.measure): r.value
+            for r in Result.objects.filter(
+                school_id__in=[v for v in maps.values() if v], year__in=services.YEARS, value__isnull=False
+            )
+        }
         figures: dict[tuple[int, int, str], float | None] = {}
         for ks in services.KEY_STAGES:
             cohort = agg.COHORT[ks]
@@ -59,7 +70,9 @@ def baseline(services: Any, agg: Any) -> dict[int, dict[tuple[int, int, str], fl
                         r = maps.get((u, ks, year))
                         if r is None or (r, year, measure) not in res:
                             continue
-                        w = res.get((r, year, cohort), res.get((r, year - 1, cohort)) if year == 2019 else None)
+                        w = res.get(
+                            (r, year, cohort), res.get((r, year - 1, cohort)) if year == 2019 else None
+                        )
                         xs.append(res[(r, year, measure)])
                         ws.append(w if w is not None else float("nan"))
                     if xs:
@@ -90,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     from partnerships.models import Membership, TrustAggregate
 
     if not Membership.objects.exists():
-        print("No memberships in the database: run `make data` (or schoolpartners import) first.", file=sys.stderr)
+        print(
+            "No memberships in the database: run `make data` (or schoolpartners import) first.",
+            file=sys.stderr,
+        )
         return 2
     t = time.perf_counter()
     mapping = services.map_members()
@@ -123,8 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     recompute_s = statistics.median(recompute_times)
     result = {
         "benchmark": "trusts",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_before": list(os.getloadavg())},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_before": list(os.getloadavg()),
+        },
         "database": connection.vendor,
         "partnerships": len(rows),
         "memberships": sum(a.members for a in rows),
@@ -145,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{len(rows)} partnerships, {result['memberships']} memberships ({connection.vendor})")
     print(f"map members      {map_s:7.3f} s")
-    print(f"compute (fast)   {compute_s:7.3f} s   recompute incl. store {recompute_s:.3f} s, into an empty table "
-          f"{fresh_s:.3f} s (target <= 2 s)")
+    print(
+        f"compute (fast)   {compute_s:7.3f} s   recompute incl. store {recompute_s:.3f} s, into an empty table "
+        f"{fresh_s:.3f} s (target <= 2 s)"
+    )
     print(f"baseline (ORM)   {base_s:7.3f} s   ratio baseline / compute = {result['ratio']}x")
     print(f"{checked} weighted means identical; wrote {args.out}")
     return 0

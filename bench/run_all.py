@@ -33,7 +33,9 @@ def ratios_of(data: Any, prefix: str = "") -> dict[str, Any]:
         return out
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, (int, float)) and ("ratio" in key or "over_baseline" in key or key.endswith("_x")):
+        if isinstance(value, (int, float)) and (
+            "ratio" in key or "over_baseline" in key or key.endswith("_x")
+        ):
             out[name] = value
         elif isinstance(value, dict) and not prefix and ("ratio" in key):
             out.update(ratios_of(value, prefix=f"{key}."))
@@ -60,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n===== {script.relative_to(BENCH.parent)} =====", flush=True)
         started = time.perf_counter()
         try:
-            rc = subprocess.run([sys.executable, str(script)], cwd=BENCH.parent, timeout=args.timeout).returncode
+            rc = subprocess.run(
+                [sys.executable, str(script)], cwd=BENCH.parent, timeout=args.timeout
+            ).returncode
             status = "ok" if rc == 0 else f"exit {rc}"
         except subprocess.TimeoutExpired:
             status = f"timeout after {args.timeout:.0f} s"

@@ -124,7 +124,9 @@ class Params:
         return replace(self, **changes)
 
     def unserved_cost(self, severity: IntArray) -> IntArray:
-        return (self.unserved_base + self.unserved_step * np.asarray(severity, dtype=np.int64)).astype(np.int64)
+        return (self.unserved_base + self.unserved_step * np.asarray(severity, dtype=np.int64)).astype(
+            np.int64
+        )
 
 
 DEFAULT_PARAMS = Params()
@@ -147,7 +149,9 @@ class Arcs:
         return int(self.need.shape[0])
 
     def take(self, mask: NDArray[np.bool_] | IntArray) -> Arcs:
-        return Arcs(*(getattr(self, f)[mask] for f in ("need", "offer", "miles", "rung", "similarity", "gap", "cost")))
+        return Arcs(
+            *(getattr(self, f)[mask] for f in ("need", "offer", "miles", "rung", "similarity", "gap", "cost"))
+        )
 
 
 @dataclass(frozen=True)
@@ -200,8 +204,16 @@ class Solution:
                     if len(alts) >= k:
                         break
             out.append(
-                Match(int(i), int(a.offer[e]), float(a.miles[e]), int(a.rung[e]), float(a.similarity[e]),
-                      float(a.gap[e]), int(a.cost[e]), tuple(alts))
+                Match(
+                    int(i),
+                    int(a.offer[e]),
+                    float(a.miles[e]),
+                    int(a.rung[e]),
+                    float(a.similarity[e]),
+                    float(a.gap[e]),
+                    int(a.cost[e]),
+                    tuple(alts),
+                )
             )
         return out
 
@@ -236,7 +248,9 @@ def _bits(mask: IntArray) -> list[int]:
 # ---------------------------------------------------------------------------------------------------------------
 # Candidate arcs
 # ---------------------------------------------------------------------------------------------------------------
-def _pairs_within(need_xyz: FloatArray, sup_xyz: FloatArray, chord: float) -> tuple[IntArray, IntArray, FloatArray]:
+def _pairs_within(
+    need_xyz: FloatArray, sup_xyz: FloatArray, chord: float
+) -> tuple[IntArray, IntArray, FloatArray]:
     if len(need_xyz) == 0 or len(sup_xyz) == 0:
         e = np.zeros(0, dtype=np.int64)
         return e, e, np.zeros(0)
@@ -245,7 +259,9 @@ def _pairs_within(need_xyz: FloatArray, sup_xyz: FloatArray, chord: float) -> tu
     return sdm["i"].astype(np.int64), sdm["j"].astype(np.int64), sdm["v"].astype(np.float64)
 
 
-def _nearest_k(need_ll: FloatArray, sup_ll: FloatArray, k: int, chunk: int = 2048) -> tuple[IntArray, IntArray, FloatArray]:
+def _nearest_k(
+    need_ll: FloatArray, sup_ll: FloatArray, k: int, chunk: int = 2048
+) -> tuple[IntArray, IntArray, FloatArray]:
     """For each need, the k nearest supporters by great-circle distance (haversine in blocks)."""
     n, m = len(need_ll), len(sup_ll)
     if n == 0 or m == 0 or k <= 0:
@@ -288,7 +304,9 @@ def build_arcs(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -
     for p in _bits(needs.phase):
         for area in np.unique(needs.area):
             ni = np.flatnonzero(((needs.phase >> p) & 1).astype(bool) & (needs.area == area))
-            sj = np.flatnonzero(((sup.phases >> p) & 1).astype(bool) & ((sup.areas >> int(area)) & 1).astype(bool) & ~excluded)
+            sj = np.flatnonzero(
+                ((sup.phases >> p) & 1).astype(bool) & ((sup.areas >> int(area)) & 1).astype(bool) & ~excluded
+            )
             if ni.size == 0 or sj.size == 0:
                 continue
             i, j, c = _pairs_within(n_xyz[ni], s_xyz[sj], chord)
@@ -319,14 +337,18 @@ def build_arcs(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -
             for area in np.unique(needs.area[far]):
                 ni = far[((needs.phase[far] >> p) & 1).astype(bool) & (needs.area[far] == area)]
                 sj = np.flatnonzero(
-                    ((sup.phases >> p) & 1).astype(bool) & ((sup.areas >> int(area)) & 1).astype(bool) & ~excluded
+                    ((sup.phases >> p) & 1).astype(bool)
+                    & ((sup.areas >> int(area)) & 1).astype(bool)
+                    & ~excluded
                     & ~np.isfinite(sup.max_miles)
                 )
                 if ni.size == 0 or sj.size == 0:
                     continue
                 kk = params.national_k + 1  # one spare for the need's own school
                 i, j, d = _nearest_k(
-                    np.column_stack([needs.lat[ni], needs.lon[ni]]), np.column_stack([sup.lat[sj], sup.lon[sj]]), kk
+                    np.column_stack([needs.lat[ni], needs.lon[ni]]),
+                    np.column_stack([sup.lat[sj], sup.lon[sj]]),
+                    kk,
                 )
                 nI.append(ni[i])
                 nJ.append(sj[j])
@@ -347,7 +369,11 @@ def build_arcs(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -
             start = np.searchsorted(ai2, ai2, side="left")
             rank = np.arange(ai2.size) - start
             sel = rank < params.national_k
-            ai, aj, ad = np.concatenate([ai, ai2[sel]]), np.concatenate([aj, aj2[sel]]), np.concatenate([ad, ad2[sel]])
+            ai, aj, ad = (
+                np.concatenate([ai, ai2[sel]]),
+                np.concatenate([aj, aj2[sel]]),
+                np.concatenate([ad, ad2[sel]]),
+            )
 
     rung = np.searchsorted(np.asarray(params.ladder), ad, side="left").astype(np.int64)
     sim = _similarity(needs.X, sup.X, ai, aj)
@@ -385,8 +411,9 @@ def effective_capacity(sup: Supporters, params: Params) -> IntArray:
     return np.maximum(cap, 0)
 
 
-def _flow(n: int, m: int, need: IntArray, offer: IntArray, cost: IntArray, cap: IntArray,
-          penalty: IntArray) -> IntArray:
+def _flow(
+    n: int, m: int, need: IntArray, offer: IntArray, cost: IntArray, cap: IntArray, penalty: IntArray
+) -> IntArray:
     """One OR-Tools min-cost flow; returns the flow (0/1) on each given need -> offer arc."""
     from ortools.graph.python import min_cost_flow
 
@@ -395,8 +422,12 @@ def _flow(n: int, m: int, need: IntArray, offer: IntArray, cost: IntArray, cap: 
     if need.size:
         smcf.add_arcs_with_capacity_and_unit_cost(need, n + offer, np.ones(need.size, dtype=np.int64), cost)
     if m:
-        smcf.add_arcs_with_capacity_and_unit_cost(np.arange(n, n + m), np.full(m, sink), cap, np.zeros(m, dtype=np.int64))
-    smcf.add_arcs_with_capacity_and_unit_cost(np.arange(n), np.full(n, sink), np.ones(n, dtype=np.int64), penalty)
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            np.arange(n, n + m), np.full(m, sink), cap, np.zeros(m, dtype=np.int64)
+        )
+    smcf.add_arcs_with_capacity_and_unit_cost(
+        np.arange(n), np.full(n, sink), np.ones(n, dtype=np.int64), penalty
+    )
     supplies = np.zeros(n + m + 1, dtype=np.int64)
     supplies[:n] = 1
     supplies[sink] = -n
@@ -404,11 +435,23 @@ def _flow(n: int, m: int, need: IntArray, offer: IntArray, cost: IntArray, cap: 
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    return np.asarray(smcf.flows(np.arange(need.size)), dtype=np.int64) if need.size else np.zeros(0, dtype=np.int64)
+    return (
+        np.asarray(smcf.flows(np.arange(need.size)), dtype=np.int64)
+        if need.size
+        else np.zeros(0, dtype=np.int64)
+    )
 
 
-def residual_potentials(n: int, m: int, need: IntArray, offer: IntArray, cost: IntArray, flow: IntArray,
-                        cap: IntArray, penalty: IntArray) -> FloatArray:
+def residual_potentials(
+    n: int,
+    m: int,
+    need: IntArray,
+    offer: IntArray,
+    cost: IntArray,
+    flow: IntArray,
+    cap: IntArray,
+    penalty: IntArray,
+) -> FloatArray:
     """Shortest-path distances in the residual graph of an optimal flow, from a virtual root joined to every
     node at cost 0 (queue-based Bellman-Ford, vectorised: each round relaxes only the arcs leaving nodes whose
     distance changed). They are node potentials: every residual arc has a non-negative reduced cost."""
@@ -417,12 +460,36 @@ def residual_potentials(n: int, m: int, need: IntArray, offer: IntArray, cost: I
     served = np.zeros(n, dtype=bool)
     served[need[flow > 0]] = True
     fwd = flow == 0
-    u = np.concatenate([need[fwd], n + offer[~fwd], np.flatnonzero(load < cap) + n,
-                        np.full(int((load > 0).sum()), sink), np.flatnonzero(served), np.full(int((~served).sum()), sink)])
-    v = np.concatenate([n + offer[fwd], need[~fwd], np.full(int((load < cap).sum()), sink),
-                        np.flatnonzero(load > 0) + n, np.full(int(served.sum()), sink), np.flatnonzero(~served)])
-    w = np.concatenate([cost[fwd], -cost[~fwd], np.zeros(int((load < cap).sum())), np.zeros(int((load > 0).sum())),
-                        penalty[served], -penalty[~served]]).astype(np.float64)
+    u = np.concatenate(
+        [
+            need[fwd],
+            n + offer[~fwd],
+            np.flatnonzero(load < cap) + n,
+            np.full(int((load > 0).sum()), sink),
+            np.flatnonzero(served),
+            np.full(int((~served).sum()), sink),
+        ]
+    )
+    v = np.concatenate(
+        [
+            n + offer[fwd],
+            need[~fwd],
+            np.full(int((load < cap).sum()), sink),
+            np.flatnonzero(load > 0) + n,
+            np.full(int(served.sum()), sink),
+            np.flatnonzero(~served),
+        ]
+    )
+    w = np.concatenate(
+        [
+            cost[fwd],
+            -cost[~fwd],
+            np.zeros(int((load < cap).sum())),
+            np.zeros(int((load > 0).sum())),
+            penalty[served],
+            -penalty[~served],
+        ]
+    ).astype(np.float64)
     order = np.argsort(u, kind="stable")
     u, v, w = u[order], v[order], w[order]
     N = n + m + 1
@@ -446,8 +513,13 @@ def residual_potentials(n: int, m: int, need: IntArray, offer: IntArray, cost: I
     return d
 
 
-def solve_arcs(needs: Needs, sup: Supporters, arcs: Arcs, params: Params = DEFAULT_PARAMS,
-               stats: dict[str, float] | None = None) -> tuple[IntArray, int]:
+def solve_arcs(
+    needs: Needs,
+    sup: Supporters,
+    arcs: Arcs,
+    params: Params = DEFAULT_PARAMS,
+    stats: dict[str, float] | None = None,
+) -> tuple[IntArray, int]:
     """Min-cost flow over the candidate arcs: per need the chosen arc index (-1 unserved) and the objective.
 
     Large instances use exact candidate pricing: solve on each need's `pricing_k` cheapest arcs, compute node
@@ -475,7 +547,9 @@ def solve_arcs(needs: Needs, sup: Supporters, arcs: Arcs, params: Params = DEFAU
             rounds += 1
             active = np.flatnonzero(active_mask)
             flow = _flow(n, m, arcs.need[active], arcs.offer[active], arcs.cost[active], cap, penalty)
-            d = residual_potentials(n, m, arcs.need[active], arcs.offer[active], arcs.cost[active], flow, cap, penalty)
+            d = residual_potentials(
+                n, m, arcs.need[active], arcs.offer[active], arcs.cost[active], flow, cap, penalty
+            )
             rc = arcs.cost + (d[arcs.need] - d[head])
             bad = np.flatnonzero((rc < -1e-9) & ~active_mask)
             if not bad.size:
@@ -494,12 +568,19 @@ def solve_arcs(needs: Needs, sup: Supporters, arcs: Arcs, params: Params = DEFAU
     return chosen, total
 
 
-def _finish(needs: Needs, sup: Supporters, arcs: Arcs, chosen: IntArray, params: Params,
-            timings: dict[str, float]) -> Solution:
+def _finish(
+    needs: Needs, sup: Supporters, arcs: Arcs, chosen: IntArray, params: Params, timings: dict[str, float]
+) -> Solution:
     n, m = needs.n, sup.m
-    assigned = np.where(chosen >= 0, arcs.offer[np.maximum(chosen, 0)] if arcs.size else -1, -1).astype(np.int64)
+    assigned = np.where(chosen >= 0, arcs.offer[np.maximum(chosen, 0)] if arcs.size else -1, -1).astype(
+        np.int64
+    )
     cap = effective_capacity(sup, params)
-    used = np.bincount(assigned[assigned >= 0], minlength=m).astype(np.int64) if m else np.zeros(0, dtype=np.int64)
+    used = (
+        np.bincount(assigned[assigned >= 0], minlength=m).astype(np.int64)
+        if m
+        else np.zeros(0, dtype=np.int64)
+    )
     arc_cost = int(arcs.cost[chosen[chosen >= 0]].sum()) if arcs.size else 0
     unserved = chosen < 0
     total = arc_cost + int(params.unserved_cost(needs.severity[unserved]).sum())
@@ -556,7 +637,9 @@ def solve(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS) -> Sol
     return sol
 
 
-def greedy(needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS, arcs: Arcs | None = None) -> Solution:
+def greedy(
+    needs: Needs, sup: Supporters, params: Params = DEFAULT_PARAMS, arcs: Arcs | None = None
+) -> Solution:
     """Baseline: needs in order of severity (highest first, then index) each take the nearest candidate offer
     with a place left. Same arcs and the same objective as `solve`, so the costs compare directly."""
     import time

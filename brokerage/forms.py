@@ -19,14 +19,20 @@ class MatchingForm(forms.Form):
     region = forms.ChoiceField(label="Region")
     trust_rule = forms.ChoiceField(label="Trust rule", choices=TRUST_RULES, initial="none")
     max_radius = forms.FloatField(
-        label="What if: largest radius of the ladder (miles)", required=False, min_value=1, max_value=400,
+        label="What if: largest radius of the ladder (miles)",
+        required=False,
+        min_value=1,
+        max_value=400,
         help_text="Leave empty for the standard ladder 25, 50, 75 miles then national.",
     )
     support_from = forms.DateField(
-        label="Support starting from (YYYY-MM-DD)", required=False,
+        label="Support starting from (YYYY-MM-DD)",
+        required=False,
         help_text="Only offers available on this date take part. Leave empty for today.",
     )
-    national = forms.BooleanField(label="Allow national matches beyond the ladder", required=False, initial=True)
+    national = forms.BooleanField(
+        label="Allow national matches beyond the ladder", required=False, initial=True
+    )
     exclude_offers = forms.CharField(
         label="What if: exclude offers (offer numbers, comma separated)", required=False
     )
@@ -86,8 +92,9 @@ class NeedForm(forms.Form):
     school = forms.TypedChoiceField(label="School", coerce=int)
     area = forms.ChoiceField(label="Area of need", choices=Area.choices)
     severity = forms.TypedChoiceField(label="Severity", choices=Severity.choices, coerce=int, initial=2)
-    evidence = forms.CharField(label="What is the need? (optional)", required=False,
-                               widget=forms.Textarea(attrs={"rows": 3}))
+    evidence = forms.CharField(
+        label="What is the need? (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,12 +104,16 @@ class NeedForm(forms.Form):
 class OfferForm(forms.Form):
     school = forms.TypedChoiceField(label="School the support comes from", coerce=int)
     areas = forms.MultipleChoiceField(label="Areas of expertise", choices=Area.choices)
-    phases = forms.MultipleChoiceField(label="Phases", choices=[("primary", "Primary"), ("secondary", "Secondary")])
+    phases = forms.MultipleChoiceField(
+        label="Phases", choices=[("primary", "Primary"), ("secondary", "Secondary")]
+    )
     designation = forms.ChoiceField(label="Designation", choices=Designation.choices, required=False)
-    capacity = forms.IntegerField(label="Capacity (schools at a time; empty for the default)", required=False,
-                                  min_value=1, max_value=20)
-    max_miles = forms.FloatField(label="Maximum travel distance in miles (empty for no limit)", required=False,
-                                 min_value=1)
+    capacity = forms.IntegerField(
+        label="Capacity (schools at a time; empty for the default)", required=False, min_value=1, max_value=20
+    )
+    max_miles = forms.FloatField(
+        label="Maximum travel distance in miles (empty for no limit)", required=False, min_value=1
+    )
     available_from = forms.DateField(label="Available from (YYYY-MM-DD)", required=False)
     available_to = forms.DateField(label="Available until (YYYY-MM-DD)", required=False)
 

@@ -50,7 +50,9 @@ class Need(models.Model):
 
     class Meta:
         ordering = ["-severity", "school_id", "area"]
-        constraints = [models.UniqueConstraint(fields=["school", "area", "source"], name="need_school_area_source")]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "area", "source"], name="need_school_area_source")
+        ]
 
     def __str__(self) -> str:
         return f"{self.school_id} needs {self.get_area_display()} ({self.get_severity_display()})"
@@ -70,14 +72,20 @@ class Offer(models.Model):
 
     school = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="brokerage_offers")
     leader = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="brokerage_offers",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="brokerage_offers",
         help_text="the system leader who makes this offer (their school is `school`); empty for a school offer",
     )
     designation = models.CharField(max_length=5, choices=Designation.choices, blank=True)
     areas = models.JSONField(default=list)  # [Area values]
     phases = models.JSONField(default=list)  # ["primary", "secondary"]
     capacity = models.PositiveSmallIntegerField(default=2)
-    max_miles = models.FloatField(null=True, blank=True, help_text="maximum travel distance; empty = no limit")
+    max_miles = models.FloatField(
+        null=True, blank=True, help_text="maximum travel distance; empty = no limit"
+    )
     available_from = models.DateField(null=True, blank=True)
     available_to = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DECLARED)
@@ -123,7 +131,9 @@ class MatchingRun(models.Model):
 class MatchResult(models.Model):
     run = models.ForeignKey(MatchingRun, on_delete=models.CASCADE, related_name="results")
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="match_results")
-    offer = models.ForeignKey(Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="match_results")
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="match_results"
+    )
     miles = models.FloatField(null=True, blank=True)
     cost = models.IntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
@@ -148,7 +158,9 @@ class Proposal(models.Model):
         ACCEPTED = "accepted", "Accepted by both"
         DECLINED = "declined", "Declined"
 
-    run = models.ForeignKey(MatchingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals")
+    run = models.ForeignKey(
+        MatchingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="proposals")
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="proposals")
     reason = models.TextField(blank=True)
@@ -156,7 +168,9 @@ class Proposal(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT, db_index=True)
     need_response = models.CharField(max_length=10, choices=Response.choices, default=Response.PENDING)
     offer_response = models.CharField(max_length=10, choices=Response.choices, default=Response.PENDING)
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,11 +19,25 @@ from similarity.core import compute_families, compute_strengths, prepare_phase
 from similarity.method import DEFAULT_METHOD
 from similarity.pack import load_frames
 
-AREAS = ("leadership", "governance", "english", "maths", "send", "behaviour_attendance", "curriculum",
-         "early_years", "finance_operations")
+AREAS = (
+    "leadership",
+    "governance",
+    "english",
+    "maths",
+    "send",
+    "behaviour_attendance",
+    "curriculum",
+    "early_years",
+    "finance_operations",
+)
 AREA_INDEX = {a: i for i, a in enumerate(AREAS)}
-NEED_RATINGS = {"requires improvement": 2, "satisfactory": 1, "serious weaknesses": 3, "special measures": 3,
-                "inadequate": 3}
+NEED_RATINGS = {
+    "requires improvement": 2,
+    "satisfactory": 1,
+    "serious weaknesses": 3,
+    "special measures": 3,
+    "inadequate": 3,
+}
 ELIGIBLE = {"good", "outstanding"}
 KS2_THRESHOLD, P8_THRESHOLD, MIN_YEARS_BELOW, STRONG_Z = -2.0, -0.5, 2, 0.5
 AREA_MEASURES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -88,6 +102,7 @@ def build(pack: Path) -> Instance:
             sev = NEED_RATINGS.get(r)
             if sev:
                 needs[(i, "leadership")] = sev
+
         def num(c: str, frame: pd.DataFrame = frame) -> np.ndarray:
             if c not in frame:
                 return np.full(len(frame), np.nan)
@@ -95,8 +110,10 @@ def build(pack: Path) -> Instance:
 
         if phase == "primary":
             checks = {
-                "english": ([(num(f"READPROG{s}") + num(f"WRITPROG{s}")) / 2 for s in ("_2017", "_2018", "")],
-                            KS2_THRESHOLD),
+                "english": (
+                    [(num(f"READPROG{s}") + num(f"WRITPROG{s}")) / 2 for s in ("_2017", "_2018", "")],
+                    KS2_THRESHOLD,
+                ),
                 "maths": ([num(f"MATPROG{s}") for s in ("_2017", "_2018", "")], KS2_THRESHOLD),
             }
         else:
@@ -106,15 +123,26 @@ def build(pack: Path) -> Instance:
             for i in np.flatnonzero(below >= MIN_YEARS_BELOW):
                 needs[(int(i), area)] = max(needs.get((int(i), area), 0), 3 if latest[i] < 2 * thr else 2)
         in_need = np.zeros(data.n, dtype=bool)
-        for (i, _a) in needs:
+        for i, _a in needs:
             in_need[i] = True
         counts[f"{phase}_schools"] = data.n
         counts[f"{phase}_needs"] = len(needs)
         counts[f"{phase}_schools_in_need"] = int(in_need.sum())
         for (i, area), sev in needs.items():
-            need_rows.append((int(data.urn[i]), PHASE_BIT[phase], AREA_INDEX[area], sev, data.X[i],
-                              float(zs.get(area, np.full(data.n, np.nan))[i]) if area in zs else float("nan"),
-                              str(data.region[i]), str(la[i]), float(data.lat[i]), float(data.lon[i])))
+            need_rows.append(
+                (
+                    int(data.urn[i]),
+                    PHASE_BIT[phase],
+                    AREA_INDEX[area],
+                    sev,
+                    data.X[i],
+                    float(zs.get(area, np.full(data.n, np.nan))[i]) if area in zs else float("nan"),
+                    str(data.region[i]),
+                    str(la[i]),
+                    float(data.lat[i]),
+                    float(data.lon[i]),
+                )
+            )
         eligible = np.isin(rating, list(ELIGIBLE)) & ~in_need
         area_mask = np.zeros(data.n, dtype=np.int64)
         for a, z in zs.items():
@@ -124,15 +152,25 @@ def build(pack: Path) -> Instance:
         strength = np.full((data.n, len(AREAS)), np.nan)
         for a, z in zs.items():
             strength[:, AREA_INDEX[a]] = z
-        sup_parts.append((data.urn[keep], data.lat[keep], data.lon[keep], np.full(keep.sum(), PHASE_BIT[phase]),
-                          area_mask[keep], data.X[keep], strength[keep]))
+        sup_parts.append(
+            (
+                data.urn[keep],
+                data.lat[keep],
+                data.lon[keep],
+                np.full(keep.sum(), PHASE_BIT[phase]),
+                area_mask[keep],
+                data.X[keep],
+                strength[keep],
+            )
+        )
         counts[f"{phase}_offers"] = int(keep.sum())
         all_X.append(data.X)
     n = len(need_rows)
     F = all_X[0].shape[1]
     needs_arr = Needs(
         school=np.array([r[0] for r in need_rows], dtype=np.int64),
-        lat=np.array([r[8] for r in need_rows]), lon=np.array([r[9] for r in need_rows]),
+        lat=np.array([r[8] for r in need_rows]),
+        lon=np.array([r[9] for r in need_rows]),
         phase=np.array([r[1] for r in need_rows], dtype=np.int64),
         area=np.array([r[2] for r in need_rows], dtype=np.int64),
         severity=np.array([r[3] for r in need_rows], dtype=np.int64),
@@ -143,13 +181,21 @@ def build(pack: Path) -> Instance:
     m = sum(len(p[0]) for p in sup_parts)
     sup = Supporters(
         school=np.concatenate([p[0] for p in sup_parts]).astype(np.int64),
-        lat=np.concatenate([p[1] for p in sup_parts]), lon=np.concatenate([p[2] for p in sup_parts]),
+        lat=np.concatenate([p[1] for p in sup_parts]),
+        lon=np.concatenate([p[2] for p in sup_parts]),
         phases=np.concatenate([p[3] for p in sup_parts]).astype(np.int64),
         areas=np.concatenate([p[4] for p in sup_parts]).astype(np.int64),
-        capacity=np.full(m, 2, dtype=np.int64), max_miles=np.full(m, np.inf),
-        X=np.concatenate([p[5] for p in sup_parts]), strength=np.concatenate([p[6] for p in sup_parts]),
+        capacity=np.full(m, 2, dtype=np.int64),
+        max_miles=np.full(m, np.inf),
+        X=np.concatenate([p[5] for p in sup_parts]),
+        strength=np.concatenate([p[6] for p in sup_parts]),
         trust=np.full(m, -1, dtype=np.int64),
     )
     counts["needs"], counts["offers"] = n, m
-    return Instance(needs_arr, sup, np.array([r[6] for r in need_rows], dtype=object),
-                    np.array([r[7] for r in need_rows], dtype=object), counts)
+    return Instance(
+        needs_arr,
+        sup,
+        np.array([r[6] for r in need_rows], dtype=object),
+        np.array([r[7] for r in need_rows], dtype=object),
+        counts,
+    )

@@ -103,13 +103,17 @@ def capacity_for(designation: str) -> int:
 
 def regions() -> list[str]:
     return sorted(
-        r for r in School.objects.exclude(region_name="").values_list("region_name", flat=True).distinct() if r
+        r
+        for r in School.objects.exclude(region_name="").values_list("region_name", flat=True).distinct()
+        if r
     )
 
 
 def is_system_leader(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and RoleAssignment.objects.filter(
-        user=user, role=Role.SYSTEM_LEADER).exists()
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and RoleAssignment.objects.filter(user=user, role=Role.SYSTEM_LEADER).exists()
+    )
 
 
 def region_q(field: str, region: str) -> Q:
@@ -127,8 +131,10 @@ def region_q(field: str, region: str) -> Q:
 def in_region(school_region: str, region: str) -> bool:
     from similarity.services import region_of
 
-    return bool(region) and (school_region.strip().lower() == region.strip().lower()
-                             or region_of(school_region).lower() == region.strip().lower())
+    return bool(region) and (
+        school_region.strip().lower() == region.strip().lower()
+        or region_of(school_region).lower() == region.strip().lower()
+    )
 
 
 def broker_for_school_region(user: Any, school_region: str) -> bool:
@@ -179,16 +185,24 @@ def identify_needs() -> dict[tuple[int, str], tuple[int, str]]:
     """{(urn, area): (severity, evidence)} for every open school with a data signal."""
     out: dict[tuple[int, str], tuple[int, str]] = {}
     open_schools = in_scope_schools()
-    for urn, rating, date in open_schools.exclude(ofsted_rating="").values_list("urn", "ofsted_rating", "ofsted_date"):
+    for urn, rating, date in open_schools.exclude(ofsted_rating="").values_list(
+        "urn", "ofsted_rating", "ofsted_date"
+    ):
         sev = NEED_RATINGS.get(rating.strip().lower())
         if sev:
             when = f" ({date:%d %B %Y})" if date else ""
             out[(urn, "leadership")] = (sev, f"Latest Ofsted judgement: {rating}{when}.")
     series: dict[tuple[int, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    rows = Result.objects.filter(
-        measure__in=["READPROG", "WRITPROG", "MATPROG", "P8MEA"], value__isnull=False,
-        school__status__in=[Status.OPEN, Status.PENDING_CLOSURE], school__phase__in=list(PHASE_BITS),
-    ).exclude(school__type_group__in=OUT_OF_SCOPE_TYPES).values_list("school_id", "year", "measure", "value")
+    rows = (
+        Result.objects.filter(
+            measure__in=["READPROG", "WRITPROG", "MATPROG", "P8MEA"],
+            value__isnull=False,
+            school__status__in=[Status.OPEN, Status.PENDING_CLOSURE],
+            school__phase__in=list(PHASE_BITS),
+        )
+        .exclude(school__type_group__in=OUT_OF_SCOPE_TYPES)
+        .values_list("school_id", "year", "measure", "value")
+    )
     for urn, year, measure, value in rows.iterator(chunk_size=20000):
         if value is None:
             continue
@@ -200,8 +214,11 @@ def identify_needs() -> dict[tuple[int, str], tuple[int, str]]:
             series[(urn, "curriculum")][year].append(value)
     for (urn, area), years in series.items():
         thr = P8_THRESHOLD if area == "curriculum" else KS2_THRESHOLD
-        label = "Progress 8" if area == "curriculum" else ("maths progress" if area == "maths" else
-                                                            "mean of reading and writing progress")
+        label = (
+            "Progress 8"
+            if area == "curriculum"
+            else ("maths progress" if area == "maths" else "mean of reading and writing progress")
+        )
         vals = {y: float(np.mean(v)) for y, v in years.items() if area != "english" or len(v) == 2}
         below = sorted(y for y, v in vals.items() if v < thr)
         if len(below) >= MIN_YEARS_BELOW:
@@ -226,15 +243,26 @@ def strong_areas(phase: str, strengths: dict[str, Any], rating: str) -> list[str
 def derive_from_register(actor: Any = None) -> dict[str, int]:
     """Create/update data-identified needs and default offers; close/deactivate those no longer supported.
     Running it twice in a row changes nothing the second time."""
-    counts = dict.fromkeys(("needs_created", "needs_updated", "needs_closed", "offers_created", "offers_updated",
-                            "offers_deactivated"), 0)
+    counts = dict.fromkeys(
+        (
+            "needs_created",
+            "needs_updated",
+            "needs_closed",
+            "offers_created",
+            "offers_updated",
+            "offers_deactivated",
+        ),
+        0,
+    )
     wanted = identify_needs()
     existing = {(n.school_id, n.area): n for n in Need.objects.filter(source=Need.Source.DATA)}
     new = []
     for key, (sev, evidence) in wanted.items():
         n = existing.get(key)
         if n is None:
-            new.append(Need(school_id=key[0], area=key[1], severity=sev, source=Need.Source.DATA, evidence=evidence))
+            new.append(
+                Need(school_id=key[0], area=key[1], severity=sev, source=Need.Source.DATA, evidence=evidence)
+            )
         elif (n.severity, n.evidence, n.is_open) != (sev, evidence, True):
             n.severity, n.evidence, n.is_open = sev, evidence, True
             n.save(update_fields=["severity", "evidence", "is_open"])
@@ -253,8 +281,10 @@ def derive_from_register(actor: Any = None) -> dict[str, int]:
         if rating.strip().lower() not in ratings or urn in in_need or phase not in PHASE_BITS:
             continue
         sim = sims.get(urn)
-        areas = strong_areas(sim[0], sim[2] or {}, rating) if sim else (
-            ["leadership"] if rating.strip().lower() == "outstanding" else []
+        areas = (
+            strong_areas(sim[0], sim[2] or {}, rating)
+            if sim
+            else (["leadership"] if rating.strip().lower() == "outstanding" else [])
         )
         if areas:
             bits = PHASE_BITS[phase]
@@ -265,8 +295,16 @@ def derive_from_register(actor: Any = None) -> dict[str, int]:
     for urn, (areas, phases) in wanted_offers.items():
         o = current.get(urn)
         if o is None:
-            new_offers.append(Offer(school_id=urn, areas=areas, phases=phases, capacity=cap,
-                                    source=Offer.Source.DEFAULT, evidence="Derived: strong relative to its family."))
+            new_offers.append(
+                Offer(
+                    school_id=urn,
+                    areas=areas,
+                    phases=phases,
+                    capacity=cap,
+                    source=Offer.Source.DEFAULT,
+                    evidence="Derived: strong relative to its family.",
+                )
+            )
         elif (o.areas, o.phases, o.is_active) != (areas, phases, True):
             o.areas, o.phases, o.is_active = areas, phases, True
             o.save(update_fields=["areas", "phases", "is_active"])
@@ -289,19 +327,34 @@ def declare_need(user: Any, school_urn: int, area: str, severity: int, evidence:
     if area not in AREA_INDEX:
         raise ValidationError(f"unknown area {area!r}")
     need, _ = Need.objects.update_or_create(
-        school_id=school_urn, area=area, source=Need.Source.DECLARED,
+        school_id=school_urn,
+        area=area,
+        source=Need.Source.DECLARED,
         defaults={"severity": int(severity), "evidence": evidence, "is_open": True, "created_by": user},
     )
-    record("brokerage.need.declare", actor=user, object_type="brokerage.Need", object_id=need.pk,
-           data={"school": school_urn, "area": area, "severity": int(severity)})
+    record(
+        "brokerage.need.declare",
+        actor=user,
+        object_type="brokerage.Need",
+        object_id=need.pk,
+        data={"school": school_urn, "area": area, "severity": int(severity)},
+    )
     return need
 
 
 @transaction.atomic
 def declare_offer(
-    user: Any, school_urn: int, areas: Iterable[str], phases: Iterable[str], *, designation: str = "",
-    capacity: int | None = None, max_miles: float | None = None, available_from: dt.date | None = None,
-    available_to: dt.date | None = None, as_system_leader: bool = False,
+    user: Any,
+    school_urn: int,
+    areas: Iterable[str],
+    phases: Iterable[str],
+    *,
+    designation: str = "",
+    capacity: int | None = None,
+    max_miles: float | None = None,
+    available_from: dt.date | None = None,
+    available_to: dt.date | None = None,
+    as_system_leader: bool = False,
 ) -> Offer:
     """A school user offers their school's support; a system leader (SYSTEM_LEADER role) offers their own."""
     if as_system_leader:
@@ -320,13 +373,24 @@ def declare_offer(
     if designation not in Designation.values:
         raise ValidationError("unknown designation")
     offer = Offer.objects.create(
-        school_id=school_urn, leader=user if as_system_leader else None, designation=designation, areas=areas,
-        phases=phases, capacity=capacity if capacity is not None else capacity_for(designation),
-        max_miles=max_miles, available_from=available_from, available_to=available_to,
+        school_id=school_urn,
+        leader=user if as_system_leader else None,
+        designation=designation,
+        areas=areas,
+        phases=phases,
+        capacity=capacity if capacity is not None else capacity_for(designation),
+        max_miles=max_miles,
+        available_from=available_from,
+        available_to=available_to,
         source=Offer.Source.DECLARED,
     )
-    record("brokerage.offer.declare", actor=user, object_type="brokerage.Offer", object_id=offer.pk,
-           data={"school": school_urn, "areas": areas, "phases": phases, "capacity": offer.capacity})
+    record(
+        "brokerage.offer.declare",
+        actor=user,
+        object_type="brokerage.Offer",
+        object_id=offer.pk,
+        data={"school": school_urn, "areas": areas, "phases": phases, "capacity": offer.capacity},
+    )
     return offer
 
 
@@ -349,14 +413,17 @@ def active_counts(offer_ids: Iterable[int] | None = None) -> dict[int, int]:
 
 def _trusts(urns: Iterable[int]) -> dict[int, int]:
     return dict(
-        Membership.objects.filter(school_id__in=list(urns), left__isnull=True).values_list("school_id", "partnership_id")
+        Membership.objects.filter(school_id__in=list(urns), left__isnull=True).values_list(
+            "school_id", "partnership_id"
+        )
     )
 
 
 def available_q(on: dt.date) -> Q:
     """Offers available on `on`: available_from <= on <= available_to, an empty date leaving that side open."""
     return (Q(available_from__isnull=True) | Q(available_from__lte=on)) & (
-        Q(available_to__isnull=True) | Q(available_to__gte=on))
+        Q(available_to__isnull=True) | Q(available_to__gte=on)
+    )
 
 
 def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
@@ -412,7 +479,9 @@ def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
         lat=np.array([o.school.latitude for o in offers], dtype=float),
         lon=np.array([o.school.longitude for o in offers], dtype=float),
         phases=np.array([phase_mask(o.phases) for o in offers], dtype=np.int64),
-        areas=np.array([sum(1 << AREA_INDEX[a] for a in o.areas if a in AREA_INDEX) for o in offers], dtype=np.int64),
+        areas=np.array(
+            [sum(1 << AREA_INDEX[a] for a in o.areas if a in AREA_INDEX) for o in offers], dtype=np.int64
+        ),
         capacity=np.array([max(o.capacity - used.get(o.pk, 0), 0) for o in offers], dtype=np.int64),
         max_miles=np.array([o.max_miles if o.max_miles is not None else np.inf for o in offers], dtype=float),
         X=np.array([xrow(o.school_id) for o in offers], dtype=float).reshape(len(offers), len(feats)),
@@ -422,8 +491,15 @@ def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
         trust=np.array([trusts.get(o.school_id, -1) for o in offers], dtype=np.int64),
     )
     unavailable = Offer.objects.filter(is_active=True).exclude(available_q(today)).count()
-    return {"needs": needs, "located": located, "offers": offers, "n": n_arr, "s": s_arr,
-            "unavailable": unavailable, "on": today}
+    return {
+        "needs": needs,
+        "located": located,
+        "offers": offers,
+        "n": n_arr,
+        "s": s_arr,
+        "unavailable": unavailable,
+        "on": today,
+    }
 
 
 def params_from(options: dict[str, Any], offers: list[Offer]) -> engine.Params:
@@ -478,8 +554,13 @@ def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) 
     )
     with transaction.atomic():
         run = MatchingRun.objects.create(region=region, created_by=user, params=options, what_if=what_if)
-        record("brokerage.matching.start", actor=user, object_type="brokerage.MatchingRun", object_id=run.pk,
-               data={"region": region, "options": options})
+        record(
+            "brokerage.matching.start",
+            actor=user,
+            object_type="brokerage.MatchingRun",
+            object_id=run.pk,
+            data={"region": region, "options": options},
+        )
     t0 = time.perf_counter()
     try:
         prob = build_problem(region, on)
@@ -511,8 +592,13 @@ def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) 
                 "solve_and_greedy_seconds": round(t2 - t1, 3),
             }
             run.save(update_fields=["status", "summary"])
-            record("brokerage.matching.done", actor=user, object_type="brokerage.MatchingRun", object_id=run.pk,
-                   data={"served": sol.served, "needs": len(prob["needs"])})
+            record(
+                "brokerage.matching.done",
+                actor=user,
+                object_type="brokerage.MatchingRun",
+                object_id=run.pk,
+                data={"served": sol.served, "needs": len(prob["needs"])},
+            )
     except Exception as exc:
         MatchingRun.objects.filter(pk=run.pk).update(status=MatchingRun.Status.FAILED, error=str(exc)[:2000])
         raise
@@ -528,19 +614,34 @@ def _store(run: MatchingRun, prob: dict[str, Any], sol: engine.Solution) -> None
         nearest = float(sol.nearest_miles[i])
         nearest_v = round(nearest, 2) if np.isfinite(nearest) else None
         if m is None:
-            rows.append(MatchResult(run=run, need=need, unmatched_reason=str(sol.unmatched_reason[i]),
-                                    nearest_miles=nearest_v))
+            rows.append(
+                MatchResult(
+                    run=run, need=need, unmatched_reason=str(sol.unmatched_reason[i]), nearest_miles=nearest_v
+                )
+            )
             continue
         o = offers[m.offer]
-        rows.append(MatchResult(
-            run=run, need=need, offer=o, miles=round(m.miles, 2), cost=m.cost, nearest_miles=nearest_v,
-            reason=engine.explain(m, need.get_area_display(), sol.params),
-            alternatives=[
-                {"offer": offers[a.offer].pk, "school": offers[a.offer].school_id,
-                 "name": offers[a.offer].school.name, "miles": round(a.miles, 1), "cost": a.cost}
-                for a in m.alternatives
-            ],
-        ))
+        rows.append(
+            MatchResult(
+                run=run,
+                need=need,
+                offer=o,
+                miles=round(m.miles, 2),
+                cost=m.cost,
+                nearest_miles=nearest_v,
+                reason=engine.explain(m, need.get_area_display(), sol.params),
+                alternatives=[
+                    {
+                        "offer": offers[a.offer].pk,
+                        "school": offers[a.offer].school_id,
+                        "name": offers[a.offer].school.name,
+                        "miles": round(a.miles, 1),
+                        "cost": a.cost,
+                    }
+                    for a in m.alternatives
+                ],
+            )
+        )
     located_ids = {n.pk for n in located}
     for need in prob["needs"]:
         if need.pk not in located_ids:
@@ -567,30 +668,36 @@ def result_rows(run: MatchingRun) -> list[dict[str, Any]]:
     sent = set(Proposal.objects.filter(run=run).values_list("need_id", "offer_id"))
     for r in qs:
         s = r.need.school
-        rows.append({
-            "result_id": r.pk,
-            "need_id": r.need_id,
-            "urn": s.urn,
-            "school": s.name,
-            "la": s.la_name,
-            "region": s.region_name,
-            "lat": s.latitude,
-            "lon": s.longitude,
-            "area": r.need.get_area_display(),
-            "severity": r.need.get_severity_display(),
-            "need_source": r.need.get_source_display(),
-            "offer_id": r.offer_id,
-            "supporter_urn": r.offer.school_id if r.offer else None,
-            "supporter": (r.offer.school.name + (f" ({r.offer.get_designation_display()})" if r.offer.designation
-                                                 else "")) if r.offer else "",
-            "miles": r.miles,
-            "cost": r.cost,
-            "reason": r.reason,
-            "alternatives": "; ".join(f"{a['name']} ({a['miles']} mi)" for a in r.alternatives),
-            "unmatched": UNMATCHED_LABELS.get(r.unmatched_reason, r.unmatched_reason),
-            "nearest_miles": r.nearest_miles,
-            "proposed": (r.need_id, r.offer_id) in sent,
-        })
+        rows.append(
+            {
+                "result_id": r.pk,
+                "need_id": r.need_id,
+                "urn": s.urn,
+                "school": s.name,
+                "la": s.la_name,
+                "region": s.region_name,
+                "lat": s.latitude,
+                "lon": s.longitude,
+                "area": r.need.get_area_display(),
+                "severity": r.need.get_severity_display(),
+                "need_source": r.need.get_source_display(),
+                "offer_id": r.offer_id,
+                "supporter_urn": r.offer.school_id if r.offer else None,
+                "supporter": (
+                    r.offer.school.name
+                    + (f" ({r.offer.get_designation_display()})" if r.offer.designation else "")
+                )
+                if r.offer
+                else "",
+                "miles": r.miles,
+                "cost": r.cost,
+                "reason": r.reason,
+                "alternatives": "; ".join(f"{a['name']} ({a['miles']} mi)" for a in r.alternatives),
+                "unmatched": UNMATCHED_LABELS.get(r.unmatched_reason, r.unmatched_reason),
+                "nearest_miles": r.nearest_miles,
+                "proposed": (r.need_id, r.offer_id) in sent,
+            }
+        )
     return rows
 
 
@@ -602,7 +709,9 @@ def cold_spots(run: MatchingRun) -> dict[str, list[dict[str, Any]]]:
     for r in run.results.select_related("need__school"):
         s = r.need.school
         nm = r.nearest_miles if r.nearest_miles is not None else float("inf")
-        la = by_la.setdefault((s.region_name, s.la_name), {"needs": 0, "over_50": 0, "over_75": 0, "unserved": 0})
+        la = by_la.setdefault(
+            (s.region_name, s.la_name), {"needs": 0, "over_50": 0, "over_75": 0, "unserved": 0}
+        )
         rg = by_region.setdefault(s.region_name, {"needs": 0, "over_50": 0, "over_75": 0, "unserved": 0})
         for d in (la, rg):
             d["needs"] += 1
@@ -610,10 +719,20 @@ def cold_spots(run: MatchingRun) -> dict[str, list[dict[str, Any]]]:
             d["over_75"] += nm > 75
             d["unserved"] += r.offer_id is None
         if nm > 50 and s.latitude is not None:
-            points.append({"urn": s.urn, "name": s.name, "lat": s.latitude, "lon": s.longitude,
-                           "area": r.need.get_area_display(), "la": s.la_name,
-                           "nearest": None if nm == float("inf") else round(nm, 1)})
-    las = [{"region": k[0], "la": k[1], **v} for k, v in sorted(by_la.items()) if v["over_50"] or v["unserved"]]
+            points.append(
+                {
+                    "urn": s.urn,
+                    "name": s.name,
+                    "lat": s.latitude,
+                    "lon": s.longitude,
+                    "area": r.need.get_area_display(),
+                    "la": s.la_name,
+                    "nearest": None if nm == float("inf") else round(nm, 1),
+                }
+            )
+    las = [
+        {"region": k[0], "la": k[1], **v} for k, v in sorted(by_la.items()) if v["over_50"] or v["unserved"]
+    ]
     regs = [{"region": k, **v} for k, v in sorted(by_region.items())]
     return {"by_la": las, "by_region": regs, "points": points}
 
@@ -624,12 +743,19 @@ def send_proposals(user: Any, run: MatchingRun, result_ids: Iterable[int]) -> li
     out = []
     for r in run.results.filter(pk__in=list(result_ids), offer__isnull=False).select_related("need", "offer"):
         p, created = Proposal.objects.get_or_create(
-            need=r.need, offer=r.offer, status=Proposal.Status.SENT,
+            need=r.need,
+            offer=r.offer,
+            status=Proposal.Status.SENT,
             defaults={"run": run, "reason": r.reason, "miles": r.miles, "sent_by": user},
         )
         if created:
-            record("brokerage.proposal.send", actor=user, object_type="brokerage.Proposal", object_id=p.pk,
-                   data={"need": r.need_id, "offer": r.offer_id, "run": run.pk})
+            record(
+                "brokerage.proposal.send",
+                actor=user,
+                object_type="brokerage.Proposal",
+                object_id=p.pk,
+                data={"need": r.need_id, "offer": r.offer_id, "run": run.pk},
+            )
         out.append(p)
     return out
 
@@ -682,16 +808,28 @@ def respond(user: Any, proposal_id: int, side: str, accept: bool) -> Proposal:
                 raise CapacityExhausted("The supporter has no capacity left for another deployment.")
             p.status = Proposal.Status.ACCEPTED
         p.save(update_fields=["need_response", "offer_response", "status"])
-        record(f"brokerage.proposal.{'accept' if accept else 'decline'}", actor=user,
-               object_type="brokerage.Proposal", object_id=p.pk, data={"side": side})
+        record(
+            f"brokerage.proposal.{'accept' if accept else 'decline'}",
+            actor=user,
+            object_type="brokerage.Proposal",
+            object_id=p.pk,
+            data={"side": side},
+        )
         if p.status == Proposal.Status.ACCEPTED:
             d = Deployment.objects.create(
-                proposal=p, need=p.need, offer=offer,
+                proposal=p,
+                need=p.need,
+                offer=offer,
                 support_type=SupportType.SYSTEM_LEADER if offer.designation else SupportType.JPD,
                 start=timezone.localdate(),
             )
-            record("brokerage.deployment.activate", actor=user, object_type="brokerage.Deployment",
-                   object_id=d.pk, data={"proposal": p.pk, "offer": offer.pk, "need": p.need_id})
+            record(
+                "brokerage.deployment.activate",
+                actor=user,
+                object_type="brokerage.Deployment",
+                object_id=d.pk,
+                data={"proposal": p.pk, "offer": offer.pk, "need": p.need_id},
+            )
             _to_ledger(d, user)
     return p
 
@@ -727,8 +865,15 @@ def can_manage_deployment(user: Any, d: Deployment) -> bool:
 
 
 @transaction.atomic
-def update_deployment(user: Any, deployment_id: int, *, support_type: str | None = None, days: int | None = None,
-                      start: dt.date | None = None, end: dt.date | None = None) -> Deployment:
+def update_deployment(
+    user: Any,
+    deployment_id: int,
+    *,
+    support_type: str | None = None,
+    days: int | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Deployment:
     d = Deployment.objects.select_for_update().select_related("need__school").get(pk=deployment_id)
     require(can_manage_deployment(user, d), "Only a broker for the region can change this deployment.")
     if d.status != Deployment.Status.ACTIVE:
@@ -747,8 +892,13 @@ def update_deployment(user: Any, deployment_id: int, *, support_type: str | None
         raise ValidationError("The end date must not be before the start date.")
     d.save()
     _to_ledger(d, user)
-    record("brokerage.deployment.update", actor=user, object_type="brokerage.Deployment", object_id=d.pk,
-           data={"support_type": d.support_type, "days": d.days, "start": str(d.start), "end": str(d.end)})
+    record(
+        "brokerage.deployment.update",
+        actor=user,
+        object_type="brokerage.Deployment",
+        object_id=d.pk,
+        data={"support_type": d.support_type, "days": d.days, "start": str(d.start), "end": str(d.end)},
+    )
     return d
 
 
@@ -765,8 +915,13 @@ def close_deployment(user: Any, deployment_id: int, outcome: str) -> Deployment:
         d.end = timezone.localdate()
     d.save()
     _to_ledger(d, user)
-    record("brokerage.deployment.close", actor=user, object_type="brokerage.Deployment", object_id=d.pk,
-           data={"outcome": d.outcome})
+    record(
+        "brokerage.deployment.close",
+        actor=user,
+        object_type="brokerage.Deployment",
+        object_id=d.pk,
+        data={"outcome": d.outcome},
+    )
     return d
 
 
@@ -777,7 +932,8 @@ def proposals_for(user: Any) -> QuerySet[Proposal]:
     schools = schools_of(user)
     return (
         Proposal.objects.filter(
-            Q(need__school_id__in=schools) | Q(offer__school_id__in=schools, offer__leader__isnull=True)
+            Q(need__school_id__in=schools)
+            | Q(offer__school_id__in=schools, offer__leader__isnull=True)
             | Q(offer__leader_id=getattr(user, "pk", None))
         )
         .select_related("need__school", "offer__school")
@@ -809,9 +965,12 @@ def proposal_rows_for_run(run: MatchingRun) -> list[dict[str, Any]]:
 def proposal_rows(user: Any) -> list[dict[str, Any]]:
     out = []
     for p in proposals_for(user):
-        sides = [s for s in sides_for(user, p)
-                 if p.status == Proposal.Status.SENT
-                 and (p.need_response if s == "need" else p.offer_response) == Response.PENDING]
+        sides = [
+            s
+            for s in sides_for(user, p)
+            if p.status == Proposal.Status.SENT
+            and (p.need_response if s == "need" else p.offer_response) == Response.PENDING
+        ]
         out.append(_proposal_row(p, sides))
     return out
 
@@ -819,7 +978,11 @@ def proposal_rows(user: Any) -> list[dict[str, Any]]:
 def deployments_for(user: Any) -> QuerySet[Deployment]:
     schools = schools_of(user)
     regions_ = broker_regions(user)
-    q = Q(need__school_id__in=schools) | Q(offer__school_id__in=schools) | Q(offer__leader_id=getattr(user, "pk", None))
+    q = (
+        Q(need__school_id__in=schools)
+        | Q(offer__school_id__in=schools)
+        | Q(offer__leader_id=getattr(user, "pk", None))
+    )
     for r in regions_:
         q |= region_q("need__school__region_name", r)
     return Deployment.objects.filter(q).select_related("need__school", "offer__school").distinct()

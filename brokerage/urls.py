@@ -18,9 +18,15 @@ urlpatterns = [
     re_path(r"^brokerage/proposals\.(?P<fmt>csv|xlsx)$", views.proposals_export, name="proposals-export"),
     path("brokerage/deployments/", views.deployments, name="deployments"),
     path("brokerage/deployments/<int:deployment_id>/", views.deployment_detail, name="deployment"),
-    re_path(r"^brokerage/deployments\.(?P<fmt>csv|xlsx)$", views.deployments_export, name="deployments-export"),
+    re_path(
+        r"^brokerage/deployments\.(?P<fmt>csv|xlsx)$", views.deployments_export, name="deployments-export"
+    ),
     path("brokerage/methodology/", views.methodology, name="methodology"),
     path("brokerage/school/", views.school_needs_offers, name="school"),
-    re_path(r"^brokerage/school/(?P<table>needs|offers)\.(?P<fmt>csv|xlsx)$", views.school_export, name="school-export"),
+    re_path(
+        r"^brokerage/school/(?P<table>needs|offers)\.(?P<fmt>csv|xlsx)$",
+        views.school_export,
+        name="school-export",
+    ),
     re_path(r"^brokerage/runs\.(?P<fmt>csv|xlsx)$", views.runs_export, name="runs-export"),
 ]

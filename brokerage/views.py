@@ -20,30 +20,58 @@ from schoolpartners.exports import Column, export_response
 from schools.models import School
 
 RESULT_COLUMNS = [
-    Column("urn", "URN"), Column("school", "School in need"), Column("la", "Local authority"),
-    Column("region", "Region"), Column("area", "Area"), Column("severity", "Severity"),
-    Column("need_source", "Need source"), Column("offer_id", "Offer"), Column("supporter_urn", "Supporter URN"),
-    Column("supporter", "Supporter"), Column("miles", "Miles"), Column("cost", "Cost"), Column("reason", "Reason"),
-    Column("alternatives", "Alternatives considered"), Column("unmatched", "Why unmatched"),
+    Column("urn", "URN"),
+    Column("school", "School in need"),
+    Column("la", "Local authority"),
+    Column("region", "Region"),
+    Column("area", "Area"),
+    Column("severity", "Severity"),
+    Column("need_source", "Need source"),
+    Column("offer_id", "Offer"),
+    Column("supporter_urn", "Supporter URN"),
+    Column("supporter", "Supporter"),
+    Column("miles", "Miles"),
+    Column("cost", "Cost"),
+    Column("reason", "Reason"),
+    Column("alternatives", "Alternatives considered"),
+    Column("unmatched", "Why unmatched"),
     Column("nearest_miles", "Nearest compatible offer (miles)"),
 ]
 LA_COLUMNS = [
-    Column("region", "Region"), Column("la", "Local authority"), Column("needs", "Needs"),
-    Column("over_50", "No offer within 50 miles"), Column("over_75", "No offer within 75 miles"),
+    Column("region", "Region"),
+    Column("la", "Local authority"),
+    Column("needs", "Needs"),
+    Column("over_50", "No offer within 50 miles"),
+    Column("over_75", "No offer within 75 miles"),
     Column("unserved", "Unserved"),
 ]
 REGION_COLUMNS = [c for c in LA_COLUMNS if c.key != "la"]
 PROPOSAL_COLUMNS = [
-    Column("id", "Proposal"), Column("urn", "URN"), Column("school", "School in need"), Column("area", "Area"),
-    Column("supporter_urn", "Supporter URN"), Column("supporter", "Supporter"), Column("miles", "Miles"),
-    Column("reason", "Reason"), Column("status", "Status"), Column("need_response", "School in need"),
+    Column("id", "Proposal"),
+    Column("urn", "URN"),
+    Column("school", "School in need"),
+    Column("area", "Area"),
+    Column("supporter_urn", "Supporter URN"),
+    Column("supporter", "Supporter"),
+    Column("miles", "Miles"),
+    Column("reason", "Reason"),
+    Column("status", "Status"),
+    Column("need_response", "School in need"),
     Column("offer_response", "Supporter"),
 ]
 DEPLOYMENT_COLUMNS = [
-    Column("id", "Deployment"), Column("urn", "URN"), Column("school", "School supported"), Column("area", "Area"),
-    Column("supporter_urn", "Supporter URN"), Column("supporter", "Supporter"), Column("status", "Status"),
-    Column("support_type", "Type of support"), Column("days", "Days"), Column("start", "Start"),
-    Column("end", "End"), Column("outcome", "Outcome"),
+    Column("id", "Deployment"),
+    Column("urn", "URN"),
+    Column("school", "School supported"),
+    Column("area", "Area"),
+    Column("supporter_urn", "Supporter URN"),
+    Column("supporter", "Supporter"),
+    Column("status", "Status"),
+    Column("support_type", "Type of support"),
+    Column("days", "Days"),
+    Column("start", "Start"),
+    Column("end", "End"),
+    Column("outcome", "Outcome"),
 ]
 
 
@@ -70,17 +98,28 @@ def home(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, "; ".join(exc.messages))
             else:
-                messages.success(request, f"Matching {run.pk} finished: {run.summary['served']} of "
-                                          f"{run.summary['needs']} needs matched.")
+                messages.success(
+                    request,
+                    f"Matching {run.pk} finished: {run.summary['served']} of "
+                    f"{run.summary['needs']} needs matched.",
+                )
                 return redirect("brokerage:run", run_id=run.pk)
     runs = MatchingRun.objects.filter(region__in=regions)[:20] if regions else []
-    return render(request, "brokerage/home.html", {"form": form, "regions": regions, "runs": runs,
-                                                   "exports": _exports("brokerage:runs-export")})
+    return render(
+        request,
+        "brokerage/home.html",
+        {"form": form, "regions": regions, "runs": runs, "exports": _exports("brokerage:runs-export")},
+    )
 
 
 RUN_COLUMNS = [
-    Column("id", "Matching"), Column("region", "Region"), Column("created_at", "Run at"), Column("status", "Status"),
-    Column("what_if", "What if"), Column("needs", "Needs"), Column("served", "Matched"),
+    Column("id", "Matching"),
+    Column("region", "Region"),
+    Column("created_at", "Run at"),
+    Column("status", "Status"),
+    Column("what_if", "What if"),
+    Column("needs", "Needs"),
+    Column("served", "Matched"),
     Column("solve_seconds", "Solve seconds"),
 ]
 
@@ -89,9 +128,16 @@ RUN_COLUMNS = [
 def runs_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     regions = services.broker_regions(request.user)
     rows = [
-        {"id": r.pk, "region": r.region, "created_at": r.created_at, "status": r.get_status_display(),
-         "what_if": r.what_if, "needs": r.summary.get("needs"), "served": r.summary.get("served"),
-         "solve_seconds": r.summary.get("solve_seconds")}
+        {
+            "id": r.pk,
+            "region": r.region,
+            "created_at": r.created_at,
+            "status": r.get_status_display(),
+            "what_if": r.what_if,
+            "needs": r.summary.get("needs"),
+            "served": r.summary.get("served"),
+            "solve_seconds": r.summary.get("solve_seconds"),
+        }
         for r in MatchingRun.objects.filter(region__in=regions)
     ]
     return export_response(rows, RUN_COLUMNS, "matchings", fmt)
@@ -102,18 +148,22 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_denied(request, run_id)
     rows = services.result_rows(run)
     cold = services.cold_spots(run)
-    return render(request, "brokerage/run.html", {
-        "run": run,
-        "rows": rows,
-        "matched": [r for r in rows if r["offer_id"]],
-        "unmatched": [r for r in rows if not r["offer_id"]],
-        "cold": cold,
-        "exports": {
-            "results": _exports("brokerage:run-export", run_id=run.pk, table="results"),
-            "la": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-la"),
-            "region": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-region"),
+    return render(
+        request,
+        "brokerage/run.html",
+        {
+            "run": run,
+            "rows": rows,
+            "matched": [r for r in rows if r["offer_id"]],
+            "unmatched": [r for r in rows if not r["offer_id"]],
+            "cold": cold,
+            "exports": {
+                "results": _exports("brokerage:run-export", run_id=run.pk, table="results"),
+                "la": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-la"),
+                "region": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-region"),
+            },
         },
-    })
+    )
 
 
 @signed_in
@@ -127,7 +177,9 @@ def send(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @signed_in
-def run_export(request: HttpRequest, run_id: int, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+def run_export(
+    request: HttpRequest, run_id: int, table: str, fmt: str
+) -> HttpResponse | StreamingHttpResponse:
     run = _run_or_denied(request, run_id)
     if table == "results":
         return export_response(services.result_rows(run), RESULT_COLUMNS, f"matching-{run.pk}", fmt)
@@ -141,10 +193,14 @@ def run_export(request: HttpRequest, run_id: int, table: str, fmt: str) -> HttpR
 
 @signed_in
 def proposals(request: HttpRequest) -> HttpResponse:
-    return render(request, "brokerage/proposals.html", {
-        "rows": services.proposal_rows(request.user),
-        "exports": _exports("brokerage:proposals-export"),
-    })
+    return render(
+        request,
+        "brokerage/proposals.html",
+        {
+            "rows": services.proposal_rows(request.user),
+            "exports": _exports("brokerage:proposals-export"),
+        },
+    )
 
 
 @signed_in
@@ -172,19 +228,27 @@ def proposals_export(request: HttpRequest, fmt: str) -> HttpResponse | Streaming
 
 @signed_in
 def deployments(request: HttpRequest) -> HttpResponse:
-    return render(request, "brokerage/deployments.html", {
-        "rows": services.deployment_rows(request.user),
-        "exports": _exports("brokerage:deployments-export"),
-    })
+    return render(
+        request,
+        "brokerage/deployments.html",
+        {
+            "rows": services.deployment_rows(request.user),
+            "exports": _exports("brokerage:deployments-export"),
+        },
+    )
 
 
 @signed_in
 def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
-    d = get_object_or_404(Deployment.objects.select_related("need__school", "offer__school"), pk=deployment_id)
+    d = get_object_or_404(
+        Deployment.objects.select_related("need__school", "offer__school"), pk=deployment_id
+    )
     if not services.deployments_for(request.user).filter(pk=d.pk).exists():
         raise PermissionDenied("You cannot see this deployment.")
     can_manage = services.can_manage_deployment(request.user, d)
-    form = DeploymentForm(initial={"support_type": d.support_type, "days": d.days, "start": d.start, "end": d.end})
+    form = DeploymentForm(
+        initial={"support_type": d.support_type, "days": d.days, "start": d.start, "end": d.end}
+    )
     close = CloseForm()
     if request.method == "POST":
         if not can_manage:
@@ -204,8 +268,9 @@ def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
                     return redirect("brokerage:deployment", deployment_id=d.pk)
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
-    return render(request, "brokerage/deployment.html", {"d": d, "form": form, "close": close,
-                                                         "can_manage": can_manage})
+    return render(
+        request, "brokerage/deployment.html", {"d": d, "form": form, "close": close, "can_manage": can_manage}
+    )
 
 
 @signed_in
@@ -217,10 +282,17 @@ def deployments_export(request: HttpRequest, fmt: str) -> HttpResponse | Streami
 def methodology(request: HttpRequest) -> HttpResponse:
     from brokerage import engine
 
-    return render(request, "brokerage/methodology.html", {
-        "p": engine.DEFAULT_PARAMS, "services": services, "reasons": services.UNMATCHED_LABELS,
-        "capacity": services.capacity_for(""), "ratings": ", ".join(services.eligible_ratings()),
-    })
+    return render(
+        request,
+        "brokerage/methodology.html",
+        {
+            "p": engine.DEFAULT_PARAMS,
+            "services": services,
+            "reasons": services.UNMATCHED_LABELS,
+            "capacity": services.capacity_for(""),
+            "ratings": ", ".join(services.eligible_ratings()),
+        },
+    )
 
 
 @signed_in
@@ -233,16 +305,20 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
     post = request.POST.copy()
     if leader:
         base = School.objects.filter(urn__in=urns) | School.objects.filter(
-            urn__in=Offer.objects.filter(leader_id=request.user.pk).values("school_id"))
+            urn__in=Offer.objects.filter(leader_id=request.user.pk).values("school_id")
+        )
         all_schools = [(s.urn, s.name) for s in base.distinct()]
         urn_text = request.POST.get("leader_school", "")
         if urn_text.isdigit() and School.objects.filter(urn=int(urn_text)).exists():
             s = School.objects.get(urn=int(urn_text))
             all_schools = [*all_schools, (s.urn, s.name)]
             post["offer-school"] = str(s.urn)
-    need_form = NeedForm(request.POST if request.POST.get("form") == "need" else None, schools=own, prefix="need")
-    offer_form = OfferForm(post if request.POST.get("form") == "offer" else None, schools=all_schools,
-                           prefix="offer")
+    need_form = NeedForm(
+        request.POST if request.POST.get("form") == "need" else None, schools=own, prefix="need"
+    )
+    offer_form = OfferForm(
+        post if request.POST.get("form") == "offer" else None, schools=all_schools, prefix="offer"
+    )
     if request.method == "POST":
         try:
             if request.POST.get("form") == "need" and need_form.is_valid():
@@ -253,30 +329,50 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
             if request.POST.get("form") == "offer" and offer_form.is_valid():
                 d = dict(offer_form.cleaned_data)
                 school, areas, phases = d.pop("school"), d.pop("areas"), d.pop("phases")
-                services.declare_offer(request.user, school, areas, phases, as_system_leader=leader and school not in urns,
-                                       **d)
+                services.declare_offer(
+                    request.user, school, areas, phases, as_system_leader=leader and school not in urns, **d
+                )
                 messages.success(request, "Offer recorded.")
                 return redirect("brokerage:school")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
-    return render(request, "brokerage/school.html", {
-        "exports": {t: _exports("brokerage:school-export", table=t) for t in ("needs", "offers")},
-        "need_form": need_form, "offer_form": offer_form, "own": own, "leader": leader,
-        "needs": Need.objects.filter(school_id__in=urns).select_related("school"),
-        "offers": Offer.objects.filter(school_id__in=urns, leader__isnull=True).select_related("school")
-        | Offer.objects.filter(leader_id=request.user.pk).select_related("school"),
-    })
+    return render(
+        request,
+        "brokerage/school.html",
+        {
+            "exports": {t: _exports("brokerage:school-export", table=t) for t in ("needs", "offers")},
+            "need_form": need_form,
+            "offer_form": offer_form,
+            "own": own,
+            "leader": leader,
+            "needs": Need.objects.filter(school_id__in=urns).select_related("school"),
+            "offers": Offer.objects.filter(school_id__in=urns, leader__isnull=True).select_related("school")
+            | Offer.objects.filter(leader_id=request.user.pk).select_related("school"),
+        },
+    )
 
 
 NEED_COLUMNS = [
-    Column("urn", "URN"), Column("school", "School"), Column("area", "Area"), Column("severity", "Severity"),
-    Column("source", "Source"), Column("evidence", "Evidence"), Column("is_open", "Open"),
+    Column("urn", "URN"),
+    Column("school", "School"),
+    Column("area", "Area"),
+    Column("severity", "Severity"),
+    Column("source", "Source"),
+    Column("evidence", "Evidence"),
+    Column("is_open", "Open"),
 ]
 OFFER_COLUMNS = [
-    Column("id", "Offer"), Column("urn", "URN"), Column("school", "School"), Column("designation", "Designation"),
-    Column("areas", "Areas"), Column("phases", "Phases"), Column("capacity", "Capacity"),
-    Column("max_miles", "Maximum miles"), Column("available_from", "Available from"),
-    Column("available_to", "Available until"), Column("is_active", "Active"),
+    Column("id", "Offer"),
+    Column("urn", "URN"),
+    Column("school", "School"),
+    Column("designation", "Designation"),
+    Column("areas", "Areas"),
+    Column("phases", "Phases"),
+    Column("capacity", "Capacity"),
+    Column("max_miles", "Maximum miles"),
+    Column("available_from", "Available from"),
+    Column("available_to", "Available until"),
+    Column("is_active", "Active"),
 ]
 
 
@@ -284,14 +380,37 @@ OFFER_COLUMNS = [
 def school_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
     urns = services.schools_of(request.user)
     if table == "needs":
-        rows = [{"urn": n.school_id, "school": n.school.name, "area": n.get_area_display(),
-                 "severity": n.get_severity_display(), "source": n.get_source_display(), "evidence": n.evidence,
-                 "is_open": n.is_open} for n in Need.objects.filter(school_id__in=urns).select_related("school")]
+        rows = [
+            {
+                "urn": n.school_id,
+                "school": n.school.name,
+                "area": n.get_area_display(),
+                "severity": n.get_severity_display(),
+                "source": n.get_source_display(),
+                "evidence": n.evidence,
+                "is_open": n.is_open,
+            }
+            for n in Need.objects.filter(school_id__in=urns).select_related("school")
+        ]
         return export_response(rows, NEED_COLUMNS, "needs", fmt)
-    offers = (Offer.objects.filter(school_id__in=urns, leader__isnull=True)
-              | Offer.objects.filter(leader_id=request.user.pk)).select_related("school")
-    rows = [{"id": o.pk, "urn": o.school_id, "school": o.school.name, "designation": o.get_designation_display(),
-             "areas": ", ".join(o.areas), "phases": ", ".join(o.phases), "capacity": o.capacity,
-             "max_miles": o.max_miles, "available_from": o.available_from, "available_to": o.available_to,
-             "is_active": o.is_active} for o in offers]
+    offers = (
+        Offer.objects.filter(school_id__in=urns, leader__isnull=True)
+        | Offer.objects.filter(leader_id=request.user.pk)
+    ).select_related("school")
+    rows = [
+        {
+            "id": o.pk,
+            "urn": o.school_id,
+            "school": o.school.name,
+            "designation": o.get_designation_display(),
+            "areas": ", ".join(o.areas),
+            "phases": ", ".join(o.phases),
+            "capacity": o.capacity,
+            "max_miles": o.max_miles,
+            "available_from": o.available_from,
+            "available_to": o.available_to,
+            "is_active": o.is_active,
+        }
+        for o in offers
+    ]
     return export_response(rows, OFFER_COLUMNS, "offers", fmt)

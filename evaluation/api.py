@@ -85,8 +85,14 @@ class BeforeAfterOut(Schema):
 
 
 def _run_out(run: EvaluationRun) -> dict[str, Any]:
-    return {"run_id": run.pk, "created_at": run.created_at, "is_current": run.is_current,
-            "description": run.description, "families_source": run.families_source, "counts": run.counts}
+    return {
+        "run_id": run.pk,
+        "created_at": run.created_at,
+        "is_current": run.is_current,
+        "description": run.description,
+        "families_source": run.families_source,
+        "counts": run.counts,
+    }
 
 
 def _run(run: int | None) -> EvaluationRun | None:
@@ -96,8 +102,11 @@ def _run(run: int | None) -> EvaluationRun | None:
         return None
 
 
-@router.get("/evaluation/runs/current", response={200: RunOut, 404: Error},
-            description=f"{PUBLIC_READ}\n\nThe current stored evaluation run (or `run=<id>`).")
+@router.get(
+    "/evaluation/runs/current",
+    response={200: RunOut, 404: Error},
+    description=f"{PUBLIC_READ}\n\nThe current stored evaluation run (or `run=<id>`).",
+)
 def current(request: HttpRequest, run: int | None = None) -> Any:
     r = _run(run)
     if r is None:
@@ -105,29 +114,55 @@ def current(request: HttpRequest, run: int | None = None) -> Any:
     return 200, _run_out(r)
 
 
-@router.get("/evaluation/effects", response={200: EffectsOut, 404: Error},
-            description=f"{PUBLIC_READ}\n\nStored effects of one event type (`conversion`, `sponsor_change`, "
-                        "`support:<type>`), every group and measure, with 95% intervals, numbers of treated and "
-                        "comparison schools and the event-study leads/lags (`-1` is the reference year).")
-def effects(request: HttpRequest, event_type: str = "conversion", measure: str | None = None,
-            run: int | None = None) -> Any:
+@router.get(
+    "/evaluation/effects",
+    response={200: EffectsOut, 404: Error},
+    description=f"{PUBLIC_READ}\n\nStored effects of one event type (`conversion`, `sponsor_change`, "
+    "`support:<type>`), every group and measure, with 95% intervals, numbers of treated and "
+    "comparison schools and the event-study leads/lags (`-1` is the reference year).",
+)
+def effects(
+    request: HttpRequest, event_type: str = "conversion", measure: str | None = None, run: int | None = None
+) -> Any:
     r = _run(run)
     if r is None:
         return 404, {"detail": "No stored evaluation run"}
     rows = services.effect_rows(r, event_type, measure)
-    return 200, {"run": _run_out(r), "event_type": event_type, "event_label": services.event_label(event_type),
-                 "effects": rows}
+    return 200, {
+        "run": _run_out(r),
+        "event_type": event_type,
+        "event_label": services.event_label(event_type),
+        "effects": rows,
+    }
 
 
-@router.get("/schools/{urn}/before-after", response={200: BeforeAfterOut, 404: Error},
-            description=f"{PUBLIC_READ}\n\nOne school's events in the evaluation window and its headline result "
-                        "against the mean of its comparison schools, year by year.")
+@router.get(
+    "/schools/{urn}/before-after",
+    response={200: BeforeAfterOut, 404: Error},
+    description=f"{PUBLIC_READ}\n\nOne school's events in the evaluation window and its headline result "
+    "against the mean of its comparison schools, year by year.",
+)
 def before_after(request: HttpRequest, urn: int, run: int | None = None) -> Any:
     r = _run(run)
     if r is None:
         return 404, {"detail": "No stored evaluation run"}
     evs = services.school_events(urn, r)
-    return 200, {"run": _run_out(r), "urn": urn, "events": [
-        {"event_type": e.event_type, "date": e.date, "predecessor": e.predecessor, "detail": e.detail,
-         "measure": e.measure, "last_pre": e.last_pre, "first_post": e.first_post, "effect": e.effect,
-         "n_comparison": e.n_comparison, "series": e.series} for e in evs]}
+    return 200, {
+        "run": _run_out(r),
+        "urn": urn,
+        "events": [
+            {
+                "event_type": e.event_type,
+                "date": e.date,
+                "predecessor": e.predecessor,
+                "detail": e.detail,
+                "measure": e.measure,
+                "last_pre": e.last_pre,
+                "first_post": e.first_post,
+                "effect": e.effect,
+                "n_comparison": e.n_comparison,
+                "series": e.series,
+            }
+            for e in evs
+        ],
+    }

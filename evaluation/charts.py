@@ -53,26 +53,39 @@ def effects_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) 
 
     desc = "; ".join(
         f"{r['group']} {r['measure_label']}: {_fmt(r['effect'])} ({_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}), "
-        f"{r['n_treated']} schools" for r in rows
+        f"{r['n_treated']} schools"
+        for r in rows
     )
     parts = _open(chart_id, title, desc or "No estimates", width, height)
-    parts.append(f'<line x1="{_n(x(0))}" y1="{top - 8}" x2="{_n(x(0))}" y2="{height - 28}" stroke="{BLACK}" stroke-width="2"/>')
-    parts.append(f'<text x="{_n(x(0))}" y="{height - 10}" text-anchor="middle" font-size="13" fill="{BLACK}">0 (no effect)</text>')
+    parts.append(
+        f'<line x1="{_n(x(0))}" y1="{top - 8}" x2="{_n(x(0))}" y2="{height - 28}" stroke="{BLACK}" stroke-width="2"/>'
+    )
+    parts.append(
+        f'<text x="{_n(x(0))}" y="{height - 10}" text-anchor="middle" font-size="13" fill="{BLACK}">0 (no effect)</text>'
+    )
     parts.append(f'<text x="{_n(x(lo))}" y="{height - 10}" font-size="13" fill="{GREY}">{lo:+.2f}</text>')
-    parts.append(f'<text x="{_n(x(hi))}" y="{height - 10}" text-anchor="end" font-size="13" fill="{GREY}">{hi:+.2f}</text>')
-    parts.append(f'<text x="{label_w}" y="18" font-size="13" fill="{BLACK}">Effect with {95}% interval (worse ← 0 → better)</text>')
+    parts.append(
+        f'<text x="{_n(x(hi))}" y="{height - 10}" text-anchor="end" font-size="13" fill="{GREY}">{hi:+.2f}</text>'
+    )
+    parts.append(
+        f'<text x="{label_w}" y="18" font-size="13" fill="{BLACK}">Effect with {95}% interval (worse ← 0 → better)</text>'
+    )
     for i, r in enumerate(rows):
         y = top + i * row_h + row_h / 2
         label = f"{r['group']} · {r['measure_label']}"
-        parts.append(f'<text x="{label_w - 8}" y="{_n(y + 4)}" text-anchor="end" font-size="13" fill="{BLACK}">{escape(label[:48])}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{_n(y + 4)}" text-anchor="end" font-size="13" fill="{BLACK}">{escape(label[:48])}</text>'
+        )
         if r.get("effect") is None:
             continue
         if r.get("ci_low") is not None and r.get("ci_high") is not None:
-            parts.append(f'<line x1="{_n(x(r["ci_low"]))}" y1="{_n(y)}" x2="{_n(x(r["ci_high"]))}" y2="{_n(y)}" stroke="{BLUE}" stroke-width="3"/>')
+            parts.append(
+                f'<line x1="{_n(x(r["ci_low"]))}" y1="{_n(y)}" x2="{_n(x(r["ci_high"]))}" y2="{_n(y)}" stroke="{BLUE}" stroke-width="3"/>'
+            )
         parts.append(f'<circle cx="{_n(x(r["effect"]))}" cy="{_n(y)}" r="5" fill="{BLUE}" stroke="{BLACK}"/>')
         parts.append(
             f'<text x="{label_w + plot_w + 8}" y="{_n(y + 4)}" font-size="13" fill="{BLACK}">{_fmt(r["effect"])} '
-            f'[{_fmt(r["ci_low"])}, {_fmt(r["ci_high"])}] n={r["n_treated"]}</text>'
+            f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] n={r['n_treated']}</text>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
@@ -100,33 +113,53 @@ def event_study_chart(leads: Mapping[str, Mapping[str, Any]], chart_id: str, tit
         for r in rels
     )
     parts = _open(chart_id, title, desc, width, height)
-    parts.append(f'<line x1="{left}" y1="{_n(y(0))}" x2="{width - right}" y2="{_n(y(0))}" stroke="{BLACK}" stroke-width="1.5"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{_n(y(0))}" x2="{width - right}" y2="{_n(y(0))}" stroke="{BLACK}" stroke-width="1.5"/>'
+    )
     parts.append(f'<text x="{left - 6}" y="{_n(y(0) + 4)}" text-anchor="end" font-size="12">0</text>')
-    parts.append(f'<text x="{left - 6}" y="{_n(y(hi) + 12)}" text-anchor="end" font-size="12" fill="{GREY}">{hi:+.2f}</text>')
-    parts.append(f'<text x="{left - 6}" y="{_n(y(lo))}" text-anchor="end" font-size="12" fill="{GREY}">{lo:+.2f}</text>')
+    parts.append(
+        f'<text x="{left - 6}" y="{_n(y(hi) + 12)}" text-anchor="end" font-size="12" fill="{GREY}">{hi:+.2f}</text>'
+    )
+    parts.append(
+        f'<text x="{left - 6}" y="{_n(y(lo))}" text-anchor="end" font-size="12" fill="{GREY}">{lo:+.2f}</text>'
+    )
     xe = (x(-1) + x(0)) / 2 if 0 in rels else x(-1)
-    parts.append(f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" stroke-dasharray="5,4"/>')
+    parts.append(
+        f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" stroke-dasharray="5,4"/>'
+    )
     parts.append(f'<text x="{_n(xe + 4)}" y="{top + 10}" font-size="12" fill="{GREY}">event</text>')
     for r in rels:
         p = pts[r]
-        parts.append(f'<text x="{_n(x(r))}" y="{height - bottom + 18}" text-anchor="middle" font-size="12">{"before" if r < 0 else "after"} {r:+d}</text>')
+        parts.append(
+            f'<text x="{_n(x(r))}" y="{height - bottom + 18}" text-anchor="middle" font-size="12">{"before" if r < 0 else "after"} {r:+d}</text>'
+        )
         e = 0.0 if r == -1 else p.get("effect")
         if e is None:
             continue
         colour = GREY if r < 0 else BLUE
         if r != -1 and p.get("ci_low") is not None and p.get("ci_high") is not None:
-            parts.append(f'<line x1="{_n(x(r))}" y1="{_n(y(p["ci_low"]))}" x2="{_n(x(r))}" y2="{_n(y(p["ci_high"]))}" stroke="{colour}" stroke-width="3"/>')
-        shape = (f'<rect x="{_n(x(r) - 5)}" y="{_n(y(e) - 5)}" width="10" height="10" fill="{colour}"/>' if r < 0
-                 else f'<circle cx="{_n(x(r))}" cy="{_n(y(e))}" r="5" fill="{colour}"/>')
+            parts.append(
+                f'<line x1="{_n(x(r))}" y1="{_n(y(p["ci_low"]))}" x2="{_n(x(r))}" y2="{_n(y(p["ci_high"]))}" stroke="{colour}" stroke-width="3"/>'
+            )
+        shape = (
+            f'<rect x="{_n(x(r) - 5)}" y="{_n(y(e) - 5)}" width="10" height="10" fill="{colour}"/>'
+            if r < 0
+            else f'<circle cx="{_n(x(r))}" cy="{_n(y(e))}" r="5" fill="{colour}"/>'
+        )
         parts.append(shape)
-        parts.append(f'<text x="{_n(x(r) + 8)}" y="{_n(y(e) - 6)}" font-size="12">{"ref" if r == -1 else _fmt(e)}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" font-size="12">Years relative to the event (squares: before — should sit near 0)</text>')
+        parts.append(
+            f'<text x="{_n(x(r) + 8)}" y="{_n(y(e) - 6)}" font-size="12">{"ref" if r == -1 else _fmt(e)}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" font-size="12">Years relative to the event (squares: before — should sit near 0)</text>'
+    )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308
 
 
-def before_after_chart(series: Sequence[Mapping[str, Any]], first_post: int, last_pre: int, chart_id: str,
-                       title: str, label: str) -> SafeString:
+def before_after_chart(
+    series: Sequence[Mapping[str, Any]], first_post: int, last_pre: int, chart_id: str, title: str, label: str
+) -> SafeString:
     """The school's own values and its comparison schools' mean by year, with the event marked."""
     years = [int(s["year"]) for s in series]
     width, height, left, right, top, bottom = 640, 280, 70, 150, 30, 44
@@ -145,23 +178,42 @@ def before_after_chart(series: Sequence[Mapping[str, Any]], first_post: int, las
     )
     parts = _open(chart_id, title, desc, width, height)
     if lo < 0 < hi:
-        parts.append(f'<line x1="{left}" y1="{_n(y(0))}" x2="{left + plot_w}" y2="{_n(y(0))}" stroke="#b1b4b6"/>')
-    parts.append(f'<text x="{left - 6}" y="{_n(y(hi) + 12)}" text-anchor="end" font-size="12" fill="{GREY}">{hi:+.1f}</text>')
-    parts.append(f'<text x="{left - 6}" y="{_n(y(lo))}" text-anchor="end" font-size="12" fill="{GREY}">{lo:+.1f}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{_n(y(0))}" x2="{left + plot_w}" y2="{_n(y(0))}" stroke="#b1b4b6"/>'
+        )
+    parts.append(
+        f'<text x="{left - 6}" y="{_n(y(hi) + 12)}" text-anchor="end" font-size="12" fill="{GREY}">{hi:+.1f}</text>'
+    )
+    parts.append(
+        f'<text x="{left - 6}" y="{_n(y(lo))}" text-anchor="end" font-size="12" fill="{GREY}">{lo:+.1f}</text>'
+    )
     if last_pre in years:
         xe = x(last_pre) + (plot_w / len(years)) * (0.5 if first_post == last_pre + 1 else 1.0)
-        parts.append(f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" stroke-dasharray="5,4"/>')
+        parts.append(
+            f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" stroke-dasharray="5,4"/>'
+        )
         parts.append(f'<text x="{_n(xe + 4)}" y="{top + 10}" font-size="12" fill="{GREY}">event</text>')
-    for key, colour, dash, name in (("value", BLUE, "", "This school"), ("comparison", BLACK, ' stroke-dasharray="6,4"', "Family mean")):
+    for key, colour, dash, name in (
+        ("value", BLUE, "", "This school"),
+        ("comparison", BLACK, ' stroke-dasharray="6,4"', "Family mean"),
+    ):
         pts = [(x(s["year"]), y(s[key])) for s in series if s.get(key) is not None]
         if len(pts) > 1:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2.5"{dash} points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in pts)}"/>')
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2.5"{dash} points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in pts)}"/>'
+            )
         for a, b in pts:
             parts.append(f'<circle cx="{_n(a)}" cy="{_n(b)}" r="4" fill="{colour}"/>')
         if pts:
-            parts.append(f'<text x="{_n(pts[-1][0] + 10)}" y="{_n(pts[-1][1] + 4)}" font-size="12" fill="{colour}">{name}</text>')
+            parts.append(
+                f'<text x="{_n(pts[-1][0] + 10)}" y="{_n(pts[-1][1] + 4)}" font-size="12" fill="{colour}">{name}</text>'
+            )
     for yr in years:
-        parts.append(f'<text x="{_n(x(yr))}" y="{height - bottom + 18}" text-anchor="middle" font-size="12">{yr - 1}/{str(yr)[-2:]}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" font-size="12">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{_n(x(yr))}" y="{height - bottom + 18}" text-anchor="middle" font-size="12">{yr - 1}/{str(yr)[-2:]}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" font-size="12">{escape(label)}</text>'
+    )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308

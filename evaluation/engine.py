@@ -118,7 +118,9 @@ def events_from_links(
     cols = ["urn", "predecessor", "date", "kind", "conversion_type", "last_pre", "first_post"]
     rows = []
     pred = links[links["link_type"].isin(PREDECESSOR_TYPES)]
-    for s, p, d in zip(pred["urn"].astype(int), pred["link_urn"].astype(int), pred["established"], strict=True):
+    for s, p, d in zip(
+        pred["urn"].astype(int), pred["link_urn"].astype(int), pred["established"], strict=True
+    ):
         if d is None or (isinstance(d, float) and np.isnan(d)) or pd.isna(d):
             continue
         d = pd.Timestamp(d).date()
@@ -132,7 +134,11 @@ def events_from_links(
         rows.append((s, p, d, kind, conversion_type(st), last_pre, first_post))
     df = pd.DataFrame(rows, columns=cols)
     # one event per successor and date (a school formed from two predecessors on one day is one event)
-    return df.sort_values(["urn", "date", "predecessor"]).drop_duplicates(["urn", "date", "kind"]).reset_index(drop=True)
+    return (
+        df.sort_values(["urn", "date", "predecessor"])
+        .drop_duplicates(["urn", "date", "kind"])
+        .reset_index(drop=True)
+    )
 
 
 def unit_panel(results: pd.DataFrame, units: Mapping[int, int]) -> pd.DataFrame:
@@ -145,8 +151,13 @@ def unit_panel(results: pd.DataFrame, units: Mapping[int, int]) -> pd.DataFrame:
     urn = r["urn"].to_numpy(dtype=np.int64)
     mapped = np.fromiter((units.get(int(u), int(u)) for u in urn), dtype=np.int64, count=len(urn))
     df = pd.DataFrame(
-        {"unit": mapped, "year": r["year"].to_numpy(), "measure": r["measure"].to_numpy(),
-         "value": r["value"].to_numpy(dtype=np.float64), "own": mapped == urn}
+        {
+            "unit": mapped,
+            "year": r["year"].to_numpy(),
+            "measure": r["measure"].to_numpy(),
+            "value": r["value"].to_numpy(dtype=np.float64),
+            "own": mapped == urn,
+        }
     )
     df = df.sort_values("own", ascending=False, kind="stable").drop_duplicates(["unit", "year", "measure"])
     return df.drop(columns="own").reset_index(drop=True)
@@ -264,8 +275,14 @@ def compute_gaps(
     T, M = len(panel.years), len(panel.measures)
     if E == 0:
         z = np.zeros((0, T, M))
-        return Gaps(z, z, z.astype(np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, T), dtype=np.int64),
-                    np.zeros((0, M)))
+        return Gaps(
+            z,
+            z,
+            z.astype(np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, T), dtype=np.int64),
+            np.zeros((0, M)),
+        )
     Yp = np.concatenate([panel.Y, np.full((1, T, M), np.nan)], axis=0)  # row -1 -> the NaN row
     nan_row = len(panel.units)
     fam = np.where(families >= 0, families, nan_row)
@@ -310,7 +327,9 @@ class GroupEstimate:
     ci_high: float
     n_treated: int
     n_comparison: int  # distinct comparison schools behind the estimate
-    leads: Mapping[int, Estimate] = field(default_factory=dict)  # event study, rel -> estimate (rel -1 = 0 ref)
+    leads: Mapping[int, Estimate] = field(
+        default_factory=dict
+    )  # event study, rel -> estimate (rel -1 = 0 ref)
 
 
 def seed_for(base: int, *parts: str) -> int:
@@ -335,7 +354,13 @@ def bootstrap_mean(x: FloatArray, n_boot: int, level: float, rng: np.random.Gene
 
 
 def estimate_group(
-    gaps: Gaps, mask: BoolArray, m: int, group: str, measure: str, families: IntArray, settings: Settings,
+    gaps: Gaps,
+    mask: BoolArray,
+    m: int,
+    group: str,
+    measure: str,
+    families: IntArray,
+    settings: Settings,
     excluded: BoolArray | None = None,
 ) -> GroupEstimate:
     """DiD effect and event-study leads/lags of measure m over the events in `mask`."""
@@ -364,7 +389,9 @@ def estimate_group(
             col = np.nanmax(np.where(np.isnan(at), -np.inf, at), axis=1)
         col = np.where(np.isfinite(col), col, np.nan)
         leads[r] = bootstrap_mean(col - ref, settings.n_boot, settings.level, rng)
-    return GroupEstimate(group, measure, main.effect, main.ci_low, main.ci_high, main.n_treated, n_comp, leads)
+    return GroupEstimate(
+        group, measure, main.effect, main.ci_low, main.ci_high, main.n_treated, n_comp, leads
+    )
 
 
 @dataclass(frozen=True)
@@ -417,8 +444,13 @@ def evaluate(
     ex_rows = panel.rows(list(excluded_units))
     excl[ex_rows[ex_rows >= 0]] = True
     gaps = compute_gaps(
-        panel, treated_rows, fam_rows, excl,
-        events["last_pre"].to_numpy(dtype=np.int64), events["first_post"].to_numpy(dtype=np.int64), settings,
+        panel,
+        treated_rows,
+        fam_rows,
+        excl,
+        events["last_pre"].to_numpy(dtype=np.int64),
+        events["first_post"].to_numpy(dtype=np.int64),
+        settings,
     )
     out: list[GroupEstimate] = []
     for g, mask in groups.items():
@@ -436,14 +468,20 @@ def evaluate(
 # Naive baseline (benchmark): one pandas filter/groupby per treated school
 # ---------------------------------------------------------------------------------------------------------------
 def naive_effects(
-    long: pd.DataFrame, events: pd.DataFrame, families: Mapping[int, Sequence[int]], excluded_units: Iterable[int],
-    measure: str, min_comparison: int = 5,
+    long: pd.DataFrame,
+    events: pd.DataFrame,
+    families: Mapping[int, Sequence[int]],
+    excluded_units: Iterable[int],
+    measure: str,
+    min_comparison: int = 5,
 ) -> FloatArray:
     """School-level DiD effects of one measure by a plain per-school loop (same definitions as the engine)."""
     excl = set(int(u) for u in excluded_units)
     lm = long[long["measure"] == measure]
     out = np.full(len(events), np.nan)
-    for i, (u, lp, fp) in enumerate(zip(events["unit"], events["last_pre"], events["first_post"], strict=True)):
+    for i, (u, lp, fp) in enumerate(
+        zip(events["unit"], events["last_pre"], events["first_post"], strict=True)
+    ):
         own = lm[lm["unit"] == u].set_index("year")["value"]
         comp_units = [f for f in families.get(int(u), ()) if f not in excl]
         agg = lm[lm["unit"].isin(comp_units)].groupby("year")["value"].agg(["mean", "count"])

@@ -30,7 +30,9 @@ class EffectEstimate(models.Model):
     """One difference-in-differences effect of one event type on one measure for one group of treated schools."""
 
     run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="estimates")
-    event_type = models.CharField(max_length=60, db_index=True)  # conversion | sponsor_change | support:<type>
+    event_type = models.CharField(
+        max_length=60, db_index=True
+    )  # conversion | sponsor_change | support:<type>
     group = models.CharField(max_length=200)  # "all", "phase: primary", "type: converter", "trust: ..."
     group_kind = models.CharField(max_length=20)  # all | phase | type | type_phase | trust
     measure = models.CharField(max_length=40)

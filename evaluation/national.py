@@ -44,7 +44,6 @@ EVENT_LABELS = {
 PHASES = ("primary", "secondary")
 
 
-
 @dataclass
 class Inputs:
     links: pd.DataFrame
@@ -60,11 +59,12 @@ class Inputs:
     joins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["urn", "date", "trust"]))
 
 
-
 @dataclass
 class Prepared:
     panel: engine.Panel
-    events: pd.DataFrame  # unit, urn, predecessor, date, event_type, detail, phase, trust, last_pre, first_post
+    events: (
+        pd.DataFrame
+    )  # unit, urn, predecessor, date, event_type, detail, phase, trust, last_pre, first_post
     excluded: set[int]
     counts: dict[str, Any]
     unit_of: dict[int, int]
@@ -112,8 +112,22 @@ def prepare(inp: Inputs) -> Prepared:
         sup_rows.append((int(u), None, d, "trust_join", "joined a trust", lp, fp, unit))
     if sup_rows:
         ev = pd.concat(
-            [ev, pd.DataFrame(sup_rows, columns=["urn", "predecessor", "date", "event_type", "detail", "last_pre",
-                                                  "first_post", "unit"])],
+            [
+                ev,
+                pd.DataFrame(
+                    sup_rows,
+                    columns=[
+                        "urn",
+                        "predecessor",
+                        "date",
+                        "event_type",
+                        "detail",
+                        "last_pre",
+                        "first_post",
+                        "unit",
+                    ],
+                ),
+            ],
             ignore_index=True,
         )
     ev["phase"] = [inp.phase_of.get(int(u), "") for u in ev["unit"]]
@@ -182,5 +196,3 @@ def evaluate_national(inp: Inputs, settings: engine.Settings = engine.DEFAULT_SE
         gaps[et] = result.gaps
         events[et] = ev
     return NationalResult(prep, estimates, gaps, events, time.perf_counter() - t0)
-
-

@@ -20,8 +20,12 @@ from similarity.core import compute_families, prepare_phase
 from similarity.method import DEFAULT_METHOD
 from similarity.pack import load_frames, to_number
 
-KS2_PERF = {"Reading Progress": "READPROG", "Writing Progress": "WRITPROG", "Maths Progress": "MATPROG",
-            "Overall Meet Std": "PTRWM_EXP"}
+KS2_PERF = {
+    "Reading Progress": "READPROG",
+    "Writing Progress": "WRITPROG",
+    "Maths Progress": "MATPROG",
+    "Overall Meet Std": "PTRWM_EXP",
+}
 KS4_PERF = {"Progress 8": "P8MEA", "Attainment 8": "ATT8SCR"}
 KS2_2019 = {"READPROG": "READPROG", "WRITPROG": "WRITPROG", "MATPROG": "MATPROG"}
 KS4_2019 = {"P8MEA": "P8MEA", "ATT8SCR": "ATT8SCR"}
@@ -56,10 +60,14 @@ def load_results(pack: Path) -> pd.DataFrame:
 def load_links(pack: Path) -> pd.DataFrame:
     raw = _read(pack / "register" / "links_edubasealldata20250422.csv", encoding="cp1252")
     est = pd.to_datetime(raw["LinkEstablishedDate"], format="%d-%m-%Y", errors="coerce")
-    return pd.DataFrame({
-        "urn": raw["URN"].astype(int), "link_urn": raw["LinkURN"].astype(int), "link_type": raw["LinkType"],
-        "established": [d.date() if pd.notna(d) else None for d in est],
-    })
+    return pd.DataFrame(
+        {
+            "urn": raw["URN"].astype(int),
+            "link_urn": raw["LinkURN"].astype(int),
+            "link_type": raw["LinkType"],
+            "established": [d.date() if pd.notna(d) else None for d in est],
+        }
+    )
 
 
 def load_trusts(pack: Path) -> dict[int, str]:
@@ -76,8 +84,9 @@ def load_trusts(pack: Path) -> dict[int, str]:
 def load_inputs(pack: Path) -> Inputs:
     pack = Path(pack)
     spine = _read(pack / "register" / "england_spine_2017-2018.csv")
-    schools = pd.DataFrame({"urn": spine["URN"].astype(int), "establishment_type": spine["NFTYPE"],
-                            "phase": ""})
+    schools = pd.DataFrame(
+        {"urn": spine["URN"].astype(int), "establishment_type": spine["NFTYPE"], "phase": ""}
+    )
     families: dict[int, list[int]] = {}
     phase_of: dict[int, str] = {}
     for phase, frame in load_frames(pack).items():
@@ -87,7 +96,12 @@ def load_inputs(pack: Path) -> Inputs:
             families[u] = row
             phase_of[u] = phase
     return Inputs(
-        links=load_links(pack), schools=schools, results=load_results(pack), families=families,
-        phase_of=phase_of, families_source=f"computed from the pack with similarity.core ({DEFAULT_METHOD.hash})",
-        trust_of=load_trusts(pack), support=pd.DataFrame(columns=["urn", "date", "support_type"]),
+        links=load_links(pack),
+        schools=schools,
+        results=load_results(pack),
+        families=families,
+        phase_of=phase_of,
+        families_source=f"computed from the pack with similarity.core ({DEFAULT_METHOD.hash})",
+        trust_of=load_trusts(pack),
+        support=pd.DataFrame(columns=["urn", "date", "support_type"]),
     )

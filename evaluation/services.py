@@ -53,9 +53,24 @@ from evaluation.national import (
 )
 
 __all__ = [
-    "EVENT_END", "EVENT_LABELS", "EVENT_START", "HEADLINE", "KS2_HEADLINE", "LINEAGE_END", "MEASURE_LABELS",
-    "PHASES", "PHASE_MEASURES", "RAW_MEASURES", "TREATED_WINDOW", "YEARS", "Inputs", "NationalResult", "Prepared",
-    "evaluate_national", "group_masks", "prepare",
+    "EVENT_END",
+    "EVENT_LABELS",
+    "EVENT_START",
+    "HEADLINE",
+    "KS2_HEADLINE",
+    "LINEAGE_END",
+    "MEASURE_LABELS",
+    "PHASES",
+    "PHASE_MEASURES",
+    "RAW_MEASURES",
+    "TREATED_WINDOW",
+    "YEARS",
+    "Inputs",
+    "NationalResult",
+    "Prepared",
+    "evaluate_national",
+    "group_masks",
+    "prepare",
 ]
 from schools.measures import MEASURES
 from schools.models import Result, School, SchoolLink
@@ -126,9 +141,9 @@ def _families(urns: set[int]) -> tuple[dict[int, list[int]], dict[int, str], str
 def _trusts() -> dict[int, str]:
     from partnerships.models import Kind, Membership
 
-    rows = Membership.objects.filter(left__isnull=True, partnership__kind__in=[Kind.MAT, Kind.SAT]).values_list(
-        "school_id", "partnership__name"
-    )
+    rows = Membership.objects.filter(
+        left__isnull=True, partnership__kind__in=[Kind.MAT, Kind.SAT]
+    ).values_list("school_id", "partnership__name")
     return {u: n for u, n in rows}
 
 
@@ -236,8 +251,12 @@ def run_national(
         }
     with transaction.atomic():
         run = EvaluationRun.objects.create(
-            settings={**asdict(settings), "years": list(YEARS), "event_start": EVENT_START.isoformat(),
-                      "event_end": EVENT_END.isoformat()},
+            settings={
+                **asdict(settings),
+                "years": list(YEARS),
+                "event_start": EVENT_START.isoformat(),
+                "event_end": EVENT_END.isoformat(),
+            },
             description=describe(settings),
             families_source=inp.families_source,
             counts=counts,
@@ -246,8 +265,16 @@ def run_national(
         EffectEstimate.objects.bulk_create(
             [
                 EffectEstimate(
-                    run=run, event_type=et, group=e.group, group_kind=kind, measure=e.measure, effect=_f(e.effect),
-                    ci_low=_f(e.ci_low), ci_high=_f(e.ci_high), n_treated=e.n_treated, n_comparison=e.n_comparison,
+                    run=run,
+                    event_type=et,
+                    group=e.group,
+                    group_kind=kind,
+                    measure=e.measure,
+                    effect=_f(e.effect),
+                    ci_low=_f(e.ci_low),
+                    ci_high=_f(e.ci_high),
+                    n_treated=e.n_treated,
+                    n_comparison=e.n_comparison,
                     leads=_leads(e),
                 )
                 for et, kind, e in res.estimates
@@ -256,8 +283,12 @@ def run_national(
         )
         school_events = _school_events(run, res)
         SchoolEvent.objects.bulk_create(school_events, batch_size=1000)
-        old = list(EvaluationRun.objects.exclude(pk=run.pk).order_by("-created_at", "-id").values_list("pk", flat=True))
-        EvaluationRun.objects.filter(pk__in=old[max(keep - 1, 0):]).delete()
+        old = list(
+            EvaluationRun.objects.exclude(pk=run.pk)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+        )
+        EvaluationRun.objects.filter(pk__in=old[max(keep - 1, 0) :]).delete()
         EvaluationRun.objects.exclude(pk=run.pk).update(is_current=False)
         run.is_current = True
         t3 = time.perf_counter()
@@ -266,8 +297,13 @@ def run_national(
         # school pages show the run's before-and-after chart; the page cache's data version does not know
         # evaluation runs, so cached pages are dropped once the new run is committed (runs are rare)
         transaction.on_commit(cache.clear)
-        record("evaluation.run", actor=actor, object_type="evaluation.EvaluationRun", object_id=run.pk,
-               data={"estimates": len(res.estimates), "school_events": len(school_events)})
+        record(
+            "evaluation.run",
+            actor=actor,
+            object_type="evaluation.EvaluationRun",
+            object_id=run.pk,
+            data={"estimates": len(res.estimates), "school_events": len(school_events)},
+        )
     return RunReport(run, len(res.estimates), len(school_events), t1 - t0, t2 - t1, t3 - t2, t3 - t0)
 
 
@@ -285,17 +321,29 @@ def _school_events(run: EvaluationRun, res: NationalResult) -> list[SchoolEvent]
                 continue
             m = panel.measures.index(measure)
             series = [
-                {"year": y, "value": _f(g.value[i, t, m]), "comparison": _f(g.comparison[i, t, m]),
-                 "n_comparison": int(g.n_comparison[i, t, m])}
+                {
+                    "year": y,
+                    "value": _f(g.value[i, t, m]),
+                    "comparison": _f(g.comparison[i, t, m]),
+                    "n_comparison": int(g.n_comparison[i, t, m]),
+                }
                 for t, y in enumerate(years)
             ]
             pred = row.predecessor
             out.append(
                 SchoolEvent(
-                    run=run, urn=int(row.unit), event_type=et, date=row.date,
+                    run=run,
+                    urn=int(row.unit),
+                    event_type=et,
+                    date=row.date,
                     predecessor=int(pred) if pred is not None and pd.notna(pred) else None,
-                    detail=str(row.detail or ""), phase=row.phase, measure=measure, last_pre=int(row.last_pre),
-                    first_post=int(row.first_post), effect=_f(g.effect[i, m]), n_comparison=int(g.n_pool[i]),
+                    detail=str(row.detail or ""),
+                    phase=row.phase,
+                    measure=measure,
+                    last_pre=int(row.last_pre),
+                    first_post=int(row.first_post),
+                    effect=_f(g.effect[i, m]),
+                    n_comparison=int(g.n_pool[i]),
                     series=series,
                 )
             )
@@ -344,11 +392,20 @@ def effect_rows(run: EvaluationRun, event_type: str, measure: str | None = None)
         lead2 = e.leads.get("-2") or {}
         rows.append(
             {
-                "event_type": e.event_type, "group": e.group, "group_kind": e.group_kind, "measure": e.measure,
-                "measure_label": measure_label(e.measure), "effect": e.effect, "ci_low": e.ci_low,
-                "ci_high": e.ci_high, "n_treated": e.n_treated, "n_comparison": e.n_comparison,
+                "event_type": e.event_type,
+                "group": e.group,
+                "group_kind": e.group_kind,
+                "measure": e.measure,
+                "measure_label": measure_label(e.measure),
+                "effect": e.effect,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+                "n_treated": e.n_treated,
+                "n_comparison": e.n_comparison,
                 "clear": e.ci_low is not None and e.ci_high is not None and (e.ci_low > 0 or e.ci_high < 0),
-                "lead_2": lead2.get("effect"), "lead_2_low": lead2.get("ci_low"), "lead_2_high": lead2.get("ci_high"),
+                "lead_2": lead2.get("effect"),
+                "lead_2_low": lead2.get("ci_low"),
+                "lead_2_high": lead2.get("ci_high"),
                 "leads": e.leads,
             }
         )

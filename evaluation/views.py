@@ -16,10 +16,17 @@ from schoolpartners.access import public_read
 from schoolpartners.exports import export_response
 
 EXPORT_COLUMNS = [
-    ("event_type", "Event type"), ("group", "Group"), ("measure", "Measure code"), ("measure_label", "Measure"),
-    ("effect", "Effect (difference-in-differences)"), ("ci_low", "95% interval low"), ("ci_high", "95% interval high"),
-    ("n_treated", "Treated schools"), ("n_comparison", "Comparison schools"),
-    ("lead_2", "Pre-trend lead (2 years before)"), ("lead_2_low", "Lead interval low"),
+    ("event_type", "Event type"),
+    ("group", "Group"),
+    ("measure", "Measure code"),
+    ("measure_label", "Measure"),
+    ("effect", "Effect (difference-in-differences)"),
+    ("ci_low", "95% interval low"),
+    ("ci_high", "95% interval high"),
+    ("n_treated", "Treated schools"),
+    ("n_comparison", "Comparison schools"),
+    ("lead_2", "Pre-trend lead (2 years before)"),
+    ("lead_2_low", "Lead interval low"),
     ("lead_2_high", "Lead interval high"),
 ]
 
@@ -46,12 +53,16 @@ def _event_type(kind: str, code: str) -> str:
 def _urls(event_type: str) -> dict[str, str]:
     if event_type.startswith("support:"):
         code = event_type.split(":", 1)[1]
-        return {"page": reverse("evaluation:support", args=[code]),
-                "csv": reverse("evaluation:support-export", args=[code, "csv"]),
-                "xlsx": reverse("evaluation:support-export", args=[code, "xlsx"])}
-    return {"page": reverse("evaluation:event", args=[event_type]),
-            "csv": reverse("evaluation:event-export", args=[event_type, "csv"]),
-            "xlsx": reverse("evaluation:event-export", args=[event_type, "xlsx"])}
+        return {
+            "page": reverse("evaluation:support", args=[code]),
+            "csv": reverse("evaluation:support-export", args=[code, "csv"]),
+            "xlsx": reverse("evaluation:support-export", args=[code, "xlsx"]),
+        }
+    return {
+        "page": reverse("evaluation:event", args=[event_type]),
+        "csv": reverse("evaluation:event-export", args=[event_type, "csv"]),
+        "xlsx": reverse("evaluation:event-export", args=[event_type, "xlsx"]),
+    }
 
 
 @public_read
@@ -61,11 +72,18 @@ def index(request: HttpRequest) -> HttpResponse:
     from support.models import SupportType
 
     types = [{"code": c, "label": services.event_label(c)} for c in services.EVENT_LABELS]
-    types += [{"code": f"support:{c}", "label": services.event_label(f"support:{c}")} for c in SupportType.values]
+    types += [
+        {"code": f"support:{c}", "label": services.event_label(f"support:{c}")} for c in SupportType.values
+    ]
     for t in types:
         rows = services.headline_rows(services.effect_rows(run, t["code"])) if run else []
-        sections.append({**t, "urls": _urls(t["code"]),
-                         "rows": [r for r in rows if r["group_kind"] in ("all", "type_phase", "phase")]})
+        sections.append(
+            {
+                **t,
+                "urls": _urls(t["code"]),
+                "rows": [r for r in rows if r["group_kind"] in ("all", "type_phase", "phase")],
+            }
+        )
     return render(request, "evaluation/index.html", {"run": run, "sections": sections})
 
 
@@ -79,13 +97,26 @@ def _event_page(request: HttpRequest, event_type: str) -> HttpResponse:
     for r in main:
         if r["group_kind"] in ("all", "type_phase"):
             cid = f"study-{len(studies)}"
-            studies.append({"row": r, "chart": charts.event_study_chart(
-                r["leads"], cid, f"Before and after: {r['group']}, {r['measure_label']}")})
+            studies.append(
+                {
+                    "row": r,
+                    "chart": charts.event_study_chart(
+                        r["leads"], cid, f"Before and after: {r['group']}, {r['measure_label']}"
+                    ),
+                }
+            )
     ctx: dict[str, Any] = {
-        "run": run, "event_type": event_type, "label": services.event_label(event_type), "rows": rows,
-        "main": main, "trusts": trusts, "studies": studies, "urls": _urls(event_type),
+        "run": run,
+        "event_type": event_type,
+        "label": services.event_label(event_type),
+        "rows": rows,
+        "main": main,
+        "trusts": trusts,
+        "studies": studies,
+        "urls": _urls(event_type),
         "chart": charts.effects_chart(main, "effects-chart", f"Effects: {services.event_label(event_type)}")
-        if main else None,
+        if main
+        else None,
         "counts": (run.counts.get(event_type) if run else None) or {},
         "exports": {"csv": _urls(event_type)["csv"], "xlsx": _urls(event_type)["xlsx"]},
     }

@@ -91,8 +91,9 @@ def member_se(measure: str, values: np.ndarray, n: np.ndarray) -> np.ndarray:
         return sigma / np.sqrt(n)
 
 
-def weighted_mean(measure: str, values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray,
-                  z: float = Z) -> WeightedMean:
+def weighted_mean(
+    measure: str, values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray, z: float = Z
+) -> WeightedMean:
     """Pupil-weighted mean of one measure over a trust's members, with its confidence interval."""
     x = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -109,8 +110,9 @@ def weighted_mean(measure: str, values: Sequence[float] | np.ndarray, weights: S
     return WeightedMean(mean, None, None, None, len(x), int(round(total)))
 
 
-def grouped_weighted_means(measure: str, groups: np.ndarray, values: np.ndarray, weights: np.ndarray,
-                           n_groups: int, z: float = Z) -> dict[str, np.ndarray]:
+def grouped_weighted_means(
+    measure: str, groups: np.ndarray, values: np.ndarray, weights: np.ndarray, n_groups: int, z: float = Z
+) -> dict[str, np.ndarray]:
     """`weighted_mean` for many trusts at once (groups = 0..n_groups-1 per row), vectorised with bincount.
 
     Returns arrays of length n_groups: mean, se, low, high (NaN where a group has no usable row), schools, pupils.
@@ -130,7 +132,14 @@ def grouped_weighted_means(measure: str, groups: np.ndarray, values: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(sw > 0, swx / sw, np.nan)
         se = np.where((sw > 0) & ~bad, np.sqrt(var) / sw, np.nan)
-    return {"mean": mean, "se": se, "low": mean - z * se, "high": mean + z * se, "schools": count, "pupils": sw}
+    return {
+        "mean": mean,
+        "se": se,
+        "low": mean - z * se,
+        "high": mean + z * se,
+        "schools": count,
+        "pupils": sw,
+    }
 
 
 # --------------------------------------------------------------------------------------------- geography
@@ -160,7 +169,9 @@ def compactness(max_pair: float | None, n_las: int, located: int) -> str:
     return "dispersed"
 
 
-def geography(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, las: Iterable[object] = ()) -> Geography:
+def geography(
+    lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, las: Iterable[object] = ()
+) -> Geography:
     """Spread of a trust's members; rows with a missing coordinate are ignored for distances."""
     la = np.asarray(lat, dtype=float)
     lo = np.asarray(lon, dtype=float)
@@ -183,9 +194,16 @@ def geography(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarr
     else:
         max_pair, share = 0.0, None
     return Geography(
-        located=int(len(la)), centroid_lat=c_lat, centroid_lon=c_lon, to_centroid=tuple(float(x) for x in d),
-        median_centroid_miles=float(np.median(d)), max_centroid_miles=float(d.max()), max_pair_miles=max_pair,
-        share_pairs_within_50=share, n_las=n_las, label=compactness(max_pair, n_las, int(len(la))),
+        located=int(len(la)),
+        centroid_lat=c_lat,
+        centroid_lon=c_lon,
+        to_centroid=tuple(float(x) for x in d),
+        median_centroid_miles=float(np.median(d)),
+        max_centroid_miles=float(d.max()),
+        max_pair_miles=max_pair,
+        share_pairs_within_50=share,
+        n_las=n_las,
+        label=compactness(max_pair, n_las, int(len(la))),
     )
 
 
@@ -204,8 +222,13 @@ class Mapped:
         return "direct" if self.hops == 0 else ("link" if self.hops == 1 else "chain")
 
 
-def map_to_results(urn: int, predecessors: Mapping[int, Sequence[int]], has_results: set[int] | frozenset[int],
-                   size: Mapping[int, float] | None = None, max_hops: int = 20) -> Mapped:
+def map_to_results(
+    urn: int,
+    predecessors: Mapping[int, Sequence[int]],
+    has_results: set[int] | frozenset[int],
+    size: Mapping[int, float] | None = None,
+    max_hops: int = 20,
+) -> Mapped:
     """Nearest URN with results: the URN itself, else breadth-first through predecessor links.
 
     Cycles are guarded (a URN is visited once). When several predecessors at the same distance hold results
@@ -253,8 +276,9 @@ class Grant:
     medium_schools: int
 
 
-def grant(schools: Sequence[tuple[int | None, str, int | None]], per_chain: int, per_small: int,
-          per_medium: int) -> Grant:
+def grant(
+    schools: Sequence[tuple[int | None, str, int | None]], per_chain: int, per_small: int, per_medium: int
+) -> Grant:
     """Grant for primary schools forming or joining one chain. `schools` = (urn, name, pupils on roll)."""
     lines = []
     small = medium = 0

@@ -22,8 +22,10 @@ from partnerships import services
 from partnerships.models import Activity, Designation, Partnership, PartnershipRequest, TrustAggregate
 
 PUBLIC_READ = "Public: anyone may read; read-only."
-SCOPED = ("Signed-in users only, acting for their own school, trust or region (checked per step; anyone else "
-          "gets 403 and nothing changes).")
+SCOPED = (
+    "Signed-in users only, acting for their own school, trust or region (checked per step; anyone else "
+    "gets 403 and nothing changes)."
+)
 
 router = Router(tags=["partnerships"])
 
@@ -209,8 +211,11 @@ class RequestIn(Schema):
 
 
 class DecisionIn(Schema):
-    step: Literal["trust", "region", "school"] = Field(..., description="trust: the trust board's consent; region: "
-                                                      "the regional director's decision; school: a school's consent")
+    step: Literal["trust", "region", "school"] = Field(
+        ...,
+        description="trust: the trust board's consent; region: "
+        "the regional director's decision; school: a school's consent",
+    )
     approve: bool
     reason: str = Field("", description="required when declining")
     school_urn: int | None = Field(None, description="step school: the consenting school (yours)")
@@ -219,11 +224,24 @@ class DecisionIn(Schema):
 def _row(a: TrustAggregate) -> dict[str, Any]:
     p = a.partnership
     return {
-        "id": p.pk, "name": p.name, "kind": p.kind, "external_id": p.external_id, "members": a.members, "pupils": a.pupils,
-        "main_region": a.main_region, "main_phase": a.main_phase, "n_regions": a.n_regions, "n_las": a.n_las,
-        "ks2_headline": a.ks2_headline, "ks2_headline_year": a.ks2_headline_year, "ks4_headline": a.ks4_headline,
-        "ks4_headline_year": a.ks4_headline_year, "compactness": a.compactness, "max_pair_miles": a.max_pair_miles,
-        "median_centroid_miles": a.median_centroid_miles, "share_pairs_within_50": a.share_pairs_within_50,
+        "id": p.pk,
+        "name": p.name,
+        "kind": p.kind,
+        "external_id": p.external_id,
+        "members": a.members,
+        "pupils": a.pupils,
+        "main_region": a.main_region,
+        "main_phase": a.main_phase,
+        "n_regions": a.n_regions,
+        "n_las": a.n_las,
+        "ks2_headline": a.ks2_headline,
+        "ks2_headline_year": a.ks2_headline_year,
+        "ks4_headline": a.ks4_headline,
+        "ks4_headline_year": a.ks4_headline_year,
+        "compactness": a.compactness,
+        "max_pair_miles": a.max_pair_miles,
+        "median_centroid_miles": a.median_centroid_miles,
+        "share_pairs_within_50": a.share_pairs_within_50,
     }
 
 
@@ -235,22 +253,38 @@ class CompareQuery(Schema):
     compactness: str = ""
     min_members: int | None = None
     max_members: int | None = None
-    sort: Literal["name", "members", "pupils", "region", "phase", "ks2", "ks4", "compactness", "max_pair", "las"] = "members"
+    sort: Literal[
+        "name", "members", "pupils", "region", "phase", "ks2", "ks4", "compactness", "max_pair", "las"
+    ] = "members"
     order: Literal["asc", "desc"] = "desc"
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=1000)
 
 
-@router.get("/trusts", response=TrustPage, summary="List and compare trusts", description=_public(
-    "Stored trust aggregates, filtered (name `q`, kind, main region, main phase, compactness, size) and sorted like "
-    "the Compare trusts page."))
+@router.get(
+    "/trusts",
+    response=TrustPage,
+    summary="List and compare trusts",
+    description=_public(
+        "Stored trust aggregates, filtered (name `q`, kind, main region, main phase, compactness, size) and sorted like "
+        "the Compare trusts page."
+    ),
+)
 def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> dict[str, Any]:
-    params = services.CompareParams(q=filters.q, kind=filters.kind, region=filters.region, phase=filters.phase,
-                                    compactness=filters.compactness, min_members=filters.min_members,
-                                    max_members=filters.max_members, sort=filters.sort, descending=filters.order == "desc")
+    params = services.CompareParams(
+        q=filters.q,
+        kind=filters.kind,
+        region=filters.region,
+        phase=filters.phase,
+        compactness=filters.compactness,
+        min_members=filters.min_members,
+        max_members=filters.max_members,
+        sort=filters.sort,
+        descending=filters.order == "desc",
+    )
     qs = services.compare_trusts(params)
     start = (filters.page - 1) * filters.page_size
-    return {"count": qs.count(), "results": [_row(a) for a in qs[start:start + filters.page_size]]}
+    return {"count": qs.count(), "results": [_row(a) for a in qs[start : start + filters.page_size]]}
 
 
 def _aggregate_or_404(trust_id: int) -> TrustAggregate:
@@ -260,56 +294,101 @@ def _aggregate_or_404(trust_id: int) -> TrustAggregate:
     return a
 
 
-@router.get("/trusts/{int:trust_id}", response={200: TrustDetail, 404: Message}, summary="A trust with its aggregates",
-            description=_public("Stored aggregates of one partnership: size, phases, regions, local authorities, Ofsted "
-                                "profile, establishment types, geography, pupil-weighted results by year with 95% "
-                                "confidence intervals, and the DfE trust-level measures."))
+@router.get(
+    "/trusts/{int:trust_id}",
+    response={200: TrustDetail, 404: Message},
+    summary="A trust with its aggregates",
+    description=_public(
+        "Stored aggregates of one partnership: size, phases, regions, local authorities, Ofsted "
+        "profile, establishment types, geography, pupil-weighted results by year with 95% "
+        "confidence intervals, and the DfE trust-level measures."
+    ),
+)
 def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
     a = _aggregate_or_404(trust_id)
     return {
-        **_row(a), "computed_at": a.computed_at, "pupils_year": a.pupils_year, "phases": a.phases, "regions": a.regions,
-        "local_authorities": a.las, "ofsted": a.ofsted, "establishment_types": a.establishment_types,
-        "max_centroid_miles": a.max_centroid_miles, "centroid_lat": a.centroid_lat, "centroid_lon": a.centroid_lon,
-        "mapping": a.mapping, "performance": a.performance,
-        "dfe_measures": [{"measure": r.measure, "year": r.year, "value": r.value, "note": r.note}
-                         for r in services.trust_results(a.partnership)],
+        **_row(a),
+        "computed_at": a.computed_at,
+        "pupils_year": a.pupils_year,
+        "phases": a.phases,
+        "regions": a.regions,
+        "local_authorities": a.las,
+        "ofsted": a.ofsted,
+        "establishment_types": a.establishment_types,
+        "max_centroid_miles": a.max_centroid_miles,
+        "centroid_lat": a.centroid_lat,
+        "centroid_lon": a.centroid_lon,
+        "mapping": a.mapping,
+        "performance": a.performance,
+        "dfe_measures": [
+            {"measure": r.measure, "year": r.year, "value": r.value, "note": r.note}
+            for r in services.trust_results(a.partnership)
+        ],
     }
 
 
-@router.get("/trusts/{int:trust_id}/members", response={200: list[MemberOut], 404: Message}, summary="A trust's members",
-            description=_public("Current members as stored with the aggregates: location, distance to the trust's "
-                                "centre and the URNs whose KS2/KS4 results (latest year held) stand for each school."))
+@router.get(
+    "/trusts/{int:trust_id}/members",
+    response={200: list[MemberOut], 404: Message},
+    summary="A trust's members",
+    description=_public(
+        "Current members as stored with the aggregates: location, distance to the trust's "
+        "centre and the URNs whose KS2/KS4 results (latest year held) stand for each school."
+    ),
+)
 def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
     return _aggregate_or_404(trust_id).member_rows
 
 
-@router.get("/mapping", response=list[MappingRow], summary="Trust academies matched to results",
-            description=_public("Per key stage and year: academies in the MAT file matched to results directly, "
-                                "through one predecessor link, a chain, or not at all."))
+@router.get(
+    "/mapping",
+    response=list[MappingRow],
+    summary="Trust academies matched to results",
+    description=_public(
+        "Per key stage and year: academies in the MAT file matched to results directly, "
+        "through one predecessor link, a chain, or not at all."
+    ),
+)
 def mapping(request: HttpRequest) -> list[dict[str, Any]]:
     return services.mapping_report()
 
 
 class GrantQuery(Schema):
-    urns: str = Field("", description="comma-separated URNs of the primary schools forming or joining the chain "
-                                     "(none: the per-chain amount alone)")
+    urns: str = Field(
+        "",
+        description="comma-separated URNs of the primary schools forming or joining the chain "
+        "(none: the per-chain amount alone)",
+    )
 
 
-@router.get("/grant", response={200: GrantOut, 400: Message}, summary="Chain grant calculator",
-            description=_public("Grant for primary schools forming or joining a chain: a fixed amount per chain plus "
-                                "amounts per school under 100 and 100-210 pupils (latest census); amounts come from "
-                                "settings GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL."))
+@router.get(
+    "/grant",
+    response={200: GrantOut, 400: Message},
+    summary="Chain grant calculator",
+    description=_public(
+        "Grant for primary schools forming or joining a chain: a fixed amount per chain plus "
+        "amounts per school under 100 and 100-210 pupils (latest census); amounts come from "
+        "settings GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL."
+    ),
+)
 def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
     parts = [p for p in query.urns.replace(",", " ").split() if p]
     if not all(p.isdigit() for p in parts):
         return 400, {"detail": "urns must be comma-separated numbers"}
     g = services.grant_for([int(p) for p in parts][:100])
-    return {"per_chain": g.per_chain, "lines": [line.__dict__ for line in g.lines], "total": g.total,
-            "small_schools": g.small_schools, "medium_schools": g.medium_schools}
+    return {
+        "per_chain": g.per_chain,
+        "lines": [line.__dict__ for line in g.lines],
+        "total": g.total,
+        "small_schools": g.small_schools,
+        "medium_schools": g.medium_schools,
+    }
 
 
 class IsspQuery(Schema):
-    activity: Literal["", "subject", "exams", "governance", "teacher_training", "sport", "arts", "university", "other"] = ""
+    activity: Literal[
+        "", "subject", "exams", "governance", "teacher_training", "sport", "arts", "university", "other"
+    ] = ""
     la: str = ""
     region: str = ""
     postcode: str = ""
@@ -321,31 +400,66 @@ def _issp_school(s: Any) -> dict[str, Any]:
     return {"urn": s.urn, "name": s.name, "la": s.la_name}
 
 
-@router.get("/issp", response=IsspOut, summary="Search ISSPs and offers", description=_public(
-    "Independent-state school partnerships and open offers/requests, by activity, local authority, region and "
-    "distance (miles) from a postcode or a school."))
+@router.get(
+    "/issp",
+    response=IsspOut,
+    summary="Search ISSPs and offers",
+    description=_public(
+        "Independent-state school partnerships and open offers/requests, by activity, local authority, region and "
+        "distance (miles) from a postcode or a school."
+    ),
+)
 def issp(request: HttpRequest, query: Query[IsspQuery]) -> dict[str, Any]:
     point = services.point_for(query.postcode, query.urn)
-    r = services.search_issp(services.IsspSearch(activity=query.activity, la=query.la, region=query.region, point=point,
-                                                 miles=query.miles))
+    r = services.search_issp(
+        services.IsspSearch(
+            activity=query.activity, la=query.la, region=query.region, point=point, miles=query.miles
+        )
+    )
     labels = dict(Activity.choices)
     return {
-        "partnerships": [{"id": x["partnership"].pk, "name": x["partnership"].name, "activities": x["activities"],
-                          "schools": [_issp_school(s) for s in x["schools"]], "miles": x["miles"]} for x in r["partnerships"]],
-        "posts": [{"id": x["post"].pk, "kind": x["post"].kind, "activity": labels.get(x["post"].activity, x["post"].activity),
-                   "description": x["post"].description, "school": _issp_school(x["post"].school), "miles": x["miles"]}
-                  for x in r["posts"]],
+        "partnerships": [
+            {
+                "id": x["partnership"].pk,
+                "name": x["partnership"].name,
+                "activities": x["activities"],
+                "schools": [_issp_school(s) for s in x["schools"]],
+                "miles": x["miles"],
+            }
+            for x in r["partnerships"]
+        ],
+        "posts": [
+            {
+                "id": x["post"].pk,
+                "kind": x["post"].kind,
+                "activity": labels.get(x["post"].activity, x["post"].activity),
+                "description": x["post"].description,
+                "school": _issp_school(x["post"].school),
+                "miles": x["miles"],
+            }
+            for x in r["posts"]
+        ],
     }
 
 
 # ------------------------------------------------------------------------------------------------ requests
 def _request_out(req: PartnershipRequest) -> dict[str, Any]:
     return {
-        "id": req.pk, "kind": req.kind, "status": req.status, "school_urn": req.school_id, "partnership_id": req.partnership_id,
-        "new_name": req.new_name, "region": req.region, "effective_date": req.effective_date, "reason": req.reason,
-        "decline_reason": req.decline_reason, "result_partnership_id": req.result_partnership_id,
+        "id": req.pk,
+        "kind": req.kind,
+        "status": req.status,
+        "school_urn": req.school_id,
+        "partnership_id": req.partnership_id,
+        "new_name": req.new_name,
+        "region": req.region,
+        "effective_date": req.effective_date,
+        "reason": req.reason,
+        "decline_reason": req.decline_reason,
+        "result_partnership_id": req.result_partnership_id,
         "schools": [rs.school_id for rs in req.schools.all()],
-        "steps": [{"step": s.step, "outcome": s.outcome, "note": s.note, "at": s.at} for s in req.steps.all()],
+        "steps": [
+            {"step": s.step, "outcome": s.outcome, "note": s.note, "at": s.at} for s in req.steps.all()
+        ],
     }
 
 
@@ -362,16 +476,31 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     return 200, _request_out(req)
 
 
-@router.get("/requests", response=list[RequestOut], summary="Your partnership requests", description=_scoped(
-    "The requests of the caller's schools, trusts and region (staff see all). Anonymous callers get an empty list."))
+@router.get(
+    "/requests",
+    response=list[RequestOut],
+    summary="Your partnership requests",
+    description=_scoped(
+        "The requests of the caller's schools, trusts and region (staff see all). Anonymous callers get an empty list."
+    ),
+)
 def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
     if not request.user.is_authenticated:
         return []
-    return [_request_out(r) for r in services.requests_for(request.user).prefetch_related("schools", "steps")[:500]]
+    return [
+        _request_out(r)
+        for r in services.requests_for(request.user).prefetch_related("schools", "steps")[:500]
+    ]
 
 
-@router.get("/requests/{int:request_id}", response={200: RequestOut, 404: Message}, summary="One request", description=_scoped(
-    "One request with its steps; 404 unless it concerns the caller's school, trust or region."))
+@router.get(
+    "/requests/{int:request_id}",
+    response={200: RequestOut, 404: Message},
+    summary="One request",
+    description=_scoped(
+        "One request with its steps; 404 unless it concerns the caller's school, trust or region."
+    ),
+)
 def get_request(request: HttpRequest, request_id: int) -> Any:
     req = get_object_or_404(PartnershipRequest, pk=request_id)
     if not request.user.is_authenticated or not services.can_view_request(request.user, req):
@@ -379,30 +508,56 @@ def get_request(request: HttpRequest, request_id: int) -> Any:
     return _request_out(req)
 
 
-@router.post("/requests", auth=django_auth, response={200: RequestOut, 403: Message, 404: Message, 409: Message},
-             summary="Make a request (join, leave, form)", description=_scoped(
-                 "Step 1 of a procedure, by a school user for `school_urn`: `join_mat` (ask to join the MAT "
-                 "`partnership_id`; 409 when the school is already in a MAT or has a request in progress), `leave_mat` "
-                 "(leave the school's MAT by mutual consent; reason required), `form_federation` / `form_mat` (with "
-                 "`other_urns`, who must each consent; a MAT then needs regional approval)."))
+@router.post(
+    "/requests",
+    auth=django_auth,
+    response={200: RequestOut, 403: Message, 404: Message, 409: Message},
+    summary="Make a request (join, leave, form)",
+    description=_scoped(
+        "Step 1 of a procedure, by a school user for `school_urn`: `join_mat` (ask to join the MAT "
+        "`partnership_id`; 409 when the school is already in a MAT or has a request in progress), `leave_mat` "
+        "(leave the school's MAT by mutual consent; reason required), `form_federation` / `form_mat` (with "
+        "`other_urns`, who must each consent; a MAT then needs regional approval)."
+    ),
+)
 def post_request(request: HttpRequest, body: RequestIn) -> Any:
     if body.kind == "join_mat":
         if body.partnership_id is None:
             raise HttpError(409, "partnership_id is required to join a trust")
-        return _run(services.submit_join, request.user, body.school_urn, body.partnership_id, body.effective_date, body.reason)
+        return _run(
+            services.submit_join,
+            request.user,
+            body.school_urn,
+            body.partnership_id,
+            body.effective_date,
+            body.reason,
+        )
     if body.kind == "leave_mat":
         return _run(services.submit_leave, request.user, body.school_urn, body.effective_date, body.reason)
-    return _run(services.submit_form, request.user, body.kind, [body.school_urn, *body.other_urns], body.name,
-                body.effective_date, body.reason, requesting_urn=body.school_urn)
+    return _run(
+        services.submit_form,
+        request.user,
+        body.kind,
+        [body.school_urn, *body.other_urns],
+        body.name,
+        body.effective_date,
+        body.reason,
+        requesting_urn=body.school_urn,
+    )
 
 
-@router.post("/requests/{int:request_id}", auth=django_auth,
-             response={200: RequestOut, 403: Message, 404: Message, 409: Message}, summary="Take a step on a request",
-             description=_scoped(
-                 "`trust`: a trust administrator of the request's MAT consents or declines. `region`: the regional "
-                 "approver for the request's region approves (the change takes effect on the effective date) or "
-                 "declines. `school`: a school user of one of the proposed schools consents or declines. Declining "
-                 "needs a reason; a step already taken gives 409."))
+@router.post(
+    "/requests/{int:request_id}",
+    auth=django_auth,
+    response={200: RequestOut, 403: Message, 404: Message, 409: Message},
+    summary="Take a step on a request",
+    description=_scoped(
+        "`trust`: a trust administrator of the request's MAT consents or declines. `region`: the regional "
+        "approver for the request's region approves (the change takes effect on the effective date) or "
+        "declines. `school`: a school user of one of the proposed schools consents or declines. Declining "
+        "needs a reason; a step already taken gives 409."
+    ),
+)
 def post_step(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
     if body.step == "trust":
         return _run(services.trust_consent, request.user, request_id, body.approve, body.reason)
@@ -451,42 +606,74 @@ class DesignationIn(Schema):
     person_name: str = Field("", max_length=200, description="the designated person (or give a school)")
     valid_to: dt.date | None = None
     expertise: str = Field("", max_length=300, description="areas of expertise, comma-separated")
-    partnership_id: int | None = Field(None, description="the sponsor or hub as a partnership, when there is one")
+    partnership_id: int | None = Field(
+        None, description="the sponsor or hub as a partnership, when there is one"
+    )
 
 
 def _designation_out(d: Designation) -> dict[str, Any]:
     return {
-        "id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "school_urn": d.school_id,
-        "school_name": d.school.name if d.school else "", "region": d.school.region_name if d.school else "",
-        "person_name": d.person_name, "partnership_id": d.partnership_id, "valid_from": d.valid_from,
-        "valid_to": d.valid_to, "expertise": d.expertise,
+        "id": d.pk,
+        "kind": d.kind,
+        "kind_label": d.get_kind_display(),
+        "school_urn": d.school_id,
+        "school_name": d.school.name if d.school else "",
+        "region": d.school.region_name if d.school else "",
+        "person_name": d.person_name,
+        "partnership_id": d.partnership_id,
+        "valid_from": d.valid_from,
+        "valid_to": d.valid_to,
+        "expertise": d.expertise,
     }
 
 
-@router.get("/designations", response=DesignationPage, summary="System leaders and designations", description=_public(
-    "Designations (NLE, LLE, SLE, National Support School, teaching school hub, sponsor) as recorded on this service, "
-    "filtered by `kind`, the school's `region` and the school's `urn`, like the designations page."))
+@router.get(
+    "/designations",
+    response=DesignationPage,
+    summary="System leaders and designations",
+    description=_public(
+        "Designations (NLE, LLE, SLE, National Support School, teaching school hub, sponsor) as recorded on this service, "
+        "filtered by `kind`, the school's `region` and the school's `urn`, like the designations page."
+    ),
+)
 def list_designations(request: HttpRequest, query: Query[DesignationQuery]) -> dict[str, Any]:
     qs = services.designations(kind=query.kind, region=query.region, urn=query.urn)
     start = (query.page - 1) * query.page_size
-    return {"count": qs.count(), "results": [_designation_out(d) for d in qs[start:start + query.page_size]]}
+    return {
+        "count": qs.count(),
+        "results": [_designation_out(d) for d in qs[start : start + query.page_size]],
+    }
 
 
-@router.post("/designations", auth=django_auth, response={201: DesignationOut, 403: Message, 404: Message, 409: Message},
-             summary="Record a designation", description=(
-                 "Signed-in users only: staff, or the regional approver for the designated school's region (for a "
-                 "person without a school, any regional approver) - the same rule as the web form. Anyone else gets "
-                 "403 and nothing is written; an unknown school or partnership gives 404, an invalid record 409."))
+@router.post(
+    "/designations",
+    auth=django_auth,
+    response={201: DesignationOut, 403: Message, 404: Message, 409: Message},
+    summary="Record a designation",
+    description=(
+        "Signed-in users only: staff, or the regional approver for the designated school's region (for a "
+        "person without a school, any regional approver) - the same rule as the web form. Anyone else gets "
+        "403 and nothing is written; an unknown school or partnership gives 404, an invalid record 409."
+    ),
+)
 def post_designation(request: HttpRequest, body: DesignationIn) -> Any:
-    if not services.can_record_designation(request.user, None):  # as the web form: refuse before looking anything up
+    if not services.can_record_designation(
+        request.user, None
+    ):  # as the web form: refuse before looking anything up
         raise HttpError(403, "Only staff or the regional director's office can record designations.")
     if body.partnership_id is not None and not Partnership.objects.filter(pk=body.partnership_id).exists():
         raise HttpError(404, "No such partnership")
     try:
-        d = services.record_designation(request.user, kind=body.kind, valid_from=body.valid_from,
-                                        school_urn=body.school_urn, person_name=body.person_name,
-                                        valid_to=body.valid_to, expertise=body.expertise,
-                                        partnership_id=body.partnership_id)
+        d = services.record_designation(
+            request.user,
+            kind=body.kind,
+            valid_from=body.valid_from,
+            school_urn=body.school_urn,
+            person_name=body.person_name,
+            valid_to=body.valid_to,
+            expertise=body.expertise,
+            partnership_id=body.partnership_id,
+        )
     except PermissionDenied as exc:
         raise HttpError(403, str(exc) or "Not allowed") from exc
     except services.ProcedureError as exc:

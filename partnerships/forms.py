@@ -31,16 +31,25 @@ class GovukForm(forms.Form):
 
 
 def _date(label: str, help_text: str = "", required: bool = True) -> forms.DateField:
-    return forms.DateField(label=label, help_text=help_text, required=required,
-                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    return forms.DateField(
+        label=label,
+        help_text=help_text,
+        required=required,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
 
 class JoinForm(GovukForm):
     school = forms.TypedChoiceField(label="Your school", coerce=int)
-    trust = forms.IntegerField(label="Trust to join (trust number)", help_text="The trust's number from its page on this service, e.g. 12.",
-                               widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input govuk-input--width-5"}))
+    trust = forms.IntegerField(
+        label="Trust to join (trust number)",
+        help_text="The trust's number from its page on this service, e.g. 12.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input govuk-input--width-5"}),
+    )
     effective_date = _date("Proposed date of joining", "For example, 1 September next year.")
-    reason = forms.CharField(label="Why the school wants to join", required=False, max_length=500, widget=forms.Textarea)
+    reason = forms.CharField(
+        label="Why the school wants to join", required=False, max_length=500, widget=forms.Textarea
+    )
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,11 +67,18 @@ class LeaveForm(GovukForm):
 
 
 class FormPartnershipForm(GovukForm):
-    kind = forms.ChoiceField(label="What to form", choices=[(RequestKind.FORM_FEDERATION.value, "A federation"),
-                                                             (RequestKind.FORM_MAT.value, "A new multi-academy trust")])
+    kind = forms.ChoiceField(
+        label="What to form",
+        choices=[
+            (RequestKind.FORM_FEDERATION.value, "A federation"),
+            (RequestKind.FORM_MAT.value, "A new multi-academy trust"),
+        ],
+    )
     school = forms.TypedChoiceField(label="Your school", coerce=int)
     name = forms.CharField(label="Name of the federation or trust", max_length=200)
-    others = forms.CharField(label="URNs of the other schools", help_text="Separate URNs with commas or spaces.", max_length=500)
+    others = forms.CharField(
+        label="URNs of the other schools", help_text="Separate URNs with commas or spaces.", max_length=500
+    )
     effective_date = _date("Proposed start date")
     reason = forms.CharField(label="Why (optional)", required=False, max_length=500, widget=forms.Textarea)
 
@@ -78,9 +94,12 @@ class FormPartnershipForm(GovukForm):
 
 
 class DecisionForm(GovukForm):
-    decision = forms.ChoiceField(label="Decision", choices=[("yes", "Consent / approve"), ("no", "Decline")],
-                                 widget=forms.RadioSelect)
-    reason = forms.CharField(label="Reason (required when declining)", required=False, max_length=500, widget=forms.Textarea)
+    decision = forms.ChoiceField(
+        label="Decision", choices=[("yes", "Consent / approve"), ("no", "Decline")], widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label="Reason (required when declining)", required=False, max_length=500, widget=forms.Textarea
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -100,11 +119,17 @@ class SchoolConsentForm(DecisionForm):
 class DesignationForm(GovukForm):
     kind = forms.ChoiceField(label="Designation", choices=DesignationKind.choices)
     school = forms.IntegerField(label="School URN", required=False)
-    person_name = forms.CharField(label="Person's name", required=False, max_length=200,
-                                  help_text="For NLE, LLE and SLE designations. Give a school, a person or both.")
+    person_name = forms.CharField(
+        label="Person's name",
+        required=False,
+        max_length=200,
+        help_text="For NLE, LLE and SLE designations. Give a school, a person or both.",
+    )
     valid_from = _date("From")
     valid_to = _date("To (optional)", required=False)
-    expertise = forms.CharField(label="Areas of expertise", required=False, max_length=300, help_text="Comma-separated.")
+    expertise = forms.CharField(
+        label="Areas of expertise", required=False, max_length=300, help_text="Comma-separated."
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -114,14 +139,28 @@ class DesignationForm(GovukForm):
 
 
 class RegisterForm(GovukForm):
-    kind = forms.ChoiceField(label="Kind of partnership", choices=[
-        ("issp", "Independent–state school partnership"), ("sponsor", "Academy sponsor"),
-        ("teaching_hub", "Teaching school hub"), ("umbrella", "Umbrella trust")])
+    kind = forms.ChoiceField(
+        label="Kind of partnership",
+        choices=[
+            ("issp", "Independent–state school partnership"),
+            ("sponsor", "Academy sponsor"),
+            ("teaching_hub", "Teaching school hub"),
+            ("umbrella", "Umbrella trust"),
+        ],
+    )
     name = forms.CharField(label="Name", max_length=200)
-    urns = forms.CharField(label="URNs of the schools", help_text="Separate URNs with commas or spaces.", max_length=1000)
-    activities = forms.MultipleChoiceField(label="Activities (ISSP)", required=False, choices=Activity.choices,
-                                           widget=forms.CheckboxSelectMultiple)
-    description = forms.CharField(label="Description (optional)", required=False, max_length=500, widget=forms.Textarea)
+    urns = forms.CharField(
+        label="URNs of the schools", help_text="Separate URNs with commas or spaces.", max_length=1000
+    )
+    activities = forms.MultipleChoiceField(
+        label="Activities (ISSP)",
+        required=False,
+        choices=Activity.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    description = forms.CharField(
+        label="Description (optional)", required=False, max_length=500, widget=forms.Textarea
+    )
 
     def clean_urns(self) -> list[int]:
         parts = [p for p in self.cleaned_data["urns"].replace(",", " ").split() if p]
@@ -131,7 +170,9 @@ class RegisterForm(GovukForm):
 
 
 class IsspSearchForm(GovukForm):
-    activity = forms.ChoiceField(label="Activity", required=False, choices=[("", "Any activity"), *Activity.choices])
+    activity = forms.ChoiceField(
+        label="Activity", required=False, choices=[("", "Any activity"), *Activity.choices]
+    )
     la = forms.CharField(label="Local authority", required=False, max_length=100)
     region = forms.CharField(label="Region", required=False, max_length=100)
     postcode = forms.CharField(label="Near postcode", required=False, max_length=10)
@@ -142,7 +183,9 @@ class IsspSearchForm(GovukForm):
 class IsspPostForm(GovukForm):
     school = forms.TypedChoiceField(label="Your school", coerce=int)
     activity = forms.ChoiceField(label="Activity", choices=Activity.choices)
-    description = forms.CharField(label="What you offer or are looking for", required=False, max_length=1000, widget=forms.Textarea)
+    description = forms.CharField(
+        label="What you offer or are looking for", required=False, max_length=1000, widget=forms.Textarea
+    )
     max_miles = forms.IntegerField(label="Furthest distance (miles)", initial=25, min_value=1, max_value=200)
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
@@ -151,8 +194,11 @@ class IsspPostForm(GovukForm):
 
 
 class GrantForm(GovukForm):
-    urns = forms.CharField(label="URNs of the primary schools forming or joining the chain", max_length=1000,
-                           help_text="Separate URNs with commas or spaces.")
+    urns = forms.CharField(
+        label="URNs of the primary schools forming or joining the chain",
+        max_length=1000,
+        help_text="Separate URNs with commas or spaces.",
+    )
 
     def clean_urns(self) -> list[int]:
         parts = [p for p in self.cleaned_data["urns"].replace(",", " ").split() if p]

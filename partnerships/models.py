@@ -34,7 +34,9 @@ class Partnership(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "external_id"], condition=~models.Q(external_id=""), name="partnership_kind_external_id"
+                fields=["kind", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="partnership_kind_external_id",
             )
         ]
 
@@ -49,12 +51,16 @@ class Membership(models.Model):
     left = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=120, blank=True)
-    as_of = models.DateField(null=True, blank=True, help_text="date of the source that last confirmed this membership")
+    as_of = models.DateField(
+        null=True, blank=True, help_text="date of the source that last confirmed this membership"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["partnership", "school"], condition=models.Q(left__isnull=True), name="membership_one_open"
+                fields=["partnership", "school"],
+                condition=models.Q(left__isnull=True),
+                name="membership_one_open",
             )
         ]
         indexes = [models.Index(fields=["school", "left"])]
@@ -72,7 +78,9 @@ class PartnershipResult(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["partnership", "year", "measure"], name="partnership_result_unique")
+            models.UniqueConstraint(
+                fields=["partnership", "year", "measure"], name="partnership_result_unique"
+            )
         ]
 
 
@@ -89,7 +97,9 @@ class MatSeat(models.Model):
     with the membership; `partnerships recompute`/`map-members` re-sync seats with imported memberships.
     """
 
-    school = models.OneToOneField("schools.School", on_delete=models.CASCADE, primary_key=True, related_name="mat_seat")
+    school = models.OneToOneField(
+        "schools.School", on_delete=models.CASCADE, primary_key=True, related_name="mat_seat"
+    )
     membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="mat_seat")
 
 
@@ -117,13 +127,17 @@ class MemberMapping(models.Model):
     path = models.JSONField(default=list, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["urn", "key_stage", "year"], name="member_mapping_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["urn", "key_stage", "year"], name="member_mapping_unique")
+        ]
 
 
 class TrustAggregate(models.Model):
     """Figures for one partnership, computed by `schoolpartners partnerships recompute` (never per request)."""
 
-    partnership = models.OneToOneField(Partnership, on_delete=models.CASCADE, primary_key=True, related_name="aggregate")
+    partnership = models.OneToOneField(
+        Partnership, on_delete=models.CASCADE, primary_key=True, related_name="aggregate"
+    )
     computed_at = models.DateTimeField()
     members = models.PositiveIntegerField(default=0)
     pupils = models.PositiveIntegerField(null=True, blank=True)
@@ -147,13 +161,19 @@ class TrustAggregate(models.Model):
     centroid_lat = models.FloatField(null=True, blank=True)
     centroid_lon = models.FloatField(null=True, blank=True)
     compactness = models.CharField(max_length=20, blank=True, db_index=True)
-    ks2_headline = models.FloatField(null=True, blank=True)  # latest KS2 mean progress (reading, writing, maths)
+    ks2_headline = models.FloatField(
+        null=True, blank=True
+    )  # latest KS2 mean progress (reading, writing, maths)
     ks2_headline_year = models.PositiveSmallIntegerField(null=True, blank=True)
     ks4_headline = models.FloatField(null=True, blank=True)  # latest Progress 8
     ks4_headline_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    performance = models.JSONField(default=list)  # [{key_stage, year, measure, mean, se, low, high, schools, pupils}]
+    performance = models.JSONField(
+        default=list
+    )  # [{key_stage, year, measure, mean, se, low, high, schools, pupils}]
     mapping = models.JSONField(default=dict)  # {"ks2": {"direct": n, "link": n, "chain": n, "none": n}, ...}
-    member_rows = models.JSONField(default=list)  # per member: urn, name, phase, la, lat, lon, miles to centroid...
+    member_rows = models.JSONField(
+        default=list
+    )  # per member: urn, name, phase, la, lat, lon, miles to centroid...
 
 
 class RequestKind(models.TextChoices):
@@ -176,17 +196,27 @@ class PartnershipRequest(models.Model):
 
     kind = models.CharField(max_length=20, choices=RequestKind.choices, db_index=True)
     status = models.CharField(max_length=20, choices=RequestStatus.choices, db_index=True)
-    school = models.ForeignKey("schools.School", null=True, blank=True, on_delete=models.CASCADE, related_name="partnership_requests")
-    partnership = models.ForeignKey(Partnership, null=True, blank=True, on_delete=models.CASCADE, related_name="requests")
-    new_name = models.CharField(max_length=200, blank=True, help_text="name of the federation or trust to form")
+    school = models.ForeignKey(
+        "schools.School", null=True, blank=True, on_delete=models.CASCADE, related_name="partnership_requests"
+    )
+    partnership = models.ForeignKey(
+        Partnership, null=True, blank=True, on_delete=models.CASCADE, related_name="requests"
+    )
+    new_name = models.CharField(
+        max_length=200, blank=True, help_text="name of the federation or trust to form"
+    )
     region = models.CharField(max_length=100, blank=True, help_text="region whose director approves")
     effective_date = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     decline_reason = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    result_partnership = models.ForeignKey(Partnership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    result_partnership = models.ForeignKey(
+        Partnership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -198,7 +228,9 @@ class RequestSchool(models.Model):
     request = models.ForeignKey(PartnershipRequest, on_delete=models.CASCADE, related_name="schools")
     school = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="+")
     consented_at = models.DateTimeField(null=True, blank=True)
-    consented_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    consented_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["request", "school"], name="request_school_unique")]
@@ -209,7 +241,9 @@ class RequestStep(models.Model):
     step = models.CharField(max_length=40)
     outcome = models.CharField(max_length=20)  # submitted, consented, approved, declined
     note = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -241,20 +275,33 @@ class Designation(models.Model):
     """A system-leadership designation or sponsor status, recorded by staff or a regional approver."""
 
     kind = models.CharField(max_length=20, choices=DesignationKind.choices, db_index=True)
-    school = models.ForeignKey("schools.School", null=True, blank=True, on_delete=models.CASCADE, related_name="designations")
+    school = models.ForeignKey(
+        "schools.School", null=True, blank=True, on_delete=models.CASCADE, related_name="designations"
+    )
     person_name = models.CharField(max_length=200, blank=True)
-    partnership = models.ForeignKey(Partnership, null=True, blank=True, on_delete=models.SET_NULL, related_name="designations",
-                                    help_text="the sponsor or hub as a partnership, when there is one")
+    partnership = models.ForeignKey(
+        Partnership,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="designations",
+        help_text="the sponsor or hub as a partnership, when there is one",
+    )
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     expertise = models.CharField(max_length=300, blank=True, help_text="areas of expertise, comma-separated")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["kind", "-valid_from"]
         constraints = [
-            models.CheckConstraint(name="designation_has_holder", condition=models.Q(school__isnull=False) | ~models.Q(person_name="")),
+            models.CheckConstraint(
+                name="designation_has_holder",
+                condition=models.Q(school__isnull=False) | ~models.Q(person_name=""),
+            ),
         ]
 
 
@@ -277,7 +324,9 @@ class IsspActivity(models.Model):
     description = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["partnership", "activity"], name="issp_activity_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "activity"], name="issp_activity_unique")
+        ]
 
 
 class IsspPost(models.Model):
@@ -293,7 +342,9 @@ class IsspPost(models.Model):
     description = models.CharField(max_length=1000, blank=True)
     max_miles = models.PositiveSmallIntegerField(default=25)
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

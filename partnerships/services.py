@@ -61,20 +61,29 @@ class ProcedureError(ValidationError):
 def open_mat_membership(school: School) -> Membership | None:
     return (
         Membership.objects.filter(school=school, left__isnull=True, partnership__kind=Kind.MAT)
-        .select_related("partnership").first()
+        .select_related("partnership")
+        .first()
     )
 
 
-def open_membership(partnership: Partnership, school: School, joined: dt.date | None, reason: str = "",
-                    source: str = "School Partners") -> Membership:
+def open_membership(
+    partnership: Partnership,
+    school: School,
+    joined: dt.date | None,
+    reason: str = "",
+    source: str = "School Partners",
+) -> Membership:
     """Open a membership (caller holds a transaction). A second open MAT membership is refused by the seat."""
     if partnership.kind == Kind.MAT:
         current = open_mat_membership(school)
         if current is not None:
-            raise ProcedureError(f"{school.name} is already in a multi-academy trust ({current.partnership.name}); "
-                                 "that membership must be closed first.")
-    membership = Membership.objects.create(partnership=partnership, school=school, joined=joined, reason=reason[:200],
-                                           source=source)
+            raise ProcedureError(
+                f"{school.name} is already in a multi-academy trust ({current.partnership.name}); "
+                "that membership must be closed first."
+            )
+    membership = Membership.objects.create(
+        partnership=partnership, school=school, joined=joined, reason=reason[:200], source=source
+    )
     if partnership.kind == Kind.MAT:
         try:
             with transaction.atomic():
@@ -96,7 +105,9 @@ def close_membership(membership: Membership, left: dt.date, reason: str) -> Memb
 class SeatSync:
     created: int = 0
     removed: int = 0
-    conflicts: list[int] = field(default_factory=list)  # schools with two open MAT memberships (no seat given)
+    conflicts: list[int] = field(
+        default_factory=list
+    )  # schools with two open MAT memberships (no seat given)
 
 
 @transaction.atomic
@@ -106,7 +117,11 @@ def sync_mat_seats() -> SeatSync:
     out.removed, _ = MatSeat.objects.exclude(membership__left__isnull=True).delete()
     stale = MatSeat.objects.exclude(membership__partnership__kind=Kind.MAT)
     out.removed += stale.delete()[0]
-    open_mat = list(Membership.objects.filter(left__isnull=True, partnership__kind=Kind.MAT).values_list("id", "school_id"))
+    open_mat = list(
+        Membership.objects.filter(left__isnull=True, partnership__kind=Kind.MAT).values_list(
+            "id", "school_id"
+        )
+    )
     by_school: dict[int, list[int]] = defaultdict(list)
     for mid, urn in open_mat:
         by_school[urn].append(mid)
@@ -132,7 +147,11 @@ def _ks_measures(ks: int) -> list[str]:
 def predecessor_graph() -> dict[int, list[int]]:
     """urn -> predecessor URNs, from GIAS links whose type contains "Predecessor"."""
     graph: dict[int, list[int]] = defaultdict(list)
-    for urn, link in SchoolLink.objects.filter(link_type__icontains="predecessor").values_list("urn", "link_urn").order_by("urn", "link_urn"):
+    for urn, link in (
+        SchoolLink.objects.filter(link_type__icontains="predecessor")
+        .values_list("urn", "link_urn")
+        .order_by("urn", "link_urn")
+    ):
         graph[urn].append(link)
     return graph
 
@@ -143,11 +162,17 @@ def results_presence() -> tuple[dict[tuple[int, int], set[int]], dict[tuple[int,
     size: dict[tuple[int, int], dict[int, float]] = defaultdict(dict)
     for ks in KEY_STAGES:
         cohort = agg.COHORT[ks]
-        rows = (Result.objects.filter(year__in=YEARS, measure__in=_ks_measures(ks)).order_by()
-                .values_list("school_id", "year").distinct())
+        rows = (
+            Result.objects.filter(year__in=YEARS, measure__in=_ks_measures(ks))
+            .order_by()
+            .values_list("school_id", "year")
+            .distinct()
+        )
         for urn, year in rows.iterator(chunk_size=20000):
             has[(ks, year)].add(urn)
-        cohorts = Result.objects.filter(year__in=YEARS, measure=cohort, value__isnull=False).values_list("school_id", "year", "value")
+        cohorts = Result.objects.filter(year__in=YEARS, measure=cohort, value__isnull=False).values_list(
+            "school_id", "year", "value"
+        )
         for urn, year, value in cohorts.iterator(chunk_size=20000):
             if value is not None:
                 size[(ks, year)][urn] = value
@@ -185,13 +210,22 @@ def map_members() -> MappingSummary:
     stale = [r.pk for k, r in existing.items() if k not in want]
     out.deleted = len(stale)
     for i in range(0, len(stale), 5000):
-        MemberMapping.objects.filter(pk__in=stale[i:i + 5000]).delete()
+        MemberMapping.objects.filter(pk__in=stale[i : i + 5000]).delete()
     new, changed = [], []
     for key, (results_urn, method, hops, path) in want.items():
         row = existing.get(key)
         if row is None:
-            new.append(MemberMapping(urn=key[0], key_stage=key[1], year=key[2], results_urn=results_urn, method=method,
-                                     hops=hops, path=path))
+            new.append(
+                MemberMapping(
+                    urn=key[0],
+                    key_stage=key[1],
+                    year=key[2],
+                    results_urn=results_urn,
+                    method=method,
+                    hops=hops,
+                    path=path,
+                )
+            )
         elif (row.results_urn, row.method, row.hops, list(row.path)) != (results_urn, method, hops, path):
             row.results_urn, row.method, row.hops, row.path = results_urn, method, hops, path
             changed.append(row)
@@ -221,10 +255,14 @@ def _file_members(ks: int) -> tuple[set[int], str]:
                 raw = lzma.decompress(raw)
             urns: set[int] = set()
             for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))):
-                urns.update(int(u) for u in (row.get("INSTITUTIONS_INMAT") or "").split(";") if u.strip().isdigit())
+                urns.update(
+                    int(u) for u in (row.get("INSTITUTIONS_INMAT") or "").split(";") if u.strip().isdigit()
+                )
             return urns, f"INSTITUTIONS_INMAT of {path.name}"
         stem = name.split(".")[0]
-        stored = Membership.objects.filter(left__isnull=True, source__icontains=stem).values_list("school_id", flat=True)
+        stored = Membership.objects.filter(left__isnull=True, source__icontains=stem).values_list(
+            "school_id", flat=True
+        )
         return set(stored), f"stored memberships from {stem} (file not found)"
     return set(), "no MAT file imported"
 
@@ -235,22 +273,35 @@ def mapping_report() -> list[dict[str, Any]]:
     report = []
     for ks in KEY_STAGES:
         urns, basis = _file_members(ks)
-        known = set(School.objects.filter(urn__in=list(urns)).values_list("urn", flat=True)) if urns else set()
+        known = (
+            set(School.objects.filter(urn__in=list(urns)).values_list("urn", flat=True)) if urns else set()
+        )
         counts: dict[int, Counter[str]] = defaultdict(Counter)
-        for urn, year, method in MemberMapping.objects.filter(key_stage=ks).values_list("urn", "year", "method"):
+        for urn, year, method in MemberMapping.objects.filter(key_stage=ks).values_list(
+            "urn", "year", "method"
+        ):
             if urn in known:
                 counts[year][method] += 1
         for year in YEARS:
             c = counts[year]
             members = len(urns)
             found = c["direct"] + c["link"] + c["chain"]
-            report.append({
-                "key_stage": ks, "year": year, "members": members, "basis": basis, "direct": c["direct"],
-                "link": c["link"], "chain": c["chain"], "found": found, "none": members - found,
-                "not_in_register": members - len(known),
-                "found_pct": round(100.0 * found / members, 1) if members else None,
-                "direct_pct": round(100.0 * c["direct"] / members, 1) if members else None,
-            })
+            report.append(
+                {
+                    "key_stage": ks,
+                    "year": year,
+                    "members": members,
+                    "basis": basis,
+                    "direct": c["direct"],
+                    "link": c["link"],
+                    "chain": c["chain"],
+                    "found": found,
+                    "none": members - found,
+                    "not_in_register": members - len(known),
+                    "found_pct": round(100.0 * found / members, 1) if members else None,
+                    "direct_pct": round(100.0 * c["direct"] / members, 1) if members else None,
+                }
+            )
     return report
 
 
@@ -262,7 +313,9 @@ def _latest_nor(urns: Iterable[int]) -> dict[int, tuple[int, int]]:
     out: dict[int, tuple[int, int]] = {}
     urn_list = list(urns)
     for i in range(0, len(urn_list), 5000):
-        rows = CensusRecord.objects.filter(school_id__in=urn_list[i:i + 5000], nor__isnull=False).values_list("school_id", "year", "nor")
+        rows = CensusRecord.objects.filter(
+            school_id__in=urn_list[i : i + 5000], nor__isnull=False
+        ).values_list("school_id", "year", "nor")
         for urn, year, nor in rows:
             if nor is not None and (urn not in out or year > out[urn][0]):
                 out[urn] = (year, nor)
@@ -273,7 +326,9 @@ def _label(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(((k or "Not known"), v) for k, v in counter.items()))
 
 
-def result_values(urns: list[int] | None, years: Iterable[int], measures: list[str]) -> dict[tuple[int, str], dict[int, float]]:
+def result_values(
+    urns: list[int] | None, years: Iterable[int], measures: list[str]
+) -> dict[tuple[int, str], dict[int, float]]:
     """(year, measure) -> {urn: value} for the given schools (None: every URN the member mapping points to),
     looked up by school.
 
@@ -286,16 +341,27 @@ def result_values(urns: list[int] | None, years: Iterable[int], measures: list[s
     plus = "+" if connection.vendor == "sqlite" else ""
     years = list(years)
     out: dict[tuple[int, str], dict[int, float]] = defaultdict(dict)
-    tail = (f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
-            "AND value IS NOT NULL")
+    tail = (
+        f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
+        "AND value IS NOT NULL"
+    )
     if urns is None:
-        batches: list[tuple[str, list[Any]]] = [(
-            f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN (SELECT DISTINCT results_urn FROM "
-            f"{MemberMapping._meta.db_table} WHERE results_urn IS NOT NULL) {tail}", [*years, *measures])]
+        batches: list[tuple[str, list[Any]]] = [
+            (
+                f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN (SELECT DISTINCT results_urn FROM "
+                f"{MemberMapping._meta.db_table} WHERE results_urn IS NOT NULL) {tail}",
+                [*years, *measures],
+            )
+        ]
     else:
-        batches = [(f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN "
-                    f"({', '.join(['%s'] * len(urns[i:i + 2000]))}) {tail}", [*urns[i:i + 2000], *years, *measures])
-                   for i in range(0, len(urns), 2000)]
+        batches = [
+            (
+                f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN "
+                f"({', '.join(['%s'] * len(urns[i : i + 2000]))}) {tail}",
+                [*urns[i : i + 2000], *years, *measures],
+            )
+            for i in range(0, len(urns), 2000)
+        ]
     with connection.cursor() as cursor:
         for sql, params in batches:
             cursor.execute(sql, params)
@@ -336,12 +402,16 @@ def recompute(map_first: bool = True) -> RecomputeSummary:
     store_aggregates(aggregates)
     t3 = time.perf_counter()
     return RecomputeSummary(
-        trusts=len(aggregates), members=sum(a.members for a in aggregates), mapping=mapping,
+        trusts=len(aggregates),
+        members=sum(a.members for a in aggregates),
+        mapping=mapping,
         seconds={"map": round(t1 - t0, 3), "compute": round(t2 - t1, 3), "store": round(t3 - t2, 3)},
     )
 
 
-_AGG_FIELDS = [f.name for f in TrustAggregate._meta.concrete_fields if f.name not in ("partnership", "computed_at")]
+_AGG_FIELDS = [
+    f.name for f in TrustAggregate._meta.concrete_fields if f.name not in ("partnership", "computed_at")
+]
 
 
 @transaction.atomic
@@ -361,8 +431,12 @@ def store_aggregates(aggregates: list[TrustAggregate]) -> dict[str, int]:
             changed.append(a)
     TrustAggregate.objects.bulk_create(new, batch_size=500)
     TrustAggregate.objects.bulk_update(changed, [*_AGG_FIELDS, "computed_at"], batch_size=200)
-    return {"inserted": len(new), "updated": len(changed), "deleted": len(stale),
-            "unchanged": len(aggregates) - len(new) - len(changed)}
+    return {
+        "inserted": len(new),
+        "updated": len(changed),
+        "deleted": len(stale),
+        "unchanged": len(aggregates) - len(new) - len(changed),
+    }
 
 
 def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[TrustAggregate]:
@@ -375,18 +449,34 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
     pids = sorted({p for p, _ in members})
     index = {p: i for i, p in enumerate(pids)}
     member_sq = mem_qs.values("school_id")  # a subquery: no long parameter lists
-    fields = ("urn", "name", "phase", "la_name", "region_name", "latitude", "longitude", "establishment_type",
-              "ofsted_rating", "is_primary", "is_secondary")
-    schools: dict[int, dict[str, Any]] = {row["urn"]: row for row in School.objects.filter(urn__in=member_sq).values(*fields)}
+    fields = (
+        "urn",
+        "name",
+        "phase",
+        "la_name",
+        "region_name",
+        "latitude",
+        "longitude",
+        "establishment_type",
+        "ofsted_rating",
+        "is_primary",
+        "is_secondary",
+    )
+    schools: dict[int, dict[str, Any]] = {
+        row["urn"]: row for row in School.objects.filter(urn__in=member_sq).values(*fields)
+    }
     nor: dict[int, tuple[int, int]] = {}
-    for urn, year, n in CensusRecord.objects.filter(school_id__in=member_sq, nor__isnull=False).values_list("school_id", "year", "nor"):
+    for urn, year, n in CensusRecord.objects.filter(school_id__in=member_sq, nor__isnull=False).values_list(
+        "school_id", "year", "nor"
+    ):
         if n is not None and (urn not in nor or year > nor[urn][0]):
             nor[urn] = (year, n)
     mapping: dict[tuple[int, int, int], int | None] = {}
     methods: dict[tuple[int, int, int], str] = {}
     map_by: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
     for urn, ks, year, results_urn, method in MemberMapping.objects.exclude(method="none").values_list(
-            "urn", "key_stage", "year", "results_urn", "method"):
+        "urn", "key_stage", "year", "results_urn", "method"
+    ):
         mapping[(urn, ks, year)] = results_urn
         methods[(urn, ks, year)] = method
         if results_urn is not None:
@@ -405,7 +495,9 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
             ru = np.array([by_urn.get(u, -1) for u in member_list], dtype=np.int64)
             weights = _lookup(ru, values.get((year, cohort), {}))
             if year == 2019:  # the 2018/19 files carry no cohort count: the same URN's 2017/18 cohort
-                weights = np.where(np.isnan(weights), _lookup(ru, values.get((year - 1, cohort), {})), weights)
+                weights = np.where(
+                    np.isnan(weights), _lookup(ru, values.get((year - 1, cohort), {})), weights
+                )
             for measure in agg.KS_MEASURES[ks]:
                 vals = values.get((year, measure))
                 if not vals:
@@ -415,11 +507,19 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
                     continue
                 g = agg.grouped_weighted_means(measure, member_groups, x, weights, len(pids))
                 for i in np.flatnonzero((g["schools"] > 0) & np.isfinite(g["mean"])):
-                    perf[pids[i]].append({
-                        "key_stage": ks, "year": year, "measure": measure, "mean": float(g["mean"][i]),
-                        "se": _f(g["se"][i]), "low": _f(g["low"][i]), "high": _f(g["high"][i]),
-                        "schools": int(g["schools"][i]), "pupils": int(round(g["pupils"][i])),
-                    })
+                    perf[pids[i]].append(
+                        {
+                            "key_stage": ks,
+                            "year": year,
+                            "measure": measure,
+                            "mean": float(g["mean"][i]),
+                            "se": _f(g["se"][i]),
+                            "low": _f(g["low"][i]),
+                            "high": _f(g["high"][i]),
+                            "schools": int(g["schools"][i]),
+                            "pupils": int(round(g["pupils"][i])),
+                        }
+                    )
 
     by_trust: dict[int, list[int]] = defaultdict(list)
     for p, u in members:
@@ -428,8 +528,12 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
     for pid in pids:
         urn_list = by_trust[pid]
         rows = [schools.get(u, {"urn": u}) for u in urn_list]
-        lat = np.array([r.get("latitude") if r.get("latitude") is not None else np.nan for r in rows], dtype=float)
-        lon = np.array([r.get("longitude") if r.get("longitude") is not None else np.nan for r in rows], dtype=float)
+        lat = np.array(
+            [r.get("latitude") if r.get("latitude") is not None else np.nan for r in rows], dtype=float
+        )
+        lon = np.array(
+            [r.get("longitude") if r.get("longitude") is not None else np.nan for r in rows], dtype=float
+        )
         geo = agg.geography(lat, lon, [r.get("la_name") for r in rows])
         located = np.isfinite(lat) & np.isfinite(lon)
         dist = iter(geo.to_centroid)
@@ -447,32 +551,61 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
         member_rows = []
         for r, ok in zip(rows, located, strict=True):
             u = r["urn"]
-            member_rows.append({
-                "urn": u, "name": r.get("name", f"URN {u}"), "phase": r.get("phase", ""), "la": r.get("la_name", ""),
-                "region": r.get("region_name", ""), "type": r.get("establishment_type", ""),
-                "ofsted": r.get("ofsted_rating", ""), "pupils": nor[u][1] if u in nor else None,
-                "lat": r.get("latitude"), "lon": r.get("longitude"),
-                "miles_to_centroid": round(next(dist), 2) if ok else None,
-                "ks2_results_urn": _latest_mapped(mapping, u, 2), "ks4_results_urn": _latest_mapped(mapping, u, 4),
-            })
+            member_rows.append(
+                {
+                    "urn": u,
+                    "name": r.get("name", f"URN {u}"),
+                    "phase": r.get("phase", ""),
+                    "la": r.get("la_name", ""),
+                    "region": r.get("region_name", ""),
+                    "type": r.get("establishment_type", ""),
+                    "ofsted": r.get("ofsted_rating", ""),
+                    "pupils": nor[u][1] if u in nor else None,
+                    "lat": r.get("latitude"),
+                    "lon": r.get("longitude"),
+                    "miles_to_centroid": round(next(dist), 2) if ok else None,
+                    "ks2_results_urn": _latest_mapped(mapping, u, 2),
+                    "ks4_results_urn": _latest_mapped(mapping, u, 4),
+                }
+            )
         main_phase = phases.most_common(1)[0][0] if phases else ""
-        out.append(TrustAggregate(
-            partnership_id=pid, computed_at=now, members=len(urn_list),
-            pupils=sum(n for _, n in nor_rows) if nor_rows else None,
-            pupils_year=max(y for y, _ in nor_rows) if nor_rows else None,
-            primary_members=sum(1 for r in rows if r.get("phase") in ("primary", "middle_primary")),
-            secondary_members=sum(1 for r in rows if r.get("phase") in ("secondary", "middle_secondary", "all_through")),
-            main_phase=main_phase, main_region=(regions.most_common(1)[0][0] if regions else ""),
-            n_regions=len([k for k in regions if k]), n_las=geo.n_las,
-            phases=_label(phases), regions=_label(regions), las=_label(las),
-            ofsted=_label(Counter(r.get("ofsted_rating") or "" for r in rows)),
-            establishment_types=_label(Counter(r.get("establishment_type") or "" for r in rows)),
-            median_centroid_miles=_r(geo.median_centroid_miles), max_centroid_miles=_r(geo.max_centroid_miles),
-            max_pair_miles=_r(geo.max_pair_miles), share_pairs_within_50=_r(geo.share_pairs_within_50, 4),
-            located_members=geo.located, centroid_lat=geo.centroid_lat, centroid_lon=geo.centroid_lon,
-            compactness=geo.label, ks2_headline=ks2[0], ks2_headline_year=ks2[1], ks4_headline=ks4[0],
-            ks4_headline_year=ks4[1], performance=trust_perf, mapping=mcount, member_rows=member_rows,
-        ))
+        out.append(
+            TrustAggregate(
+                partnership_id=pid,
+                computed_at=now,
+                members=len(urn_list),
+                pupils=sum(n for _, n in nor_rows) if nor_rows else None,
+                pupils_year=max(y for y, _ in nor_rows) if nor_rows else None,
+                primary_members=sum(1 for r in rows if r.get("phase") in ("primary", "middle_primary")),
+                secondary_members=sum(
+                    1 for r in rows if r.get("phase") in ("secondary", "middle_secondary", "all_through")
+                ),
+                main_phase=main_phase,
+                main_region=(regions.most_common(1)[0][0] if regions else ""),
+                n_regions=len([k for k in regions if k]),
+                n_las=geo.n_las,
+                phases=_label(phases),
+                regions=_label(regions),
+                las=_label(las),
+                ofsted=_label(Counter(r.get("ofsted_rating") or "" for r in rows)),
+                establishment_types=_label(Counter(r.get("establishment_type") or "" for r in rows)),
+                median_centroid_miles=_r(geo.median_centroid_miles),
+                max_centroid_miles=_r(geo.max_centroid_miles),
+                max_pair_miles=_r(geo.max_pair_miles),
+                share_pairs_within_50=_r(geo.share_pairs_within_50, 4),
+                located_members=geo.located,
+                centroid_lat=geo.centroid_lat,
+                centroid_lon=geo.centroid_lon,
+                compactness=geo.label,
+                ks2_headline=ks2[0],
+                ks2_headline_year=ks2[1],
+                ks4_headline=ks4[0],
+                ks4_headline_year=ks4[1],
+                performance=trust_perf,
+                mapping=mcount,
+                member_rows=member_rows,
+            )
+        )
     return out
 
 
@@ -497,7 +630,9 @@ def _headline(perf: list[dict[str, Any]], ks: int) -> tuple[float | None, int | 
     """KS2: mean of the reading, writing and maths progress means; KS4: Progress 8 - latest year with them."""
     want = ("READPROG", "WRITPROG", "MATPROG") if ks == 2 else ("P8MEA",)
     for year in sorted(YEARS, reverse=True):
-        vals = [p["mean"] for p in perf if p["key_stage"] == ks and p["year"] == year and p["measure"] in want]
+        vals = [
+            p["mean"] for p in perf if p["key_stage"] == ks and p["year"] == year and p["measure"] in want
+        ]
         if len(vals) == len(want):
             return round(sum(vals) / len(vals), 3), year
     return None, None
@@ -507,9 +642,16 @@ def _headline(perf: list[dict[str, Any]], ks: int) -> tuple[float | None, int | 
 # Reads for pages and API
 # =============================================================================================================
 COMPARE_SORTS = {
-    "name": "partnership__name", "members": "members", "pupils": "pupils", "region": "main_region",
-    "phase": "main_phase", "ks2": "ks2_headline", "ks4": "ks4_headline", "compactness": "compactness",
-    "max_pair": "max_pair_miles", "las": "n_las",
+    "name": "partnership__name",
+    "members": "members",
+    "pupils": "pupils",
+    "region": "main_region",
+    "phase": "main_phase",
+    "ks2": "ks2_headline",
+    "ks4": "ks4_headline",
+    "compactness": "compactness",
+    "max_pair": "max_pair_miles",
+    "las": "n_las",
 }
 
 
@@ -529,7 +671,9 @@ class CompareParams:
 def compare_trusts(params: CompareParams) -> QuerySet[TrustAggregate]:
     qs = TrustAggregate.objects.select_related("partnership")
     if params.q:
-        qs = qs.filter(Q(partnership__name__icontains=params.q) | Q(partnership__external_id__iexact=params.q))
+        qs = qs.filter(
+            Q(partnership__name__icontains=params.q) | Q(partnership__external_id__iexact=params.q)
+        )
     if params.kind:
         qs = qs.filter(partnership__kind=params.kind)
     if params.region:
@@ -558,8 +702,12 @@ def trust_results(partnership: Partnership) -> list[PartnershipResult]:
 
 
 def sponsors() -> QuerySet[Partnership]:
-    return (Partnership.objects.filter(Q(kind=Kind.SPONSOR) | Q(designations__kind="sponsor")).distinct()
-            .annotate(n=Count("memberships", filter=Q(memberships__left__isnull=True))).order_by("name"))
+    return (
+        Partnership.objects.filter(Q(kind=Kind.SPONSOR) | Q(designations__kind="sponsor"))
+        .distinct()
+        .annotate(n=Count("memberships", filter=Q(memberships__left__isnull=True)))
+        .order_by("name")
+    )
 
 
 # =============================================================================================================
@@ -619,8 +767,18 @@ def _url(req: PartnershipRequest) -> str:
 
 def _step(req: PartnershipRequest, step: str, outcome: str, actor: Any, note: str = "") -> None:
     RequestStep.objects.create(request=req, step=step, outcome=outcome, actor=actor, note=note[:500])
-    record(f"partnerships.{req.kind}.{step}.{outcome}", actor=actor, object_type="partnership_request", object_id=req.pk,
-           data={"status": req.status, "school": req.school_id, "partnership": req.partnership_id, "note": note[:500]})
+    record(
+        f"partnerships.{req.kind}.{step}.{outcome}",
+        actor=actor,
+        object_type="partnership_request",
+        object_id=req.pk,
+        data={
+            "status": req.status,
+            "school": req.school_id,
+            "partnership": req.partnership_id,
+            "note": note[:500],
+        },
+    )
 
 
 def _locked(request_id: int) -> PartnershipRequest:
@@ -632,7 +790,9 @@ def _locked(request_id: int) -> PartnershipRequest:
 
 def _expect(req: PartnershipRequest, *statuses: str) -> None:
     if req.status not in statuses:
-        raise ProcedureError(f"This request is {req.get_status_display().lower()}; that step is not possible now.")
+        raise ProcedureError(
+            f"This request is {req.get_status_display().lower()}; that step is not possible now."
+        )
 
 
 def _require_reason(approve: bool, reason: str) -> None:
@@ -652,28 +812,47 @@ def _people(req: PartnershipRequest) -> list[Any]:
 
 
 @transaction.atomic
-def submit_join(user: Any, school_urn: int, partnership_id: int, effective_date: dt.date, reason: str = "") -> PartnershipRequest:
+def submit_join(
+    user: Any, school_urn: int, partnership_id: int, effective_date: dt.date, reason: str = ""
+) -> PartnershipRequest:
     """Step 1 of joining a MAT: a user of that school asks. Refused when the school is already in a MAT."""
     require(can_act_for_school(user, school_urn), "You can only make requests for your own school.")
     school = School.objects.select_for_update().get(pk=school_urn)
     trust = Partnership.objects.get(pk=partnership_id)
     if not school.region_name:
-        raise ProcedureError(f"The region of {school.name} is not known, so no regional director can approve; "
-                             "contact the regional director's office.")
+        raise ProcedureError(
+            f"The region of {school.name} is not known, so no regional director can approve; "
+            "contact the regional director's office."
+        )
     if trust.kind != Kind.MAT:
         raise ProcedureError("Schools can only request to join a multi-academy trust here.")
     current = open_mat_membership(school)
     if current is not None:
-        raise ProcedureError(f"{school.name} is already in {current.partnership.name}; it must leave that trust first.")
-    if PartnershipRequest.objects.filter(school=school, kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
-                                         status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION]).exists():
+        raise ProcedureError(
+            f"{school.name} is already in {current.partnership.name}; it must leave that trust first."
+        )
+    if PartnershipRequest.objects.filter(
+        school=school,
+        kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
+        status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION],
+    ).exists():
         raise ProcedureError(f"{school.name} already has a request in progress.")
     req = PartnershipRequest.objects.create(
-        kind=RequestKind.JOIN_MAT, status=RequestStatus.AWAITING_TRUST, school=school, partnership=trust,
-        region=school.region_name, effective_date=effective_date, reason=reason[:500], created_by=user,
+        kind=RequestKind.JOIN_MAT,
+        status=RequestStatus.AWAITING_TRUST,
+        school=school,
+        partnership=trust,
+        region=school.region_name,
+        effective_date=effective_date,
+        reason=reason[:500],
+        created_by=user,
     )
     _step(req, "request", "submitted", user, reason)
-    notify(trust_admins(trust.pk), f"{school.name} asks to join {trust.name}: the trust board's consent is needed.", _url(req))
+    notify(
+        trust_admins(trust.pk),
+        f"{school.name} asks to join {trust.name}: the trust board's consent is needed.",
+        _url(req),
+    )
     return req
 
 
@@ -686,18 +865,33 @@ def submit_leave(user: Any, school_urn: int, effective_date: dt.date, reason: st
     if current is None:
         raise ProcedureError(f"{school.name} is not in a multi-academy trust.")
     if not school.region_name:
-        raise ProcedureError(f"The region of {school.name} is not known, so no regional director can approve.")
+        raise ProcedureError(
+            f"The region of {school.name} is not known, so no regional director can approve."
+        )
     if not reason.strip():
         raise ProcedureError("Give a reason for leaving.")
-    if PartnershipRequest.objects.filter(school=school, kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
-                                         status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION]).exists():
+    if PartnershipRequest.objects.filter(
+        school=school,
+        kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
+        status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION],
+    ).exists():
         raise ProcedureError(f"{school.name} already has a request in progress.")
     req = PartnershipRequest.objects.create(
-        kind=RequestKind.LEAVE_MAT, status=RequestStatus.AWAITING_TRUST, school=school, partnership=current.partnership,
-        region=school.region_name, effective_date=effective_date, reason=reason[:500], created_by=user,
+        kind=RequestKind.LEAVE_MAT,
+        status=RequestStatus.AWAITING_TRUST,
+        school=school,
+        partnership=current.partnership,
+        region=school.region_name,
+        effective_date=effective_date,
+        reason=reason[:500],
+        created_by=user,
     )
     _step(req, "request", "submitted", user, reason)
-    notify(trust_admins(current.partnership_id), f"{school.name} asks to leave {current.partnership.name}.", _url(req))
+    notify(
+        trust_admins(current.partnership_id),
+        f"{school.name} asks to leave {current.partnership.name}.",
+        _url(req),
+    )
     return req
 
 
@@ -705,20 +899,30 @@ def submit_leave(user: Any, school_urn: int, effective_date: dt.date, reason: st
 def trust_consent(user: Any, request_id: int, consent: bool, reason: str = "") -> PartnershipRequest:
     """Step 2 (join and leave): the trust board of that MAT consents or declines (with a reason)."""
     req = _locked(request_id)
-    require(req.partnership_id is not None and can_act_for_trust(user, req.partnership_id),
-            "Only the trust's administrators can consent for the trust.")
+    require(
+        req.partnership_id is not None and can_act_for_trust(user, req.partnership_id),
+        "Only the trust's administrators can consent for the trust.",
+    )
     _expect(req, RequestStatus.AWAITING_TRUST)
     _require_reason(consent, reason)
     if consent:
         req.status = RequestStatus.AWAITING_REGION
         req.save(update_fields=["status"])
         _step(req, "trust_consent", "consented", user, reason)
-        notify(regional_approvers(req.region), f"{req.get_kind_display()}: {req.school} and {req.partnership} "
-               "need the regional director's approval.", _url(req))
+        notify(
+            regional_approvers(req.region),
+            f"{req.get_kind_display()}: {req.school} and {req.partnership} "
+            "need the regional director's approval.",
+            _url(req),
+        )
     else:
         _decline(req, user, "trust_consent", reason)
-    notify(_people(req), f"The trust board {'consented to' if consent else 'declined'} the request "
-           f"({req.get_kind_display().lower()}) for {req.school}.", _url(req))
+    notify(
+        _people(req),
+        f"The trust board {'consented to' if consent else 'declined'} the request "
+        f"({req.get_kind_display().lower()}) for {req.school}.",
+        _url(req),
+    )
     return req
 
 
@@ -731,21 +935,28 @@ def _decline(req: PartnershipRequest, user: Any, step: str, reason: str) -> None
 
 
 @transaction.atomic
-def regional_decision(user: Any, request_id: int, approve: bool, reason: str = "",
-                      effective_date: dt.date | None = None) -> PartnershipRequest:
+def regional_decision(
+    user: Any, request_id: int, approve: bool, reason: str = "", effective_date: dt.date | None = None
+) -> PartnershipRequest:
     """Last step (join, leave, form a MAT): the regional approver for the school's region approves or declines.
 
     Approval makes the change on the effective date: join opens the membership (refused if the school is in
     another MAT by then), leave closes it with the date and reason, forming a MAT creates the trust and its
     memberships."""
     req = _locked(request_id)
-    require(bool(req.region) and is_regional(user, Role.REGIONAL_APPROVER, req.region),
-            "Only the regional director's office for this region can decide.")
+    require(
+        bool(req.region) and is_regional(user, Role.REGIONAL_APPROVER, req.region),
+        "Only the regional director's office for this region can decide.",
+    )
     _expect(req, RequestStatus.AWAITING_REGION)
     _require_reason(approve, reason)
     if not approve:
         _decline(req, user, "regional_approval", reason)
-        notify(_people(req), f"The regional director declined the request ({req.get_kind_display().lower()}).", _url(req))
+        notify(
+            _people(req),
+            f"The regional director declined the request ({req.get_kind_display().lower()}).",
+            _url(req),
+        )
         return req
     when = effective_date or req.effective_date or timezone.localdate()
     req.effective_date = when
@@ -755,8 +966,11 @@ def regional_decision(user: Any, request_id: int, approve: bool, reason: str = "
         req.result_partnership = req.partnership
     elif req.kind == RequestKind.LEAVE_MAT:
         assert req.school is not None
-        current = Membership.objects.select_for_update().filter(
-            school=req.school, partnership=req.partnership, left__isnull=True).first()
+        current = (
+            Membership.objects.select_for_update()
+            .filter(school=req.school, partnership=req.partnership, left__isnull=True)
+            .first()
+        )
         if current is None:
             raise ProcedureError("The school is no longer a member of this trust.")
         close_membership(current, when, f"Left by mutual consent (request {req.pk}): {req.reason}")
@@ -768,23 +982,36 @@ def regional_decision(user: Any, request_id: int, approve: bool, reason: str = "
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "decided_at", "effective_date", "result_partnership"])
     _step(req, "regional_approval", "approved", user, reason)
-    notify(_people(req), f"The regional director approved the request ({req.get_kind_display().lower()}); "
-           f"effective {when:%d %B %Y}.", _url(req))
+    notify(
+        _people(req),
+        f"The regional director approved the request ({req.get_kind_display().lower()}); "
+        f"effective {when:%d %B %Y}.",
+        _url(req),
+    )
     return req
 
 
 def _create_partnership(req: PartnershipRequest, kind: str, when: dt.date) -> Partnership:
     schools = [rs.school for rs in req.schools.select_related("school")]
     region = Counter(s.region_name for s in schools).most_common(1)[0][0] if schools else ""
-    p = Partnership.objects.create(kind=kind, name=req.new_name, lead_region=region, source=f"School Partners request {req.pk}")
+    p = Partnership.objects.create(
+        kind=kind, name=req.new_name, lead_region=region, source=f"School Partners request {req.pk}"
+    )
     for s in schools:
         open_membership(p, s, when, reason=f"Founding member (request {req.pk})")
     return p
 
 
 @transaction.atomic
-def submit_form(user: Any, kind: str, school_urns: list[int], name: str, effective_date: dt.date,
-                reason: str = "", requesting_urn: int | None = None) -> PartnershipRequest:
+def submit_form(
+    user: Any,
+    kind: str,
+    school_urns: list[int],
+    name: str,
+    effective_date: dt.date,
+    reason: str = "",
+    requesting_urn: int | None = None,
+) -> PartnershipRequest:
     """Form a federation or a new MAT from several schools. The requesting school (the user's own) consents by
     asking; every other school must consent; a MAT then needs regional approval."""
     if kind not in (RequestKind.FORM_FEDERATION, RequestKind.FORM_MAT):
@@ -793,8 +1020,10 @@ def submit_form(user: Any, kind: str, school_urns: list[int], name: str, effecti
     if requesting_urn is None:
         mine = [u for u in urns if can_act_for_school(user, u)]
         requesting_urn = mine[0] if mine else None
-    require(requesting_urn is not None and requesting_urn in urns and can_act_for_school(user, requesting_urn),
-            "You can only propose a partnership that includes your own school.")
+    require(
+        requesting_urn is not None and requesting_urn in urns and can_act_for_school(user, requesting_urn),
+        "You can only propose a partnership that includes your own school.",
+    )
     if len(urns) < 2:
         raise ProcedureError("A federation or trust needs at least two schools.")
     if not name.strip():
@@ -808,24 +1037,44 @@ def submit_form(user: Any, kind: str, school_urns: list[int], name: str, effecti
             if current is not None:
                 raise ProcedureError(f"{s.name} is already in {current.partnership.name}.")
     requester = next(s for s in schools if s.urn == requesting_urn)
-    req = PartnershipRequest.objects.create(kind=kind, status=RequestStatus.AWAITING_SCHOOLS, school=requester,
-                                            new_name=name.strip()[:200], region=requester.region_name,
-                                            effective_date=effective_date, reason=reason[:500], created_by=user)
+    req = PartnershipRequest.objects.create(
+        kind=kind,
+        status=RequestStatus.AWAITING_SCHOOLS,
+        school=requester,
+        new_name=name.strip()[:200],
+        region=requester.region_name,
+        effective_date=effective_date,
+        reason=reason[:500],
+        created_by=user,
+    )
     now = timezone.now()
-    RequestSchool.objects.bulk_create([
-        RequestSchool(request=req, school=s, consented_at=now if s.urn == requesting_urn else None,
-                      consented_by=user if s.urn == requesting_urn else None) for s in schools
-    ])
+    RequestSchool.objects.bulk_create(
+        [
+            RequestSchool(
+                request=req,
+                school=s,
+                consented_at=now if s.urn == requesting_urn else None,
+                consented_by=user if s.urn == requesting_urn else None,
+            )
+            for s in schools
+        ]
+    )
     _step(req, "request", "submitted", user, reason)
     for s in schools:
         if s.urn != requesting_urn:
-            notify(school_users(s.urn), f"{requester.name} proposes to form {req.new_name} "
-                   f"({req.get_kind_display().lower()}) with {s.name}: your consent is needed.", _url(req))
+            notify(
+                school_users(s.urn),
+                f"{requester.name} proposes to form {req.new_name} "
+                f"({req.get_kind_display().lower()}) with {s.name}: your consent is needed.",
+                _url(req),
+            )
     return req
 
 
 @transaction.atomic
-def school_consent(user: Any, request_id: int, school_urn: int, consent: bool, reason: str = "") -> PartnershipRequest:
+def school_consent(
+    user: Any, request_id: int, school_urn: int, consent: bool, reason: str = ""
+) -> PartnershipRequest:
     """A school's consent to a proposed federation or MAT. The last consent forms a federation at once and sends
     a MAT to the regional director."""
     req = _locked(request_id)
@@ -847,7 +1096,9 @@ def school_consent(user: Any, request_id: int, school_urn: int, consent: bool, r
     _step(req, "school_consent", "consented", user, f"{rs.school.name}: {reason}")
     if not req.schools.filter(consented_at__isnull=True).exists():
         if req.kind == RequestKind.FORM_FEDERATION:
-            req.result_partnership = _create_partnership(req, Kind.FEDERATION, req.effective_date or timezone.localdate())
+            req.result_partnership = _create_partnership(
+                req, Kind.FEDERATION, req.effective_date or timezone.localdate()
+            )
             req.status = RequestStatus.APPROVED
             req.decided_at = timezone.now()
             req.save(update_fields=["status", "decided_at", "result_partnership"])
@@ -855,8 +1106,11 @@ def school_consent(user: Any, request_id: int, school_urn: int, consent: bool, r
         else:
             req.status = RequestStatus.AWAITING_REGION
             req.save(update_fields=["status"])
-            notify(regional_approvers(req.region), f"Every school consented to form {req.new_name}: "
-                   "the regional director's approval is needed.", _url(req))
+            notify(
+                regional_approvers(req.region),
+                f"Every school consented to form {req.new_name}: the regional director's approval is needed.",
+                _url(req),
+            )
     return req
 
 
@@ -887,8 +1141,11 @@ def request_actions(user: Any, req: PartnershipRequest) -> dict[str, Any]:
     if req.status == RequestStatus.AWAITING_REGION:
         out["region"] = is_regional(user, Role.REGIONAL_APPROVER, req.region)
     if req.status == RequestStatus.AWAITING_SCHOOLS:
-        out["schools"] = [rs for rs in req.schools.select_related("school") if rs.consented_at is None
-                          and can_act_for_school(user, rs.school_id)]
+        out["schools"] = [
+            rs
+            for rs in req.schools.select_related("school")
+            if rs.consented_at is None and can_act_for_school(user, rs.school_id)
+        ]
     return out
 
 
@@ -900,8 +1157,13 @@ def grant_for(urns: Iterable[int]) -> agg.Grant:
     urn_list = sorted(set(urns))
     schools = {s.urn: s for s in School.objects.filter(urn__in=urn_list)}
     nor = _latest_nor(urn_list)
-    rows = [(u, schools[u].name if u in schools else f"URN {u}", nor[u][1] if u in nor else None) for u in urn_list]
-    return agg.grant(rows, settings.GRANT_PER_CHAIN, settings.GRANT_PER_SMALL_SCHOOL, settings.GRANT_PER_MEDIUM_SCHOOL)
+    rows = [
+        (u, schools[u].name if u in schools else f"URN {u}", nor[u][1] if u in nor else None)
+        for u in urn_list
+    ]
+    return agg.grant(
+        rows, settings.GRANT_PER_CHAIN, settings.GRANT_PER_SMALL_SCHOOL, settings.GRANT_PER_MEDIUM_SCHOOL
+    )
 
 
 # =============================================================================================================
@@ -930,19 +1192,43 @@ def designations(kind: str = "", region: str = "", urn: int | None = None) -> Qu
 
 
 @transaction.atomic
-def record_designation(user: Any, *, kind: str, valid_from: dt.date, school_urn: int | None = None, person_name: str = "",
-                       valid_to: dt.date | None = None, expertise: str = "", partnership_id: int | None = None) -> Designation:
+def record_designation(
+    user: Any,
+    *,
+    kind: str,
+    valid_from: dt.date,
+    school_urn: int | None = None,
+    person_name: str = "",
+    valid_to: dt.date | None = None,
+    expertise: str = "",
+    partnership_id: int | None = None,
+) -> Designation:
     school = School.objects.get(pk=school_urn) if school_urn else None
-    require(can_record_designation(user, school), "Only staff or the regional director's office can record designations.")
+    require(
+        can_record_designation(user, school),
+        "Only staff or the regional director's office can record designations.",
+    )
     if school is None and not person_name.strip():
         raise ProcedureError("Name a school or a person.")
     if valid_to and valid_to < valid_from:
         raise ProcedureError("The end date is before the start date.")
-    d = Designation.objects.create(kind=kind, school=school, person_name=person_name.strip()[:200],
-                                   partnership_id=partnership_id, valid_from=valid_from, valid_to=valid_to,
-                                   expertise=expertise[:300], recorded_by=user)
-    record("partnerships.designation.recorded", actor=user, object_type="designation", object_id=d.pk,
-           data={"kind": kind, "school": school_urn, "person": person_name[:200]})
+    d = Designation.objects.create(
+        kind=kind,
+        school=school,
+        person_name=person_name.strip()[:200],
+        partnership_id=partnership_id,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        expertise=expertise[:300],
+        recorded_by=user,
+    )
+    record(
+        "partnerships.designation.recorded",
+        actor=user,
+        object_type="designation",
+        object_id=d.pk,
+        data={"kind": kind, "school": school_urn, "person": person_name[:200]},
+    )
     return d
 
 
@@ -954,7 +1240,9 @@ def is_independent(school: School) -> bool:
 
 
 @transaction.atomic
-def register_issp(user: Any, name: str, school_urns: list[int], activities: list[str], description: str = "") -> Partnership:
+def register_issp(
+    user: Any, name: str, school_urns: list[int], activities: list[str], description: str = ""
+) -> Partnership:
     """Record an independent-state school partnership with its schools and activities (staff or regional)."""
     return register_partnership(user, Kind.ISSP, name, school_urns, activities, description)
 
@@ -963,51 +1251,87 @@ REGISTERABLE = (Kind.ISSP, Kind.SPONSOR, Kind.TEACHING_HUB, Kind.UMBRELLA)
 
 
 @transaction.atomic
-def register_partnership(user: Any, kind: str, name: str, school_urns: list[int], activities: list[str] | None = None,
-                         description: str = "") -> Partnership:
+def register_partnership(
+    user: Any,
+    kind: str,
+    name: str,
+    school_urns: list[int],
+    activities: list[str] | None = None,
+    description: str = "",
+) -> Partnership:
     """Record a partnership that needs no consent procedure here (ISSP, sponsor, teaching school hub, umbrella
     trust) with its schools (and, for an ISSP, its activities). Staff or a regional director's office only."""
-    require(can_record_designation(user, None), "Only staff or the regional director's office can register partnerships.")
+    require(
+        can_record_designation(user, None),
+        "Only staff or the regional director's office can register partnerships.",
+    )
     if kind not in REGISTERABLE:
         raise ProcedureError("MATs and federations are formed through requests.")
     schools = list(School.objects.filter(urn__in=school_urns))
     if len(schools) != len(set(school_urns)):
         raise ProcedureError("Some URNs are not schools in the register.")
     if kind == Kind.ISSP:
-        if len(schools) < 2 or not any(is_independent(s) for s in schools) or all(is_independent(s) for s in schools):
+        if (
+            len(schools) < 2
+            or not any(is_independent(s) for s in schools)
+            or all(is_independent(s) for s in schools)
+        ):
             raise ProcedureError("An ISSP needs at least one independent and one state school.")
         if not activities:
             raise ProcedureError("Choose at least one activity.")
     if not name.strip():
         raise ProcedureError("Give the partnership a name.")
     region = Counter(s.region_name for s in schools).most_common(1)[0][0] if schools else ""
-    p = Partnership.objects.create(kind=kind, name=name.strip()[:200], source="School Partners register", lead_region=region)
+    p = Partnership.objects.create(
+        kind=kind, name=name.strip()[:200], source="School Partners register", lead_region=region
+    )
     for s in schools:
         open_membership(p, s, timezone.localdate())
     for a in sorted(set(activities or [])):
         IsspActivity.objects.create(partnership=p, activity=a, description=description[:500])
-    record(f"partnerships.{kind}.registered", actor=user, object_type="partnership", object_id=p.pk,
-           data={"schools": school_urns, "activities": activities or []})
+    record(
+        f"partnerships.{kind}.registered",
+        actor=user,
+        object_type="partnership",
+        object_id=p.pk,
+        data={"schools": school_urns, "activities": activities or []},
+    )
     return p
 
 
 @transaction.atomic
-def post_issp(user: Any, *, school_urn: int, activity: str, description: str = "", max_miles: int = 25) -> IsspPost:
+def post_issp(
+    user: Any, *, school_urn: int, activity: str, description: str = "", max_miles: int = 25
+) -> IsspPost:
     """An independent school posts an offer; a state school posts what it is looking for (kind follows the school)."""
     require(can_act_for_school(user, school_urn), "You can only post for your own school.")
     school = School.objects.get(pk=school_urn)
     if activity not in Activity.values:
         raise ProcedureError("Unknown activity.")
     kind = IsspPost.OFFER if is_independent(school) else IsspPost.REQUEST
-    post = IsspPost.objects.create(kind=kind, school=school, activity=activity, description=description[:1000],
-                                   max_miles=max(1, min(int(max_miles), 200)), created_by=user)
-    record("partnerships.issp.posted", actor=user, object_type="issp_post", object_id=post.pk,
-           data={"kind": kind, "school": school_urn, "activity": activity})
+    post = IsspPost.objects.create(
+        kind=kind,
+        school=school,
+        activity=activity,
+        description=description[:1000],
+        max_miles=max(1, min(int(max_miles), 200)),
+        created_by=user,
+    )
+    record(
+        "partnerships.issp.posted",
+        actor=user,
+        object_type="issp_post",
+        object_id=post.pk,
+        data={"kind": kind, "school": school_urn, "activity": activity},
+    )
     matches = issp_matches(post)[:5]
     for m in matches:
-        notify(school_users(m["post"].school_id), f"A possible ISSP match: {school.name} "
-               f"({post.get_kind_display().lower()}, {post.get_activity_display().lower()}, {m['miles']:.1f} miles).",
-               "/partnerships/issp/")
+        notify(
+            school_users(m["post"].school_id),
+            f"A possible ISSP match: {school.name} "
+            f"({post.get_kind_display().lower()}, {post.get_activity_display().lower()}, {m['miles']:.1f} miles).",
+            "/partnerships/issp/",
+        )
     return post
 
 
@@ -1053,8 +1377,14 @@ def search_issp(params: IsspSearch) -> dict[str, list[dict[str, Any]]]:
         miles = _nearest(params.point, schools)
         if params.point and params.miles is not None and (miles is None or miles > params.miles):
             continue
-        partnerships.append({"partnership": p, "schools": schools, "miles": miles,
-                             "activities": [a.get_activity_display() for a in p.activities.all()]})
+        partnerships.append(
+            {
+                "partnership": p,
+                "schools": schools,
+                "miles": miles,
+                "activities": [a.get_activity_display() for a in p.activities.all()],
+            }
+        )
     posts_qs = IsspPost.objects.filter(active=True).select_related("school")
     if params.activity:
         posts_qs = posts_qs.filter(activity=params.activity)
@@ -1078,8 +1408,11 @@ def _by_miles(row: dict[str, Any]) -> tuple[bool, float]:
 def _nearest(point: tuple[float, float] | None, schools: list[School]) -> float | None:
     if point is None:
         return None
-    d = [float(agg.haversine_miles(point[0], point[1], s.latitude, s.longitude)) for s in schools
-         if s.latitude is not None and s.longitude is not None]
+    d = [
+        float(agg.haversine_miles(point[0], point[1], s.latitude, s.longitude))
+        for s in schools
+        if s.latitude is not None and s.longitude is not None
+    ]
     return min(d) if d else None
 
 
@@ -1090,7 +1423,9 @@ def issp_matches(post: IsspPost) -> list[dict[str, Any]]:
     if s.latitude is None or s.longitude is None:
         return []
     out = []
-    for cand in IsspPost.objects.filter(kind=other, activity=post.activity, active=True).select_related("school"):
+    for cand in IsspPost.objects.filter(kind=other, activity=post.activity, active=True).select_related(
+        "school"
+    ):
         c = cand.school
         if c.latitude is None or c.longitude is None:
             continue

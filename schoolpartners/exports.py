@@ -118,7 +118,9 @@ def xlsx_bytes(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, sheet: str =
     return buffer.getvalue()
 
 
-def xlsx_response(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, name: str, sheet: str = "Data") -> HttpResponse:
+def xlsx_response(
+    rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, name: str, sheet: str = "Data"
+) -> HttpResponse:
     response = HttpResponse(xlsx_bytes(rows, spec, sheet=sheet), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename_for(name, "xlsx")}"'
     return response

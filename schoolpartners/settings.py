@@ -29,9 +29,15 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000").split(",") if o.strip()
+    o.strip()
+    for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000").split(",")
+    if o.strip()
 ]
 
 INSTALLED_APPS = [
@@ -92,7 +98,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if env_bool("SQLITE_NO_PERSIST") else 600
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME", "")} if os.environ.get("SQLITE_TEST_NAME") else {}
+    DATABASES["default"]["TEST"] = (
+        {"NAME": os.environ.get("SQLITE_TEST_NAME", "")} if os.environ.get("SQLITE_TEST_NAME") else {}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -120,11 +128,14 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}
+}
 
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = os.environ.get(
-    "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    "MAP_TILE_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
 
 # Grants for primary schools forming or joining a chain (partnerships.services.grant_for): pounds.
@@ -149,9 +160,13 @@ LOGGING = {
 BROKERAGE_CAPACITY = {
     k.strip(): int(v)
     for k, v in (
-        item.split("=", 1) for item in os.environ.get("BROKERAGE_CAPACITY", "=2,nle=4,lle=3,sle=2").split(",") if "=" in item
+        item.split("=", 1)
+        for item in os.environ.get("BROKERAGE_CAPACITY", "=2,nle=4,lle=3,sle=2").split(",")
+        if "=" in item
     )
 }
 BROKERAGE_ELIGIBLE_RATINGS = tuple(
-    r.strip() for r in os.environ.get("BROKERAGE_ELIGIBLE_RATINGS", "Good,Outstanding").split(",") if r.strip()
+    r.strip()
+    for r in os.environ.get("BROKERAGE_ELIGIBLE_RATINGS", "Good,Outstanding").split(",")
+    if r.strip()
 )

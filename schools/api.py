@@ -81,19 +81,43 @@ def school_detail(request: HttpRequest, urn: int) -> tuple[int, dict[str, Any]]:
     out: dict[str, Any] = {
         f: getattr(school, f)
         for f in (
-            "urn", "name", "other_name", "la_code", "estab", "laestab", "la_name", "region_name", "telephone",
-            "status", "open_date", "close_date", "establishment_type", "type_group", "minor_group", "phase",
-            "age_low", "age_high", "gender", "religious_character", "admissions_policy", "register_source",
+            "urn",
+            "name",
+            "other_name",
+            "la_code",
+            "estab",
+            "laestab",
+            "la_name",
+            "region_name",
+            "telephone",
+            "status",
+            "open_date",
+            "close_date",
+            "establishment_type",
+            "type_group",
+            "minor_group",
+            "phase",
+            "age_low",
+            "age_high",
+            "gender",
+            "religious_character",
+            "admissions_policy",
+            "register_source",
             "register_as_of",
         )
     }
     out["address"] = {
-        f: getattr(school, f) for f in ("street", "locality", "address3", "town", "postcode", "postcode_district")
+        f: getattr(school, f)
+        for f in ("street", "locality", "address3", "town", "postcode", "postcode_district")
     }
     has_coords = school.latitude is not None and school.longitude is not None
     out["coordinates"] = (
-        {"latitude": school.latitude, "longitude": school.longitude, "source": school.coord_source,
-         "as_of": school.coord_as_of}
+        {
+            "latitude": school.latitude,
+            "longitude": school.longitude,
+            "source": school.coord_source,
+            "as_of": school.coord_as_of,
+        }
         if has_coords
         else None
     )

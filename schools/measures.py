@@ -40,8 +40,16 @@ _KS2 = [
     Measure("TELIG", "Pupils at end of KS2", 2, Unit.COUNT, description="Number of eligible pupils"),
     Measure("BELIG", "Boys at end of KS2", 2, Unit.COUNT),
     Measure("GELIG", "Girls at end of KS2", 2, Unit.COUNT),
-    Measure("PTRWM_EXP", "% meeting expected standard in reading, writing and maths", 2, Unit.PERCENT, weight_by="TELIG"),
-    Measure("PTRWM_HIGH", "% at higher standard in reading, writing and maths", 2, Unit.PERCENT, weight_by="TELIG"),
+    Measure(
+        "PTRWM_EXP",
+        "% meeting expected standard in reading, writing and maths",
+        2,
+        Unit.PERCENT,
+        weight_by="TELIG",
+    ),
+    Measure(
+        "PTRWM_HIGH", "% at higher standard in reading, writing and maths", 2, Unit.PERCENT, weight_by="TELIG"
+    ),
     Measure("READPROG", "Reading progress score", 2, Unit.PROGRESS, national_zero=True),
     Measure("READPROG_BAND", "Reading progress band", 2, Unit.BAND, higher_is_better=False),
     Measure("READ_AVERAGE", "Reading average scaled score", 2, Unit.SCORE, weight_by="TELIG"),
@@ -55,16 +63,28 @@ _KS2 = [
     Measure("PTMAT_EXP", "% meeting expected standard in maths", 2, Unit.PERCENT, weight_by="TELIG"),
     Measure("PTMAT_HIGH", "% at higher standard in maths", 2, Unit.PERCENT, weight_by="TELIG"),
     Measure(
-        "GPS_AVERAGE", "Grammar, punctuation and spelling average scaled score", 2, Unit.SCORE, weight_by="TELIG",
+        "GPS_AVERAGE",
+        "Grammar, punctuation and spelling average scaled score",
+        2,
+        Unit.SCORE,
+        weight_by="TELIG",
         description="Labelled 'Writing Score' in ks2_perf_* files; the values (80-119) are the GPS test.",
     ),
     Measure(
-        "PTGPS_EXP", "% meeting expected standard in grammar, punctuation and spelling", 2, Unit.PERCENT,
-        weight_by="TELIG", description="Labelled 'Writing Meet Std' in ks2_perf_* files.",
+        "PTGPS_EXP",
+        "% meeting expected standard in grammar, punctuation and spelling",
+        2,
+        Unit.PERCENT,
+        weight_by="TELIG",
+        description="Labelled 'Writing Meet Std' in ks2_perf_* files.",
     ),
     Measure(
-        "PTGPS_HIGH", "% at higher standard in grammar, punctuation and spelling", 2, Unit.PERCENT,
-        weight_by="TELIG", description="Labelled 'Writing Exceed Std' in ks2_perf_* files.",
+        "PTGPS_HIGH",
+        "% at higher standard in grammar, punctuation and spelling",
+        2,
+        Unit.PERCENT,
+        weight_by="TELIG",
+        description="Labelled 'Writing Exceed Std' in ks2_perf_* files.",
     ),
 ]
 
@@ -82,14 +102,22 @@ _KS4 = [
     Measure("PTL2BASICS_95", "% grade 5 or above in English and maths", 4, Unit.PERCENT, weight_by="TPUP"),
     Measure("PTL2BASICS_94", "% grade 4 or above in English and maths", 4, Unit.PERCENT, weight_by="TPUP"),
     Measure(
-        "PTL2BASICS_LL_PTQ_EE", "% A*-C in English and maths (2016)", 4, Unit.PERCENT, weight_by="TPUP",
+        "PTL2BASICS_LL_PTQ_EE",
+        "% A*-C in English and maths (2016)",
+        4,
+        Unit.PERCENT,
+        weight_by="TPUP",
         description="Labelled 'Eng Maths Grade 5' in ks4_perf_2016; before 9-1 grading this is A*-C.",
     ),
     Measure("PTEBACC_E_PTQ_EE", "% entering the EBacc", 4, Unit.PERCENT, weight_by="TPUP"),
     Measure("PTEBACC_95", "% achieving the EBacc at grade 5 or above", 4, Unit.PERCENT, weight_by="TPUP"),
     Measure("PTEBACC_94", "% achieving the EBacc at grade 4 or above", 4, Unit.PERCENT, weight_by="TPUP"),
     Measure(
-        "PTEBACC_PTQ_EE", "% achieving the EBacc at A*-C (2016)", 4, Unit.PERCENT, weight_by="TPUP",
+        "PTEBACC_PTQ_EE",
+        "% achieving the EBacc at A*-C (2016)",
+        4,
+        Unit.PERCENT,
+        weight_by="TPUP",
         description="Labelled 'EBacc Grade 5' in ks4_perf_2016; before 9-1 grading this is A*-C.",
     ),
     Measure("EBACCAPS", "EBacc average point score", 4, Unit.SCORE, weight_by="TPUP"),
@@ -101,8 +129,25 @@ MEASURES: dict[str, Measure] = {m.code: m for m in (*_KS2, *_KS4)}
 
 # The measures shown first on a school page and in search results, per key stage.
 HEADLINE: dict[int, list[str]] = {
-    2: ["PTRWM_EXP", "PTRWM_HIGH", "READPROG", "WRITPROG", "MATPROG", "READ_AVERAGE", "MAT_AVERAGE", "GPS_AVERAGE"],
-    4: ["P8MEA", "ATT8SCR", "PTL2BASICS_95", "PTL2BASICS_94", "PTL2BASICS_LL_PTQ_EE", "PTEBACC_E_PTQ_EE", "EBACCAPS"],
+    2: [
+        "PTRWM_EXP",
+        "PTRWM_HIGH",
+        "READPROG",
+        "WRITPROG",
+        "MATPROG",
+        "READ_AVERAGE",
+        "MAT_AVERAGE",
+        "GPS_AVERAGE",
+    ],
+    4: [
+        "P8MEA",
+        "ATT8SCR",
+        "PTL2BASICS_95",
+        "PTL2BASICS_94",
+        "PTL2BASICS_LL_PTQ_EE",
+        "PTEBACC_E_PTQ_EE",
+        "EBACCAPS",
+    ],
 }
 
 

@@ -151,7 +151,9 @@ class Result(models.Model):
     source = models.CharField(max_length=120)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["school", "year", "measure"], name="result_school_year_measure")]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "year", "measure"], name="result_school_year_measure")
+        ]
         indexes = [models.Index(fields=["measure", "year", "value"])]
 
 
@@ -179,7 +181,9 @@ class Inspection(models.Model):
 
     class Meta:
         ordering = ["-date"]
-        constraints = [models.UniqueConstraint(fields=["school", "date", "rating"], name="inspection_school_date_rating")]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "date", "rating"], name="inspection_school_date_rating")
+        ]
 
 
 class SchoolLink(models.Model):
@@ -188,7 +192,9 @@ class SchoolLink(models.Model):
     urn = models.PositiveIntegerField(db_index=True)
     link_urn = models.PositiveIntegerField(db_index=True)
     link_name = models.CharField(max_length=200, blank=True)
-    link_type = models.CharField(max_length=100)  # GIAS has types up to 62 chars ("Merged - expansion in ...")
+    link_type = models.CharField(
+        max_length=100
+    )  # GIAS has types up to 62 chars ("Merged - expansion in ...")
     established = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=120)
 
@@ -211,7 +217,9 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=dict)
     error = models.TextField(blank=True)
-    details = models.JSONField(default=dict, blank=True)  # extra counts, e.g. coordinates or memberships written
+    details = models.JSONField(
+        default=dict, blank=True
+    )  # extra counts, e.g. coordinates or memberships written
 
     class Meta:
         ordering = ["-started_at"]

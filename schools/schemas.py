@@ -19,9 +19,13 @@ def _blank_to_none(value: object) -> object:
 
 
 class SchoolSearchQuery(Schema):
-    q: str = Field("", max_length=200, description="Name, town, URN, LAESTAB, LA code, postcode or postcode district")
+    q: str = Field(
+        "", max_length=200, description="Name, town, URN, LAESTAB, LA code, postcode or postcode district"
+    )
     phase: Phase | None = Field(None, description="School phase")
-    establishment_type: str = Field("", max_length=80, description="Establishment type (exact, e.g. 'Academy converter')")
+    establishment_type: str = Field(
+        "", max_length=80, description="Establishment type (exact, e.g. 'Academy converter')"
+    )
     status: Status | None = Field(None, description="Register status")
     ofsted: str = Field("", max_length=40, description="Latest Ofsted judgement (exact, e.g. 'Good')")
     trust: int | None = Field(None, ge=1, description="Partnership (trust) id: current members only")
@@ -150,7 +154,9 @@ class Links(Schema):
 
 
 class ResultValue(Schema):
-    value: float | None = Field(description="None when suppressed or missing (see note); never 0 for a suppression")
+    value: float | None = Field(
+        description="None when suppressed or missing (see note); never 0 for a suppression"
+    )
     note: str = Field(description="Suppression/missing code as published (SUPP, NP, NE, NA, LOWCOV, x) or ''")
     text: str = Field(description="Text of a categorical measure (progress band), else ''")
     national: float | None = Field(description="National figure for the measure and year, if known")

@@ -142,7 +142,11 @@ def filter_schools(params: SearchParams) -> QuerySet[School]:
     if params.trust:
         qs = qs.filter(memberships__partnership_id=params.trust, memberships__left__isnull=True)
     if params.la:
-        qs = qs.filter(la_name__iexact=params.la) if not params.la.isdigit() else qs.filter(la_code=int(params.la))
+        qs = (
+            qs.filter(la_name__iexact=params.la)
+            if not params.la.isdigit()
+            else qs.filter(la_code=int(params.la))
+        )
     if params.region:
         qs = qs.filter(region_filter(params.region))
     return qs
@@ -171,7 +175,9 @@ def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: boo
         sort_field = params.sort if any(params.sort == f"m_{c}_{y}" for c, y in params.measures) else None
     sort_field = sort_field or "name"
     if sort_field in NULLABLE_SORTS or sort_field.startswith("m_"):
-        order = F(sort_field).desc(nulls_last=True) if params.descending else F(sort_field).asc(nulls_last=True)
+        order = (
+            F(sort_field).desc(nulls_last=True) if params.descending else F(sort_field).asc(nulls_last=True)
+        )
     elif sort_field != "urn" and not use_index:  # same order, but the planner sorts the few matches
         expr = Coalesce(F(sort_field), Value(""), output_field=CharField())
         order = expr.desc() if params.descending else expr.asc()
@@ -183,9 +189,27 @@ def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: boo
 # --- Read services behind the school detail (page and API) -------------------------------------------------
 
 CENSUS_FIELDS = [
-    "school_type", "nor", "nor_girls", "nor_boys", "pct_girls", "pct_boys", "sen_ehcp", "pct_sen_ehcp",
-    "sen_support", "pct_sen_support", "eal", "english_first", "language_unclassified", "pct_eal",
-    "pct_english_first", "pct_language_unclassified", "fsm", "fsm_ever", "nor_fsm_ever", "pct_fsm_ever", "source",
+    "school_type",
+    "nor",
+    "nor_girls",
+    "nor_boys",
+    "pct_girls",
+    "pct_boys",
+    "sen_ehcp",
+    "pct_sen_ehcp",
+    "sen_support",
+    "pct_sen_support",
+    "eal",
+    "english_first",
+    "language_unclassified",
+    "pct_eal",
+    "pct_english_first",
+    "pct_language_unclassified",
+    "fsm",
+    "fsm_ever",
+    "nor_fsm_ever",
+    "pct_fsm_ever",
+    "source",
 ]
 
 
@@ -211,7 +235,9 @@ def result_rows(urn: int, year: int | None = None, key_stage: int | None = None)
     codes = {r["measure"] for r in rows}
     national = {
         (n["year"], n["measure"]): n["value"]
-        for n in NationalAverage.objects.filter(year__in=years, measure__in=codes).values("year", "measure", "value")
+        for n in NationalAverage.objects.filter(year__in=years, measure__in=codes).values(
+            "year", "measure", "value"
+        )
     }
     out: list[dict[str, Any]] = []
     for r in rows:
@@ -264,7 +290,13 @@ def school_links(urn: int) -> dict[str, list[dict[str, Any]]]:
     for lk in links:
         lk["in_register"] = lk["link_urn"] in known
         kind = str(lk["link_type"]).lower()
-        key = "predecessors" if kind.startswith("predecessor") else "successors" if kind.startswith("successor") else "other"
+        key = (
+            "predecessors"
+            if kind.startswith("predecessor")
+            else "successors"
+            if kind.startswith("successor")
+            else "other"
+        )
         out[key].append(lk)
     return out
 
@@ -286,7 +318,8 @@ def school_detail(urn: int) -> SchoolDetail | None:
     if school is None:
         return None
     inspections: list[dict[str, Any]] = [
-        dict(i) for i in Inspection.objects.filter(school_id=urn).order_by("-date").values("date", "rating", "source")
+        dict(i)
+        for i in Inspection.objects.filter(school_id=urn).order_by("-date").values("date", "rating", "source")
     ]
     census = {
         c["year"]: {k: c[k] for k in CENSUS_FIELDS}
@@ -306,8 +339,13 @@ def school_detail(urn: int) -> SchoolDetail | None:
         for m in Membership.objects.filter(school_id=urn)
         .order_by("left", "-joined")
         .values(
-            "partnership_id", "partnership__name", "partnership__kind", "partnership__external_id",
-            "joined", "left", "source",
+            "partnership_id",
+            "partnership__name",
+            "partnership__kind",
+            "partnership__external_id",
+            "joined",
+            "left",
+            "source",
         )
     ]
     return SchoolDetail(
@@ -325,7 +363,14 @@ def school_detail(urn: int) -> SchoolDetail | None:
 
 OPTIONS_TTL = 600  # seconds the distinct filter option lists and latest-year lookups are cached
 
-OFSTED_ORDER = ["Outstanding", "Good", "Requires improvement", "Requires Improvement", "Satisfactory", "Inadequate"]
+OFSTED_ORDER = [
+    "Outstanding",
+    "Good",
+    "Requires improvement",
+    "Requires Improvement",
+    "Satisfactory",
+    "Inadequate",
+]
 
 NOTE_WORDS = {
     "SUPP": "suppressed",
@@ -541,7 +586,9 @@ RESULT_NOTES = {
 
 
 def _result_tables(school: School) -> list[ResultTable]:
-    rows = list(Result.objects.filter(school_id=school.urn).values_list("year", "measure", "value", "text", "note"))
+    rows = list(
+        Result.objects.filter(school_id=school.urn).values_list("year", "measure", "value", "text", "note")
+    )
     by_ks: dict[int, dict[tuple[str, int], tuple[float | None, str, str]]] = {}
     for year, code, value, text, note in rows:
         m = MEASURES.get(code)
@@ -586,8 +633,14 @@ def _result_tables(school: School) -> list[ResultTable]:
                 cell.national_display = format_measure(m.code, nat) if nat is not None else ""
                 cells.append(cell)
             table_rows.append(ResultTableRow(measure=m, cells=cells))
-        title = "Key stage 2 results (end of primary)" if ks == 2 else "Key stage 4 results (end of secondary)"
-        tables.append(ResultTable(key_stage=ks, title=title, years=years, rows=table_rows, notes=RESULT_NOTES.get(ks, [])))
+        title = (
+            "Key stage 2 results (end of primary)" if ks == 2 else "Key stage 4 results (end of secondary)"
+        )
+        tables.append(
+            ResultTable(
+                key_stage=ks, title=title, years=years, rows=table_rows, notes=RESULT_NOTES.get(ks, [])
+            )
+        )
     return tables
 
 
@@ -602,7 +655,9 @@ def _invert_link_type(link_type: str) -> str:
 
 def _direction(link_type: str) -> str:
     low = link_type.lower()
-    return "predecessor" if low.startswith("predecessor") else "successor" if low.startswith("successor") else ""
+    return (
+        "predecessor" if low.startswith("predecessor") else "successor" if low.startswith("successor") else ""
+    )
 
 
 def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[LinkedSchool]]:
@@ -617,9 +672,9 @@ def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[
     frontier: dict[int, str] = {urn: ""}  # urn -> direction followed ("" = both, for the school itself)
     depth = 1
     while frontier and depth <= max_depth:
-        links = SchoolLink.objects.filter(Q(urn__in=list(frontier)) | Q(link_urn__in=list(frontier))).values_list(
-            "urn", "link_urn", "link_name", "link_type", "established"
-        )
+        links = SchoolLink.objects.filter(
+            Q(urn__in=list(frontier)) | Q(link_urn__in=list(frontier))
+        ).values_list("urn", "link_urn", "link_name", "link_type", "established")
         candidates: dict[int, LinkedSchool] = {}
         direct: set[int] = set()
         for a, b, name, link_type, established in sorted(links, key=lambda r: (r[0], r[1], r[3])):
@@ -636,7 +691,12 @@ def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[
             if other in candidates and (other in direct or not is_direct):
                 continue
             candidates[other] = LinkedSchool(
-                urn=other, name=name, link_type=kind, established=established, via_urn=via, depth=depth,
+                urn=other,
+                name=name,
+                link_type=kind,
+                established=established,
+                via_urn=via,
+                depth=depth,
                 direction=direction,
             )
             if is_direct:
@@ -649,7 +709,9 @@ def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[
         urns = [f.urn for f in found]
         names = dict(School.objects.filter(urn__in=urns).values_list("urn", "name"))
         years: dict[int, set[int]] = {}
-        for school_id, year in Result.objects.filter(school_id__in=urns).values_list("school_id", "year").distinct():
+        for school_id, year in (
+            Result.objects.filter(school_id__in=urns).values_list("school_id", "year").distinct()
+        ):
             years.setdefault(school_id, set()).add(year)
         for f in found:
             f.in_register = f.urn in names
@@ -659,7 +721,9 @@ def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[
         for f in found:
             f.via_name = by_urn.get(f.via_urn, "")
     found.sort(key=lambda f: (f.depth, str(f.established or ""), f.urn))
-    return [f for f in found if f.direction == "predecessor"], [f for f in found if f.direction == "successor"]
+    return [f for f in found if f.direction == "predecessor"], [
+        f for f in found if f.direction == "successor"
+    ]
 
 
 def school_page(urn: int) -> SchoolPage | None:

@@ -92,7 +92,10 @@ def _pages(current: int, last: int) -> list[int | None]:
 
 
 def _headers(get: QueryDict, params: SearchParams) -> list[dict[str, Any]]:
-    columns = [*BASE_COLUMNS, *((f"m_{c}_{y}", _measure_heading(c, y, short=True), True) for c, y in params.measures)]
+    columns = [
+        *BASE_COLUMNS,
+        *((f"m_{c}_{y}", _measure_heading(c, y, short=True), True) for c, y in params.measures),
+    ]
     headers = []
     for key, label, numeric in columns:
         current = params.sort == key
@@ -132,7 +135,8 @@ def search(request: HttpRequest) -> HttpResponse:
                 "phase": PHASES.get(s.phase, ""),
                 "status": STATUSES.get(s.status, ""),
                 "measures": [
-                    format_measure(code, getattr(s, f"m_{code}_{year}", None)) for code, year in params.measures
+                    format_measure(code, getattr(s, f"m_{code}_{year}", None))
+                    for code, year in params.measures
                 ],
             }
         )
@@ -163,8 +167,10 @@ def search(request: HttpRequest) -> HttpResponse:
         "next_url": "?" + _query(request.GET, page=params.page + 1) if params.page < last_page else "",
         "first_shown": (params.page - 1) * params.page_size + 1 if schools else 0,
         "last_shown": (params.page - 1) * params.page_size + len(schools),
-        "csv_url": reverse("schools:search-export", args=["csv"]) + ("?" + export_query if export_query else ""),
-        "xlsx_url": reverse("schools:search-export", args=["xlsx"]) + ("?" + export_query if export_query else ""),
+        "csv_url": reverse("schools:search-export", args=["csv"])
+        + ("?" + export_query if export_query else ""),
+        "xlsx_url": reverse("schools:search-export", args=["xlsx"])
+        + ("?" + export_query if export_query else ""),
         "trust_search_url": reverse("schools:search"),
     }
     return render(request, "schools/search.html", context)
@@ -302,7 +308,11 @@ def _school_table(data: SchoolPage, table: str) -> tuple[list[dict[str, Any]], l
         return rows, CENSUS_COLUMNS
     if table == "inspections":
         rows = [{"date": i.date, "rating": i.rating, "source": i.source} for i in data.inspections]
-        return rows, [Column("date", "Inspection date"), Column("rating", "Overall judgement"), Column("source", "Source")]
+        return rows, [
+            Column("date", "Inspection date"),
+            Column("rating", "Overall judgement"),
+            Column("source", "Source"),
+        ]
     if table == "trusts":
         rows = [
             {
@@ -355,7 +365,9 @@ def _school_table(data: SchoolPage, table: str) -> tuple[list[dict[str, Any]], l
 
 
 @public_read
-def school_export(request: HttpRequest, urn: int, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+def school_export(
+    request: HttpRequest, urn: int, table: str, fmt: str
+) -> HttpResponse | StreamingHttpResponse:
     data = _page_or_404(int(urn))
     rows, columns = _school_table(data, table)
     return export_response(rows, columns, f"school-{data.school.urn}-{table}", fmt, sheet=table.capitalize())

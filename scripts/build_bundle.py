@@ -61,10 +61,16 @@ def build(pack: Path, out: Path) -> dict[str, Any]:
         data = p.read_bytes()
         target = out / (p.name + ".xz")
         target.write_bytes(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
-        files.append({
-            "file": p.name, "path": str(p.relative_to(pack)), "sha256": hashlib.sha256(data).hexdigest(),
-            "bytes": len(data), "compressed_bytes": target.stat().st_size, "rows": rows_of(p.name, data),
-        })
+        files.append(
+            {
+                "file": p.name,
+                "path": str(p.relative_to(pack)),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "compressed_bytes": target.stat().st_size,
+                "rows": rows_of(p.name, data),
+            }
+        )
     manifest: dict[str, Any] = {
         "description": "School Partners national data bundle: the data pack's CSV/JSON files, xz-compressed",
         "licence": "Open Government Licence v3.0 (see LICENCE.md)",

@@ -175,13 +175,22 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int,
     assert isinstance(sim, SchoolSimilarity)
     features = [f for f, _ in (r.method or {}).get("features", [])]
     members = [
-        {**{k: row.get(k) for k in ("rank", "urn", "name", "phase", "distance", "miles", "headline", "pupils")},
-         "features": {f: row.get(f) for f in features}}
+        {
+            **{
+                k: row.get(k)
+                for k in ("rank", "urn", "name", "phase", "distance", "miles", "headline", "pupils")
+            },
+            "features": {f: row.get(f) for f in features},
+        }
         for row in services.family_rows(sim)
     ]
     return 200, {
-        "run": services.run_info(r), "urn": urn, "phase": sim.phase, "headline": sim.headline,
-        "features": {f: sim.features.get(f) for f in [*features, "NOR"]}, "family": members,
+        "run": services.run_info(r),
+        "urn": urn,
+        "phase": sim.phase,
+        "headline": sim.headline,
+        "features": {f: sim.features.get(f) for f in [*features, "NOR"]},
+        "family": members,
     }
 
 
@@ -210,7 +219,8 @@ def partner(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int
     description=_describe(
         "Family members within the radius where each school is clearly better than the other on some measure: "
         "score (the smaller of the two gains, in family SDs), miles, and the measures each side learns "
-        "(`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs first." + RUN_PARAM
+        "(`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs first."
+        + RUN_PARAM
     ),
 )
 def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
@@ -246,16 +256,22 @@ def strengths(request: HttpRequest, urn: int, run: int | None = None) -> tuple[i
     description=_describe(
         "Share of schools with a better-performing family member within each radius, by phase, region "
         '(`region` "" = England) and rule (`robust`). Optional filters: `phase`, `region` (use `England` for '
-        'the national rows), `radius`, `robust`.' + RUN_PARAM
+        "the national rows), `radius`, `robust`." + RUN_PARAM
     ),
 )
 def coverage(
-    request: HttpRequest, run: int | None = None, phase: str | None = None, region: str | None = None,
-    radius: int | None = None, robust: bool | None = None,
+    request: HttpRequest,
+    run: int | None = None,
+    phase: str | None = None,
+    region: str | None = None,
+    radius: int | None = None,
+    robust: bool | None = None,
 ) -> tuple[int, dict[str, Any]]:
     r = _run(run)
     if r is None:
-        return 404, {"detail": f"No stored similarity run {run}" if run is not None else "No similarity run is stored"}
+        return 404, {
+            "detail": f"No stored similarity run {run}" if run is not None else "No similarity run is stored"
+        }
     rows = services.coverage_rows(r)
     if phase:
         rows = [x for x in rows if x["phase"] == phase]

@@ -50,7 +50,7 @@ def zscore_chart(bars: Sequence[Bar], chart_id: str, title: str, limit: float = 
         body.append(
             f'<line x1="{_n(x)}" y1="{top - 6}" x2="{_n(x)}" y2="{height - 24}" stroke="{stroke}" stroke-width="{sw}"/>'
             f'<text x="{_n(x)}" y="{height - 8}" text-anchor="middle" font-size="13" fill="{BLACK}">'
-            f'{"0" if t == 0 else f"{t:+d}"}</text>'
+            f"{'0' if t == 0 else f'{t:+d}'}</text>"
         )
     body.append(
         f'<text x="{_n(zero)}" y="16" text-anchor="middle" font-size="13" fill="{BLACK}">'
@@ -191,7 +191,9 @@ def markdown_to_html(md: str) -> SafeString:
             level = len(m.group(1))
             tag = f"h{min(level, 4)}"
             slug = re.sub(r"[^a-z0-9]+", "-", m.group(2).lower()).strip("-")
-            html.append(f'<{tag} class="{_HEADING.get(level, "govuk-heading-s")}" id="{slug}">{_inline(m.group(2))}</{tag}>')
+            html.append(
+                f'<{tag} class="{_HEADING.get(level, "govuk-heading-s")}" id="{slug}">{_inline(m.group(2))}</{tag}>'
+            )
             i += 1
             continue
         if line.startswith("    "):
@@ -236,11 +238,21 @@ def markdown_to_html(md: str) -> SafeString:
                 elif items:
                     items[-1] += " " + lines[i].strip()
                 i += 1
-            tag, cls = ("ol", "govuk-list govuk-list--number") if ordered else ("ul", "govuk-list govuk-list--bullet")
-            html.append(f'<{tag} class="{cls}">' + "".join(f"<li>{_inline(t)}</li>" for t in items) + f"</{tag}>")
+            tag, cls = (
+                ("ol", "govuk-list govuk-list--number")
+                if ordered
+                else ("ul", "govuk-list govuk-list--bullet")
+            )
+            html.append(
+                f'<{tag} class="{cls}">' + "".join(f"<li>{_inline(t)}</li>" for t in items) + f"</{tag}>"
+            )
             continue
         para = []
-        while i < len(lines) and lines[i].strip() and not re.match(r"^(#|\||>|\s*[-*]\s|\s*\d+\.\s|    )", lines[i]):
+        while (
+            i < len(lines)
+            and lines[i].strip()
+            and not re.match(r"^(#|\||>|\s*[-*]\s|\s*\d+\.\s|    )", lines[i])
+        ):
             para.append(lines[i].strip())
             i += 1
         if not para:  # a line no rule took: print it as text

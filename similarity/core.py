@@ -167,8 +167,10 @@ def prepare_phase(df: pd.DataFrame, phase: str, method: Method = DEFAULT_METHOD)
         if measures
         else np.zeros((len(work), 0))
     )
-    region = work["REGION"].fillna("").astype(str).to_numpy(dtype=object) if "REGION" in work else (
-        np.full(len(work), "", dtype=object)
+    region = (
+        work["REGION"].fillna("").astype(str).to_numpy(dtype=object)
+        if "REGION" in work
+        else (np.full(len(work), "", dtype=object))
     )
     return PhaseData(
         phase=phase,
@@ -312,7 +314,9 @@ def nearest_better(fam: Families, better: BoolArray, radius: float) -> Partners:
     return Partners(index=idx.astype(np.int64), miles=miles, within_radius=within, top_of_family=top)
 
 
-def compute_partners(data: PhaseData, fam: Families, method: Method = DEFAULT_METHOD, robust: bool = False) -> Partners:
+def compute_partners(
+    data: PhaseData, fam: Families, method: Method = DEFAULT_METHOD, robust: bool = False
+) -> Partners:
     p = nearest_better(fam, better_mask(data, fam, method, robust), method.radius_miles)
     return Partners(p.index, p.miles, p.within_radius, p.top_of_family, robust=robust)
 
@@ -344,7 +348,9 @@ def coverage_rows(data: PhaseData, partners: Partners, radii: Sequence[float]) -
         cov = partners.covered(radius)
         for name, mask in groups:
             rows.append(
-                CoverageRow(data.phase, name, partners.robust, float(radius), int(mask.sum()), int(cov[mask].sum()))
+                CoverageRow(
+                    data.phase, name, partners.robust, float(radius), int(mask.sum()), int(cov[mask].sum())
+                )
             )
     return rows
 
@@ -370,8 +376,13 @@ class Coverage:
         return pd.DataFrame(
             [
                 {
-                    "phase": r.phase, "region": r.region, "robust": r.robust, "radius_miles": r.radius_miles,
-                    "schools": r.schools, "covered": r.covered, "percent": r.percent,
+                    "phase": r.phase,
+                    "region": r.region,
+                    "robust": r.robust,
+                    "radius_miles": r.radius_miles,
+                    "schools": r.schools,
+                    "covered": r.covered,
+                    "percent": r.percent,
                 }
                 for r in self.rows
             ]
@@ -424,7 +435,9 @@ def compute_strengths(data: PhaseData, fam: Families, method: Method = DEFAULT_M
             equal = (f0 == vi) & valid
             fse = se[fam.index]
             se_ok = (np.isfinite(fse) | ~valid).all(axis=1)
-            mse = np.where(enough & se_ok, np.sqrt(np.where(valid, np.square(fse), 0.0).sum(axis=1)) / cnt, np.nan)
+            mse = np.where(
+                enough & se_ok, np.sqrt(np.where(valid, np.square(fse), 0.0).sum(axis=1)) / cnt, np.nan
+            )
             n[:, m] = cnt
             mean[:, m] = mu
             sd[:, m] = s_
@@ -468,7 +481,9 @@ class ChallengePair:
     they_learn: tuple[str, ...]
 
 
-def compute_challenge(data: PhaseData, fam: Families, st: Strengths, method: Method = DEFAULT_METHOD) -> ChallengeMatrix:
+def compute_challenge(
+    data: PhaseData, fam: Families, st: Strengths, method: Method = DEFAULT_METHOD
+) -> ChallengeMatrix:
     """Two-way challenge pairs, vectorised over N x K x M.
 
     j is *clearly above* i on measure m when v_j - v_i > z * sqrt(SE_i^2 + SE_j^2). Both schools are put on
@@ -549,7 +564,10 @@ class NationalResult:
 
 
 def recompute_phase(
-    df: pd.DataFrame, phase: str, method: Method = DEFAULT_METHOD, with_challenge: bool = True,
+    df: pd.DataFrame,
+    phase: str,
+    method: Method = DEFAULT_METHOD,
+    with_challenge: bool = True,
     timings: dict[str, float] | None = None,
 ) -> PhaseResult:
     t = timings if timings is not None else {}
@@ -606,8 +624,11 @@ def school_summary(res: PhaseResult, urn: int, method: Method = DEFAULT_METHOD) 
     i = d.index_of(urn)
     family = [
         {
-            "urn": int(d.urn[j]), "rank": k + 1, "distance": float(fam.distance[i, k]),
-            "miles": float(fam.miles[i, k]), "headline": float(d.headline[j]),
+            "urn": int(d.urn[j]),
+            "rank": k + 1,
+            "distance": float(fam.distance[i, k]),
+            "miles": float(fam.miles[i, k]),
+            "headline": float(d.headline[j]),
         }
         for k, j in enumerate(fam.index[i])
     ]
@@ -615,15 +636,21 @@ def school_summary(res: PhaseResult, urn: int, method: Method = DEFAULT_METHOD) 
     def partner(p: Partners) -> dict[str, object]:
         j = int(p.index[i])
         return {
-            "urn": int(d.urn[j]) if j != NO_PARTNER else None, "miles": _f(p.miles[i]),
-            "within_radius": bool(p.within_radius[i]), "top_of_family": bool(p.top_of_family[i]),
+            "urn": int(d.urn[j]) if j != NO_PARTNER else None,
+            "miles": _f(p.miles[i]),
+            "within_radius": bool(p.within_radius[i]),
+            "top_of_family": bool(p.top_of_family[i]),
         }
 
     st = res.strengths
     strengths = {
         m: {
-            "value": _f(st.value[i, k]), "family_mean": _f(st.family_mean[i, k]), "family_sd": _f(st.family_sd[i, k]),
-            "z": _f(st.z[i, k]), "percentile": _f(st.percentile[i, k]), "flag": int(st.flag[i, k]),
+            "value": _f(st.value[i, k]),
+            "family_mean": _f(st.family_mean[i, k]),
+            "family_sd": _f(st.family_sd[i, k]),
+            "z": _f(st.z[i, k]),
+            "percentile": _f(st.percentile[i, k]),
+            "flag": int(st.flag[i, k]),
             "n": int(st.family_n[i, k]),
         }
         for k, m in enumerate(st.measures)
@@ -631,8 +658,13 @@ def school_summary(res: PhaseResult, urn: int, method: Method = DEFAULT_METHOD) 
     pairs = (
         [
             {
-                "urn": p.urn, "miles": p.miles, "score": p.score, "gain_self": p.gain_self,
-                "gain_other": p.gain_other, "we_learn": list(p.we_learn), "they_learn": list(p.they_learn),
+                "urn": p.urn,
+                "miles": p.miles,
+                "score": p.score,
+                "gain_self": p.gain_self,
+                "gain_other": p.gain_other,
+                "we_learn": list(p.we_learn),
+                "they_learn": list(p.they_learn),
             }
             for p in challenge_pairs(d, fam, res.challenge, i)
         ]
@@ -640,7 +672,13 @@ def school_summary(res: PhaseResult, urn: int, method: Method = DEFAULT_METHOD) 
         else []
     )
     return {
-        "urn": urn, "phase": d.phase, "headline": float(d.headline[i]), "family": family,
-        "partner": partner(res.selected_partners(method)), "default_partner": partner(res.partners),
-        "robust_partner": partner(res.robust_partners), "strengths": strengths, "challenge_pairs": pairs,
+        "urn": urn,
+        "phase": d.phase,
+        "headline": float(d.headline[i]),
+        "family": family,
+        "partner": partner(res.selected_partners(method)),
+        "default_partner": partner(res.partners),
+        "robust_partner": partner(res.robust_partners),
+        "strengths": strengths,
+        "challenge_pairs": pairs,
     }

@@ -38,7 +38,16 @@ DEFAULT_SIGMA: tuple[tuple[str, float], ...] = (
 DEFAULT_MEASURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "primary",
-        ("READPROG", "WRITPROG", "MATPROG", "PTRWM_EXP", "PTREAD_EXP", "PTMAT_EXP", "PTGPS_EXP", "PTRWM_HIGH"),
+        (
+            "READPROG",
+            "WRITPROG",
+            "MATPROG",
+            "PTRWM_EXP",
+            "PTREAD_EXP",
+            "PTMAT_EXP",
+            "PTGPS_EXP",
+            "PTRWM_HIGH",
+        ),
     ),
     ("secondary", ("P8MEA", "ATT8SCR", "PTL2BASICS_95", "PTEBACC_E_PTQ_EE", "EBACCAPS")),
 )
@@ -137,7 +146,9 @@ class Method:
 
     def description(self) -> str:
         feats = ", ".join(f"{f}×{w:g}" if w != 1 else f for f, w in self.features)
-        heads = "; ".join(f"{p}: mean of {'+'.join(c)}" if len(c) > 1 else f"{p}: {c[0]}" for p, c in self.headline)
+        heads = "; ".join(
+            f"{p}: mean of {'+'.join(c)}" if len(c) > 1 else f"{p}: {c[0]}" for p, c in self.headline
+        )
         better = (
             f"better = higher headline, also on the {min(self.robust_years)}-{max(self.robust_years)} average, "
             f"by more than {self.z:g}×combined SE"

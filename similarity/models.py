@@ -73,7 +73,15 @@ class SchoolSimilarity(models.Model):
     def members(self) -> list[tuple[int, float, float, float]]:
         """The family as (urn, distance in feature space, miles, headline), most similar first."""
         f = self.family or {}
-        return list(zip(f.get("urn", []), f.get("distance", []), f.get("miles", []), f.get("headline", []), strict=True))
+        return list(
+            zip(
+                f.get("urn", []),
+                f.get("distance", []),
+                f.get("miles", []),
+                f.get("headline", []),
+                strict=True,
+            )
+        )
 
 
 class CoverageFigure(models.Model):

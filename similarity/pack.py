@@ -118,7 +118,9 @@ def load_phase(pack: Path, phase: str, census: pd.DataFrame | None = None) -> pd
     df = df.merge(r.drop_duplicates("URN"), on="URN", how="left")
 
     geo = _read(pack / "geo" / "england_school_coords_2024-25.csv")
-    g = pd.DataFrame({"URN": geo["URN"].astype(int), "LAT_G": to_number(geo["LAT"]), "LON_G": to_number(geo["LON"])})
+    g = pd.DataFrame(
+        {"URN": geo["URN"].astype(int), "LAT_G": to_number(geo["LAT"]), "LON_G": to_number(geo["LON"])}
+    )
     df = df.merge(g.drop_duplicates("URN"), on="URN", how="left")
     use_r = df["LAT_R"].notna() & df["LON_R"].notna()
     df["LAT"] = np.where(use_r, df["LAT_R"], df["LAT_G"])

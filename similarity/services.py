@@ -77,7 +77,9 @@ def _result_columns(method: Method, phase: str) -> list[str]:
 def _results_wide(year: int, measures: Sequence[str], urns: Iterable[int], suffix: str = "") -> pd.DataFrame:
     """Result values of one year as one column per measure (NaN for suppressed or missing)."""
     rows = list(
-        Result.objects.filter(year=year, measure__in=list(measures)).values_list("school_id", "measure", "value")
+        Result.objects.filter(year=year, measure__in=list(measures)).values_list(
+            "school_id", "measure", "value"
+        )
     )
     wanted = set(urns)
     df = pd.DataFrame(rows, columns=["URN", "measure", "value"])
@@ -103,13 +105,35 @@ def build_frames(method: Method = DEFAULT_METHOD) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     census = pd.DataFrame(
         list(
-            CensusRecord.objects.filter(year=method.year, school_type__in=list(CENSUS_TYPE.values())).values_list(
-                "school_id", "school_type", "nor", "pct_fsm_ever", "pct_eal", "pct_sen_support", "pct_sen_ehcp",
-                "school__la_code", "school__latitude", "school__longitude", "school__region_name",
+            CensusRecord.objects.filter(
+                year=method.year, school_type__in=list(CENSUS_TYPE.values())
+            ).values_list(
+                "school_id",
+                "school_type",
+                "nor",
+                "pct_fsm_ever",
+                "pct_eal",
+                "pct_sen_support",
+                "pct_sen_ehcp",
+                "school__la_code",
+                "school__latitude",
+                "school__longitude",
+                "school__region_name",
             )
         ),
-        columns=["URN", "SCHOOLTYPE", "NOR", "PNUMFSMEVER", "PNUMEAL", "PSENELK", "PSENELSE", "LA", "LAT", "LON",
-                 "REGION_NAME"],
+        columns=[
+            "URN",
+            "SCHOOLTYPE",
+            "NOR",
+            "PNUMFSMEVER",
+            "PNUMEAL",
+            "PSENELK",
+            "PSENELSE",
+            "LA",
+            "LAT",
+            "LON",
+            "REGION_NAME",
+        ],
     )
     for col in ("NOR", "PNUMFSMEVER", "PNUMEAL", "PSENELK", "PSENELSE", "LA", "LAT", "LON"):
         census[col] = pd.to_numeric(census[col], errors="coerce").astype("float64")
@@ -133,7 +157,9 @@ def build_frames(method: Method = DEFAULT_METHOD) -> dict[str, pd.DataFrame]:
             df = df.rename(columns={PUPIL_MEASURE[phase]: f"PUPILS_{method.year}"})
         history_years = sorted((y for y in method.robust_years if y != method.year), reverse=True)
         for y in sorted(history_years):
-            hist = _results_wide(y, [*method.headline_columns(phase), PUPIL_MEASURE[phase]], urns, suffix=f"_{y}")
+            hist = _results_wide(
+                y, [*method.headline_columns(phase), PUPIL_MEASURE[phase]], urns, suffix=f"_{y}"
+            )
             hist = hist.rename(columns={f"{PUPIL_MEASURE[phase]}_{y}": f"PUPILS_{y}"})
             df = df.merge(hist, on="URN", how="left")
             for c in [*(f"{h}_{y}" for h in method.headline_columns(phase)), f"PUPILS_{y}"]:
@@ -185,7 +211,11 @@ def _partner_dicts(d_urn: np.ndarray, p: Partners) -> list[dict[str, Any]]:
 
 
 def school_rows(
-    res: PhaseResult, method: Method, run: SimilarityRun, frame: pd.DataFrame, progress: Progress | None = None
+    res: PhaseResult,
+    method: Method,
+    run: SimilarityRun,
+    frame: pd.DataFrame,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """One SchoolSimilarity row per school of the phase, as {attname: value} (arrays converted to lists once,
     not per school; no model instances: `_insert` writes them in bulk)."""
@@ -200,7 +230,9 @@ def school_rows(
     pupils = d.pupils.tolist()
     by_urn = frame.drop_duplicates("URN").set_index("URN")
     nor = by_urn["NOR"].reindex(d.urn).tolist() if "NOR" in by_urn else [None] * n
-    psrc = by_urn["PUPILS_SOURCE"].reindex(d.urn).fillna("").tolist() if "PUPILS_SOURCE" in by_urn else [""] * n
+    psrc = (
+        by_urn["PUPILS_SOURCE"].reindex(d.urn).fillna("").tolist() if "PUPILS_SOURCE" in by_urn else [""] * n
+    )
     feats = d.features.tolist()
     fnames = list(method.feature_names)
     default = _partner_dicts(d.urn, res.partners)
@@ -220,8 +252,13 @@ def school_rows(
     for i in range(n):
         strengths = {
             st.measures[k]: {
-                "value": arrays[0][i][k], "family_mean": arrays[1][i][k], "family_sd": arrays[2][i][k],
-                "z": arrays[3][i][k], "percentile": arrays[4][i][k], "flag": flags[i][k], "n": counts[i][k],
+                "value": arrays[0][i][k],
+                "family_mean": arrays[1][i][k],
+                "family_sd": arrays[2][i][k],
+                "z": arrays[3][i][k],
+                "percentile": arrays[4][i][k],
+                "flag": flags[i][k],
+                "n": counts[i][k],
             }
             for k in range(M)
         }
@@ -229,9 +266,13 @@ def school_rows(
         if i in has_pair and res.challenge is not None:
             pairs = [
                 {
-                    "urn": p.urn, "miles": round(p.miles, 3), "score": round(p.score, 4),
-                    "gain_self": round(p.gain_self, 4), "gain_other": round(p.gain_other, 4),
-                    "we_learn": list(p.we_learn), "they_learn": list(p.they_learn),
+                    "urn": p.urn,
+                    "miles": round(p.miles, 3),
+                    "score": round(p.score, 4),
+                    "gain_self": round(p.gain_self, 4),
+                    "gain_other": round(p.gain_other, 4),
+                    "we_learn": list(p.we_learn),
+                    "they_learn": list(p.they_learn),
                 }
                 for p in challenge_pairs(d, fam, res.challenge, i)
             ]
@@ -249,7 +290,12 @@ def school_rows(
                 "pupils_source": str(psrc[i]),
                 "features": features,
                 # parallel lists, most similar first (rank = position + 1)
-                "family": {"urn": fam_urn[i], "distance": fam_dist[i], "miles": fam_miles[i], "headline": fam_head[i]},
+                "family": {
+                    "urn": fam_urn[i],
+                    "distance": fam_dist[i],
+                    "miles": fam_miles[i],
+                    "headline": fam_head[i],
+                },
                 "partner_id": c["urn"],
                 "partner_miles": c["miles"],
                 "partner_within_radius": c["within_radius"],
@@ -267,8 +313,14 @@ def school_rows(
 def coverage_figures(result: NationalResult, run: SimilarityRun) -> list[CoverageFigure]:
     return [
         CoverageFigure(
-            run=run, phase=r.phase, region=r.region, radius_miles=int(round(r.radius_miles)), robust=r.robust,
-            schools=r.schools, covered=r.covered, percent=r.percent if r.schools else None,
+            run=run,
+            phase=r.phase,
+            region=r.region,
+            radius_miles=int(round(r.radius_miles)),
+            robust=r.robust,
+            schools=r.schools,
+            covered=r.covered,
+            percent=r.percent if r.schools else None,
         )
         for r in result.coverage.rows
     ]
@@ -283,7 +335,10 @@ def _insert(rows: list[dict[str, Any]]) -> None:
     table = SchoolSimilarity._meta.db_table
     cols = ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS)
     values = [
-        [json.dumps(r[f.attname], separators=(",", ":")) if f.attname in _JSON else r[f.attname] for f in _FIELDS]
+        [
+            json.dumps(r[f.attname], separators=(",", ":")) if f.attname in _JSON else r[f.attname]
+            for f in _FIELDS
+        ]
         for r in rows
     ]
     with connection.cursor() as cur:
@@ -360,7 +415,9 @@ def recompute(
             populations=result.populations,
             excluded={p: dict(r.data.excluded) for p, r in result.phases.items()},
             feature_sd={
-                p: {f: float(s) for f, s in zip(method.feature_names, r.data.feature_sd.tolist(), strict=True)}
+                p: {
+                    f: float(s) for f, s in zip(method.feature_names, r.data.feature_sd.tolist(), strict=True)
+                }
                 for p, r in result.phases.items()
             },
             source=_source_info(frames),
@@ -390,8 +447,12 @@ def recompute(
             object_type="similarity.SimilarityRun",
             object_id=run.pk,
             data={
-                "method_hash": method.hash, "description": run.description, "populations": run.populations,
-                "replaced_runs": old, "is_current": current, "seconds": {k: round(v, 3) for k, v in seconds.items()},
+                "method_hash": method.hash,
+                "description": run.description,
+                "populations": run.populations,
+                "replaced_runs": old,
+                "is_current": current,
+                "seconds": {k: round(v, 3) for k, v in seconds.items()},
             },
         )
     return RecomputeReport(run=run, seconds=seconds, replaced=len(old))
@@ -401,7 +462,10 @@ def _source_info(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     info: dict[str, Any] = {}
     for phase, df in frames.items():
         src = df["PUPILS_SOURCE"].value_counts().to_dict() if "PUPILS_SOURCE" in df else {}
-        info[phase] = {"census_schools": int(len(df)), "pupils_source": {str(k): int(v) for k, v in src.items()}}
+        info[phase] = {
+            "census_schools": int(len(df)),
+            "pupils_source": {str(k): int(v) for k, v in src.items()},
+        }
     return info
 
 
@@ -454,19 +518,20 @@ def _school_brief(s: School | None) -> dict[str, Any] | None:
     if s is None:
         return None
     return {
-        "urn": s.urn, "name": s.name, "town": s.town, "postcode": s.postcode, "la_name": s.la_name,
-        "latitude": s.latitude, "longitude": s.longitude,
+        "urn": s.urn,
+        "name": s.name,
+        "town": s.town,
+        "postcode": s.postcode,
+        "la_name": s.la_name,
+        "latitude": s.latitude,
+        "longitude": s.longitude,
     }
 
 
 def school_similarity(urn: int, run: SimilarityRun | None) -> SchoolSimilarity | None:
     if run is None:
         return None
-    return (
-        SchoolSimilarity.objects.filter(run=run, school_id=urn)
-        .select_related("school", "partner")
-        .first()
-    )
+    return SchoolSimilarity.objects.filter(run=run, school_id=urn).select_related("school", "partner").first()
 
 
 def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
@@ -483,8 +548,14 @@ def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
         m = members.get(urn, {})
         feats = m.get("features") or {}
         row: dict[str, Any] = {
-            "rank": rank, "urn": urn, "name": m.get("school__name", ""), "town": m.get("school__town", ""),
-            "phase": m.get("phase", sim.phase), "distance": distance, "miles": miles, "headline": headline,
+            "rank": rank,
+            "urn": urn,
+            "name": m.get("school__name", ""),
+            "town": m.get("school__town", ""),
+            "phase": m.get("phase", sim.phase),
+            "distance": distance,
+            "miles": miles,
+            "headline": headline,
             "pupils": feats.get("NOR"),
         }
         for f, v in feats.items():
@@ -503,9 +574,14 @@ def strength_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
         m = MEASURES.get(code)
         out.append(
             {
-                "measure": code, "label": m.label if m else code, "value": s.get("value"),
-                "family_mean": s.get("family_mean"), "family_sd": s.get("family_sd"), "z": s.get("z"),
-                "percentile": s.get("percentile"), "flag": FLAG_LABEL.get(int(s.get("flag") or 0), "none"),
+                "measure": code,
+                "label": m.label if m else code,
+                "value": s.get("value"),
+                "family_mean": s.get("family_mean"),
+                "family_sd": s.get("family_sd"),
+                "z": s.get("z"),
+                "percentile": s.get("percentile"),
+                "flag": FLAG_LABEL.get(int(s.get("flag") or 0), "none"),
                 "family_values": s.get("n"),
             }
         )
@@ -521,10 +597,16 @@ def pair_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
     names = dict(School.objects.filter(urn__in=urns).values_list("urn", "name"))
     return [
         {
-            "urn": p["urn"], "name": names.get(p["urn"], ""), "miles": p["miles"], "score": p["score"],
-            "gain_self": p["gain_self"], "gain_other": p["gain_other"],
-            "we_learn": p["we_learn"], "they_learn": p["they_learn"],
-            "we_learn_labels": _labels(p["we_learn"]), "they_learn_labels": _labels(p["they_learn"]),
+            "urn": p["urn"],
+            "name": names.get(p["urn"], ""),
+            "miles": p["miles"],
+            "score": p["score"],
+            "gain_self": p["gain_self"],
+            "gain_other": p["gain_other"],
+            "we_learn": p["we_learn"],
+            "they_learn": p["they_learn"],
+            "we_learn_labels": _labels(p["we_learn"]),
+            "they_learn_labels": _labels(p["they_learn"]),
         }
         for p in sim.challenge_pairs
     ]
@@ -549,8 +631,11 @@ def partner_info(
         else:
             status = "outside_radius"
         return {
-            "status": status, "miles": p.get("miles"), "within_radius": bool(p.get("within_radius")),
-            "top_of_family": bool(p.get("top_of_family")), "school": _school_brief(schools.get(urn)) if urn else None,
+            "status": status,
+            "miles": p.get("miles"),
+            "within_radius": bool(p.get("within_radius")),
+            "top_of_family": bool(p.get("top_of_family")),
+            "school": _school_brief(schools.get(urn)) if urn else None,
         }
 
     chosen = "robust" if (run.method or {}).get("robust") else "default"
@@ -565,13 +650,18 @@ def partner_info(
 
 def coverage_rows(run: SimilarityRun) -> list[dict[str, Any]]:
     qs = CoverageFigure.objects.filter(run=run).order_by("phase", "robust", "region", "radius_miles")
-    return [dict(r) for r in qs.values("phase", "region", "radius_miles", "robust", "schools", "covered", "percent")]
+    return [
+        dict(r)
+        for r in qs.values("phase", "region", "radius_miles", "robust", "schools", "covered", "percent")
+    ]
 
 
 def coverage_summary(run: SimilarityRun, robust: bool = False) -> dict[str, dict[str, float | None]]:
     """{"primary": {"10": percent, ...}, "secondary": {...}} for England."""
     out: dict[str, dict[str, float | None]] = {}
-    for r in CoverageFigure.objects.filter(run=run, region="", robust=robust).order_by("phase", "radius_miles"):
+    for r in CoverageFigure.objects.filter(run=run, region="", robust=robust).order_by(
+        "phase", "radius_miles"
+    ):
         out.setdefault(r.phase, {})[str(r.radius_miles)] = r.percent
     return out
 
@@ -584,7 +674,11 @@ def school_summary_context(urn: int) -> dict[str, Any]:
     """
     run = (
         SimilarityRun.objects.filter(is_current=True)
-        .annotate(sim_id=Subquery(SchoolSimilarity.objects.filter(run=OuterRef("pk"), school_id=urn).values("id")[:1]))
+        .annotate(
+            sim_id=Subquery(
+                SchoolSimilarity.objects.filter(run=OuterRef("pk"), school_id=urn).values("id")[:1]
+            )
+        )
         .order_by("-id")
         .first()
     )
@@ -598,6 +692,9 @@ def school_summary_context(urn: int) -> dict[str, Any]:
         "run": run,
         "sim": sim,
         "partner": partner_info(sim, run, schools)["partner"],
-        "top3": [{"urn": m[0], "name": schools[m[0]].name if m[0] in schools else str(m[0]), "miles": m[2]} for m in top3],
+        "top3": [
+            {"urn": m[0], "name": schools[m[0]].name if m[0] in schools else str(m[0]), "miles": m[2]}
+            for m in top3
+        ],
         "pairs": len(sim.challenge_pairs),
     }

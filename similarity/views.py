@@ -108,7 +108,8 @@ def _sort_params(request: HttpRequest, allowed: set[str]) -> tuple[str, bool]:
 
 def _export_links(urn: int, table: str, query: str) -> dict[str, str]:
     return {
-        fmt: _with_query(reverse("similarity:school-export", args=[urn, table, fmt]), query) for fmt in ("csv", "xlsx")
+        fmt: _with_query(reverse("similarity:school-export", args=[urn, table, fmt]), query)
+        for fmt in ("csv", "xlsx")
     }
 
 
@@ -131,13 +132,17 @@ def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
         next_desc = current and not descending
         headers.append(
             {
-                "key": key, "label": label, "numeric": numeric,
+                "key": key,
+                "label": label,
+                "numeric": numeric,
                 "aria_sort": ("descending" if descending else "ascending") if current else "none",
                 "url": "?" + _query(request.GET, sort=key, order="desc" if next_desc else "asc") + "#family",
             }
         )
     run_q = "" if run.is_current else f"run={run.pk}"
-    family_q = _query(request.GET, sort=sort if sort != "rank" else None, order="desc" if descending else None)
+    family_q = _query(
+        request.GET, sort=sort if sort != "rank" else None, order="desc" if descending else None
+    )
     strengths = services.strength_rows(sim)
     chart = charts.zscore_chart(
         [charts.Bar(s["label"], s["z"], s["flag"]) for s in strengths],
@@ -170,36 +175,55 @@ def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
     return render(request, "similarity/school_similar.html", context)
 
 
-def _family_export(sim: SchoolSimilarity, run: SimilarityRun, request: HttpRequest) -> tuple[list[dict[str, Any]], list[Column]]:
+def _family_export(
+    sim: SchoolSimilarity, run: SimilarityRun, request: HttpRequest
+) -> tuple[list[dict[str, Any]], list[Column]]:
     features = _family_features(run)
     columns = family_columns(features)
     sort, descending = _sort_params(request, {c[0] for c in columns})
     rows = sort_rows(services.family_rows(sim), sort, descending)
     spec = [
-        Column("rank", "Rank"), Column("urn", "URN"), Column("name", "School"), Column("town", "Town"),
-        Column("phase", "Phase"), Column("distance", "Distance in feature space"), Column("miles", "Miles away"),
-        Column("pupils", "Pupils (number on roll)"), Column("headline", "Headline progress"),
+        Column("rank", "Rank"),
+        Column("urn", "URN"),
+        Column("name", "School"),
+        Column("town", "Town"),
+        Column("phase", "Phase"),
+        Column("distance", "Distance in feature space"),
+        Column("miles", "Miles away"),
+        Column("pupils", "Pupils (number on roll)"),
+        Column("headline", "Headline progress"),
         *(Column(f, services.FEATURE_LABELS.get(f, f)) for f in features),
     ]
     return rows, spec
 
 
 STRENGTH_COLUMNS = [
-    Column("measure", "Measure code"), Column("label", "Measure"), Column("value", "School value"),
-    Column("family_mean", "Family mean"), Column("family_sd", "Family SD"), Column("z", "z-score"),
-    Column("percentile", "Percentile in family"), Column("flag", "Strength or weakness"),
+    Column("measure", "Measure code"),
+    Column("label", "Measure"),
+    Column("value", "School value"),
+    Column("family_mean", "Family mean"),
+    Column("family_sd", "Family SD"),
+    Column("z", "z-score"),
+    Column("percentile", "Percentile in family"),
+    Column("flag", "Strength or weakness"),
     Column("family_values", "Family members with a value"),
 ]
 PAIR_COLUMNS = [
-    Column("urn", "URN"), Column("name", "School"), Column("miles", "Miles away"), Column("score", "Pair score"),
-    Column("gain_self", "What this school gains (z)"), Column("gain_other", "What the other school gains (z)"),
+    Column("urn", "URN"),
+    Column("name", "School"),
+    Column("miles", "Miles away"),
+    Column("score", "Pair score"),
+    Column("gain_self", "What this school gains (z)"),
+    Column("gain_other", "What the other school gains (z)"),
     Column("we_learn", "This school learns", get=lambda r: "; ".join(r["we_learn_labels"])),
     Column("they_learn", "The other school learns", get=lambda r: "; ".join(r["they_learn_labels"])),
 ]
 
 
 @public_read
-def school_export(request: HttpRequest, urn: int, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+def school_export(
+    request: HttpRequest, urn: int, table: str, fmt: str
+) -> HttpResponse | StreamingHttpResponse:
     urn = int(urn)
     get_object_or_404(School, urn=urn)
     run = _run_or_404(request)
@@ -214,7 +238,9 @@ def school_export(request: HttpRequest, urn: int, table: str, fmt: str) -> HttpR
         rows, spec = services.pair_rows(sim), PAIR_COLUMNS
     else:
         raise Http404("No such table")
-    return export_response(rows, spec, f"school-{urn}-similar-{table}-run-{run.pk}", fmt, sheet=table.capitalize())
+    return export_response(
+        rows, spec, f"school-{urn}-similar-{table}-run-{run.pk}", fmt, sheet=table.capitalize()
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -227,25 +253,38 @@ def coverage_tables(run: SimilarityRun) -> dict[str, Any]:
     regions: dict[str, list[dict[str, Any]]] = {}
     for phase in ("primary", "secondary"):
         for robust in (False, True):
-            cells = {r["radius_miles"]: r for r in rows if r["phase"] == phase and r["region"] == "" and r["robust"] == robust}
+            cells = {
+                r["radius_miles"]: r
+                for r in rows
+                if r["phase"] == phase and r["region"] == "" and r["robust"] == robust
+            }
             if not cells:
                 continue
             england.append(
                 {
-                    "phase": phase, "phase_label": PHASE_LABEL[phase], "robust": robust,
-                    "rule": "Robust" if robust else "Default", "schools": next(iter(cells.values()))["schools"],
+                    "phase": phase,
+                    "phase_label": PHASE_LABEL[phase],
+                    "robust": robust,
+                    "rule": "Robust" if robust else "Default",
+                    "schools": next(iter(cells.values()))["schools"],
                     "cells": [cells.get(r) for r in radii],
                 }
             )
         names = sorted({r["region"] for r in rows if r["phase"] == phase and r["region"]})
         table = []
         for name in names:
-            d = {(r["radius_miles"], r["robust"]): r for r in rows if r["phase"] == phase and r["region"] == name}
+            d = {
+                (r["radius_miles"], r["robust"]): r
+                for r in rows
+                if r["phase"] == phase and r["region"] == name
+            }
             any_row = next(iter(d.values()))
             table.append(
                 {
-                    "region": name, "schools": any_row["schools"],
-                    "default": [d.get((r, False)) for r in radii], "robust": [d.get((r, True)) for r in radii],
+                    "region": name,
+                    "schools": any_row["schools"],
+                    "default": [d.get((r, False)) for r in radii],
+                    "robust": [d.get((r, True)) for r in radii],
                 }
             )
         if table:
@@ -262,15 +301,20 @@ def coverage(request: HttpRequest) -> HttpResponse:
         tables = coverage_tables(run)
         series = []
         styles = {
-            ("primary", False): (charts.BLUE, ""), ("primary", True): (charts.BLUE, "8 5"),
-            ("secondary", False): (charts.RED, ""), ("secondary", True): (charts.RED, "8 5"),
+            ("primary", False): (charts.BLUE, ""),
+            ("primary", True): (charts.BLUE, "8 5"),
+            ("secondary", False): (charts.RED, ""),
+            ("secondary", True): (charts.RED, "8 5"),
         }
         for row in tables["england"]:
             colour, dash = styles[(row["phase"], row["robust"])]
             series.append(
                 charts.Series(
                     f"{row['phase_label']}, {row['rule'].lower()}",
-                    {r: (c["percent"] if c else None) for r, c in zip(tables["radii"], row["cells"], strict=True)},
+                    {
+                        r: (c["percent"] if c else None)
+                        for r, c in zip(tables["radii"], row["cells"], strict=True)
+                    },
                     colour,
                     dash,
                 )
@@ -280,10 +324,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
             {
                 **tables,
                 "chart": charts.coverage_chart(
-                    series, "coverage-chart", "England: share of schools with a better-performing partner within R miles"
+                    series,
+                    "coverage-chart",
+                    "England: share of schools with a better-performing partner within R miles",
                 ),
                 "exports": {
-                    fmt: _with_query(reverse("similarity:coverage-export", args=[fmt]), run_q) for fmt in ("csv", "xlsx")
+                    fmt: _with_query(reverse("similarity:coverage-export", args=[fmt]), run_q)
+                    for fmt in ("csv", "xlsx")
                 },
                 "excluded": run.excluded,
             }
@@ -292,10 +339,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
 
 
 COVERAGE_COLUMNS = [
-    Column("phase", "Phase"), Column("region", "Region", get=lambda r: r["region"] or "England"),
+    Column("phase", "Phase"),
+    Column("region", "Region", get=lambda r: r["region"] or "England"),
     Column("robust", "Rule", get=lambda r: "robust" if r["robust"] else "default"),
-    Column("radius_miles", "Radius (miles)"), Column("schools", "Schools"),
-    Column("covered", "Schools with a partner within the radius"), Column("percent", "Coverage (%)"),
+    Column("radius_miles", "Radius (miles)"),
+    Column("schools", "Schools"),
+    Column("covered", "Schools with a partner within the radius"),
+    Column("percent", "Coverage (%)"),
 ]
 
 
@@ -304,17 +354,27 @@ def coverage_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     run = _run_or_404(request)
     if run is None:
         raise Http404("No similarity run is stored")
-    return export_response(services.coverage_rows(run), COVERAGE_COLUMNS, f"similarity-coverage-run-{run.pk}", fmt,
-                           sheet="Coverage")
+    return export_response(
+        services.coverage_rows(run),
+        COVERAGE_COLUMNS,
+        f"similarity-coverage-run-{run.pk}",
+        fmt,
+        sheet="Coverage",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Runs and methodology
 # ---------------------------------------------------------------------------------------------------------------
 RUN_COLUMNS = [
-    Column("run_id", "Run"), Column("is_current", "Current"), Column("created_at", "Computed at"),
-    Column("method_hash", "Method hash"), Column("family_size", "Family size"), Column("radius_miles", "Radius (miles)"),
-    Column("robust", "Robust partner shown"), Column("method_description", "Method"),
+    Column("run_id", "Run"),
+    Column("is_current", "Current"),
+    Column("created_at", "Computed at"),
+    Column("method_hash", "Method hash"),
+    Column("family_size", "Family size"),
+    Column("radius_miles", "Radius (miles)"),
+    Column("robust", "Robust partner shown"),
+    Column("method_description", "Method"),
 ]
 
 
@@ -334,8 +394,9 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 @public_read
 def runs_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    return export_response([services.run_info(r) for r in services.runs()], RUN_COLUMNS, "similarity-runs", fmt,
-                           sheet="Runs")
+    return export_response(
+        [services.run_info(r) for r in services.runs()], RUN_COLUMNS, "similarity-runs", fmt, sheet="Runs"
+    )
 
 
 METHODOLOGY = Path(settings.BASE_DIR) / "docs" / "methodology-similarity.md"
@@ -344,11 +405,19 @@ METHODOLOGY = Path(settings.BASE_DIR) / "docs" / "methodology-similarity.md"
 @public_read
 @cache_public_page
 def methodology(request: HttpRequest) -> HttpResponse:
-    text = METHODOLOGY.read_text(encoding="utf-8") if METHODOLOGY.exists() else "# Similar schools: methodology\n"
+    text = (
+        METHODOLOGY.read_text(encoding="utf-8")
+        if METHODOLOGY.exists()
+        else "# Similar schools: methodology\n"
+    )
     title, _, body = text.partition("\n")
     return render(
         request,
         "similarity/methodology.html",
-        {"title": title.lstrip("# ").strip(), "body": charts.markdown_to_html(body), "run": services.current_run(),
-         "measures": MEASURES},
+        {
+            "title": title.lstrip("# ").strip(),
+            "body": charts.markdown_to_html(body),
+            "run": services.current_run(),
+            "measures": MEASURES,
+        },
     )

@@ -96,7 +96,9 @@ class ActivityQuery(Schema):
     recipient: int | None = Field(None, description="URN of the recipient school")
     type: SupportType | None = Field(None, description="support type code")
     region: str = Field("", description="region of the recipient school (case-insensitive)")
-    trust: int | None = Field(None, description="partnership id: activities a current member gave or received")
+    trust: int | None = Field(
+        None, description="partnership id: activities a current member gave or received"
+    )
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=500)
 
@@ -105,7 +107,9 @@ class ActivityIn(Schema):
     recipient_urn: int
     support_type: SupportType
     start_date: dt.date
-    provider_urns: list[int] = Field(default_factory=list, description="the supporting school(s); yours unless staff")
+    provider_urns: list[int] = Field(
+        default_factory=list, description="the supporting school(s); yours unless staff"
+    )
     system_leader: str = Field("", max_length=200, description="name of the NLE/LLE/SLE, if any")
     end_date: dt.date | None = None
     days: Decimal | None = Field(None, ge=0, max_digits=7, decimal_places=1)
@@ -231,12 +235,21 @@ def _field_of(msg: str, fields: list[str], urns: dict[int, str]) -> str:
 
 def _activity_out(a: SupportActivity) -> dict[str, Any]:
     return {
-        "id": a.pk, "recipient_urn": a.recipient_id, "recipient": a.recipient.name,
-        "region": a.recipient.region_name or "", "provider_urns": sorted(p.urn for p in a.providers.all()),
-        "system_leader": a.system_leader, "support_type": a.support_type,
-        "support_type_label": a.get_support_type_display(), "start_date": a.start_date, "end_date": a.end_date,
-        "days": float(a.days) if a.days is not None else None, "relationship": a.relationship, "outcome": a.outcome,
-        "source": a.source, "external_ref": a.external_ref,
+        "id": a.pk,
+        "recipient_urn": a.recipient_id,
+        "recipient": a.recipient.name,
+        "region": a.recipient.region_name or "",
+        "provider_urns": sorted(p.urn for p in a.providers.all()),
+        "system_leader": a.system_leader,
+        "support_type": a.support_type,
+        "support_type_label": a.get_support_type_display(),
+        "start_date": a.start_date,
+        "end_date": a.end_date,
+        "days": float(a.days) if a.days is not None else None,
+        "relationship": a.relationship,
+        "outcome": a.outcome,
+        "source": a.source,
+        "external_ref": a.external_ref,
     }
 
 
@@ -246,13 +259,20 @@ def _provided_by(urns: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------- activities
-@router.get("/activities", response={200: ActivityPage, 403: Message}, summary="The support ledger",
-            description=_desc(SIGNED_IN, "staff read every activity; a school user the activities their schools gave "
-                              "or received; any other signed-in user gets 403; anonymous callers get an empty page "
-                              "(count 0). The same scope as the ledger page /support/.",
-                              "Support activities, newest first, filtered by provider URN, recipient URN, support "
-                              "type, region (of the recipient) and trust (partnership id: activities given or "
-                              "received by a current member); paginated (`count` is the total)."))
+@router.get(
+    "/activities",
+    response={200: ActivityPage, 403: Message},
+    summary="The support ledger",
+    description=_desc(
+        SIGNED_IN,
+        "staff read every activity; a school user the activities their schools gave "
+        "or received; any other signed-in user gets 403; anonymous callers get an empty page "
+        "(count 0). The same scope as the ledger page /support/.",
+        "Support activities, newest first, filtered by provider URN, recipient URN, support "
+        "type, region (of the recipient) and trust (partnership id: activities given or "
+        "received by a current member); paginated (`count` is the total).",
+    ),
+)
 def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Any:
     if not _signed_in(request):
         return {"count": 0, "results": []}
@@ -269,25 +289,37 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Any:
     if filters.region:
         qs = qs.filter(recipient__region_name__iexact=filters.region)
     if filters.trust is not None:
-        members = Membership.objects.filter(partnership_id=filters.trust, left__isnull=True).values("school_id")
+        members = Membership.objects.filter(partnership_id=filters.trust, left__isnull=True).values(
+            "school_id"
+        )
         qs = qs.filter(Q(recipient_id__in=members) | Q(id__in=_provided_by(members)))
     start = (filters.page - 1) * filters.page_size
-    return {"count": qs.count(), "results": [_activity_out(a) for a in qs[start:start + filters.page_size]]}
+    return {"count": qs.count(), "results": [_activity_out(a) for a in qs[start : start + filters.page_size]]}
 
 
-@router.post("/activities", auth=django_auth,
-             response={201: ActivityOut, 403: Message, 409: Message, 422: ValidationOut},
-             summary="Record a support activity", description=_desc(
-                 SIGNED_IN, "staff, or a school user recording support their own school provides (one of "
-                 "`provider_urns`); anyone else gets 403 and nothing changes; anonymous callers 401.",
-                 "Records one activity through `support.services.record_activity` (relationship derived from "
-                 "trust memberships on the start date; audit event). Invalid input: 422 naming the field; the same "
-                 "activity (recipient, type, start date, providers) already recorded: 409."))
+@router.post(
+    "/activities",
+    auth=django_auth,
+    response={201: ActivityOut, 403: Message, 409: Message, 422: ValidationOut},
+    summary="Record a support activity",
+    description=_desc(
+        SIGNED_IN,
+        "staff, or a school user recording support their own school provides (one of "
+        "`provider_urns`); anyone else gets 403 and nothing changes; anonymous callers 401.",
+        "Records one activity through `support.services.record_activity` (relationship derived from "
+        "trust memberships on the start date; audit event). Invalid input: 422 naming the field; the same "
+        "activity (recipient, type, start date, providers) already recorded: 409.",
+    ),
+)
 def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
     data = services.ActivityData(
-        recipient_urn=payload.recipient_urn, support_type=str(payload.support_type.value),
-        start_date=payload.start_date, provider_urns=list(payload.provider_urns),
-        system_leader=payload.system_leader or "", end_date=payload.end_date, days=payload.days,
+        recipient_urn=payload.recipient_urn,
+        support_type=str(payload.support_type.value),
+        start_date=payload.start_date,
+        provider_urns=list(payload.provider_urns),
+        system_leader=payload.system_leader or "",
+        end_date=payload.end_date,
+        days=payload.days,
         outcome=payload.outcome or "",
     )
     try:
@@ -309,12 +341,19 @@ def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------- pledges
-@router.get("/pledges", response=PledgePage, summary="Converter pledges", description=_desc(
-    SIGNED_IN, "any signed-in user reads every pledge (as on /support/pledges/); anonymous callers get an empty "
-    "page (count 0).",
-    "Pledges with `delivered` (an activity from the academy to the named school starting on or after the pledge "
-    "date) and the first matching activity's date; filtered by academy, supported school, region (of the academy), "
-    "trust name and delivered; paginated."))
+@router.get(
+    "/pledges",
+    response=PledgePage,
+    summary="Converter pledges",
+    description=_desc(
+        SIGNED_IN,
+        "any signed-in user reads every pledge (as on /support/pledges/); anonymous callers get an empty "
+        "page (count 0).",
+        "Pledges with `delivered` (an activity from the academy to the named school starting on or after the pledge "
+        "date) and the first matching activity's date; filtered by academy, supported school, region (of the academy), "
+        "trust name and delivered; paginated.",
+    ),
+)
 def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> dict[str, Any]:
     if not _signed_in(request):
         return {"count": 0, "results": []}
@@ -330,20 +369,27 @@ def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> dict[str,
     if filters.delivered is not None:
         rows = [r for r in rows if r["delivered"] == filters.delivered]
     start = (filters.page - 1) * filters.page_size
-    return {"count": len(rows), "results": rows[start:start + filters.page_size]}
+    return {"count": len(rows), "results": rows[start : start + filters.page_size]}
 
 
-@router.post("/pledges", auth=django_auth,
-             response={201: PledgeCreated, 403: Message, 409: Message, 422: ValidationOut},
-             summary="Record a converter pledge", description=_desc(
-                 SIGNED_IN, "staff, or a school user of the pledging academy (`academy_urn`); anyone else gets 403 "
-                 "and nothing changes; anonymous callers 401.",
-                 "Records an academy's pledge to support a named school (`support.services.record_pledge`, audit "
-                 "event). Invalid input: 422 naming the field; the same pledge already recorded: 409."))
+@router.post(
+    "/pledges",
+    auth=django_auth,
+    response={201: PledgeCreated, 403: Message, 409: Message, 422: ValidationOut},
+    summary="Record a converter pledge",
+    description=_desc(
+        SIGNED_IN,
+        "staff, or a school user of the pledging academy (`academy_urn`); anyone else gets 403 "
+        "and nothing changes; anonymous callers 401.",
+        "Records an academy's pledge to support a named school (`support.services.record_pledge`, audit "
+        "event). Invalid input: 422 naming the field; the same pledge already recorded: 409.",
+    ),
+)
 def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
     try:
-        p = services.record_pledge(payload.academy_urn, payload.supported_urn, payload.pledge_date, request.user,
-                                   payload.note or "")
+        p = services.record_pledge(
+            payload.academy_urn, payload.supported_urn, payload.pledge_date, request.user, payload.note or ""
+        )
     except PermissionDenied as exc:
         return 403, {"detail": str(exc)}
     except services.SupportError as exc:
@@ -354,48 +400,86 @@ def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
             return _invalid("supported_urn", msg)
         urns = {payload.supported_urn: "supported_urn", payload.academy_urn: "academy_urn"}
         return _invalid(_field_of(msg, [], urns), msg)
-    return 201, {"id": p.pk, "academy_urn": p.academy_id, "supported_urn": p.supported_id,
-                 "pledge_date": p.pledge_date, "note": p.note}
+    return 201, {
+        "id": p.pk,
+        "academy_urn": p.academy_id,
+        "supported_urn": p.supported_id,
+        "pledge_date": p.pledge_date,
+        "note": p.note,
+    }
 
 
-@router.get("/pledges/monitoring", response=MonitoringOut, summary="Pledged vs delivered", description=_desc(
-    SIGNED_IN, "any signed-in user (as on /support/pledges/); anonymous callers get empty tables.",
-    "Pledged vs delivered, grouped by the academy's region and by its trust, each with an England row first "
-    "(`percent` delivered, null when nothing was pledged)."))
+@router.get(
+    "/pledges/monitoring",
+    response=MonitoringOut,
+    summary="Pledged vs delivered",
+    description=_desc(
+        SIGNED_IN,
+        "any signed-in user (as on /support/pledges/); anonymous callers get empty tables.",
+        "Pledged vs delivered, grouped by the academy's region and by its trust, each with an England row first "
+        "(`percent` delivered, null when nothing was pledged).",
+    ),
+)
 def pledge_monitoring(request: HttpRequest) -> dict[str, Any]:
     if not _signed_in(request):
         return {"by_region": [], "by_trust": []}
     rows = services.pledge_rows()
-    return {"by_region": services.pledge_summary(rows, "region"), "by_trust": services.pledge_summary(rows, "trust")}
+    return {
+        "by_region": services.pledge_summary(rows, "region"),
+        "by_trust": services.pledge_summary(rows, "trust"),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- report
-@router.get("/report", response=ReportOut, summary="Survey-style report (2014 academies survey)", description=_desc(
-    PUBLIC_READ, "", "The tables of /support/report/: academies supporting other schools overall, by type of "
-    "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another trust, "
-    "standalone school), and academies that did not support others before converting. Each row: `count` out of "
-    "`base`, `percent`. Aggregate figures only."))
+@router.get(
+    "/report",
+    response=ReportOut,
+    summary="Survey-style report (2014 academies survey)",
+    description=_desc(
+        PUBLIC_READ,
+        "",
+        "The tables of /support/report/: academies supporting other schools overall, by type of "
+        "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another trust, "
+        "standalone school), and academies that did not support others before converting. Each row: `count` out of "
+        "`base`, `percent`. Aggregate figures only.",
+    ),
+)
 def report(request: HttpRequest) -> dict[str, Any]:
     rep = services.survey_report()
     return {"tables": [{"key": k, "title": title, "rows": rep[k]} for k, title in REPORT_TABLES.items()]}
 
 
 # ---------------------------------------------------------------------------------------------------- import
-@router.get("/import", response=list[ImportKind], summary="Import file formats", description=_desc(
-    PUBLIC_READ, "", "The file kinds POST /api/support/import accepts, recognised by their header: required and "
-    "optional columns of each (docs/support-import.md)."))
+@router.get(
+    "/import",
+    response=list[ImportKind],
+    summary="Import file formats",
+    description=_desc(
+        PUBLIC_READ,
+        "",
+        "The file kinds POST /api/support/import accepts, recognised by their header: required and "
+        "optional columns of each (docs/support-import.md).",
+    ),
+)
 def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
     return [{"kind": k, "required": list(req), "optional": list(opt)} for k, (req, opt) in KINDS.items()]
 
 
-@router.post("/import", auth=django_auth, response={200: ImportOut, 403: Message, 422: ImportError_},
-             summary="Import a CSV or XLSX file", description=_desc(
-                 STAFF, "signed-in staff users; other users get 403, anonymous callers 401.",
-                 "Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, converter "
-                 "pledges or survey responses - the same importer as `schoolpartners support import`. The whole "
-                 "file is checked before anything is written and written in one transaction: on any error nothing "
-                 "is saved and the answer (422) names the file, row (header = row 1), column and value. "
-                 "Re-importing the same file changes nothing."))
+@router.post(
+    "/import",
+    auth=django_auth,
+    response={200: ImportOut, 403: Message, 422: ImportError_},
+    summary="Import a CSV or XLSX file",
+    description=_desc(
+        STAFF,
+        "signed-in staff users; other users get 403, anonymous callers 401.",
+        "Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, converter "
+        "pledges or survey responses - the same importer as `schoolpartners support import`. The whole "
+        "file is checked before anything is written and written in one transaction: on any error nothing "
+        "is saved and the answer (422) names the file, row (header = row 1), column and value. "
+        "Re-importing the same file changes nothing.",
+    ),
+)
 def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
     user = request.user
     if not (user.is_active and user.is_staff):
@@ -403,8 +487,13 @@ def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
     name = Path(file.name or "upload").name
     if Path(name).suffix.lower() not in (".csv", ".xlsx"):
         # checked here: the importer would name the temporary copy, not the uploaded file
-        return 422, {"detail": f"{name}: only .csv and .xlsx files can be imported", "file": name, "row": None,
-                     "column": "", "value": None}
+        return 422, {
+            "detail": f"{name}: only .csv and .xlsx files can be imported",
+            "file": name,
+            "row": None,
+            "column": "",
+            "value": None,
+        }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
         with path.open("wb") as out:
@@ -413,7 +502,18 @@ def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
         try:
             rep = import_file(path, user, display_name=name)
         except ImportFailed as exc:
-            return 422, {"detail": str(exc), "file": exc.file, "row": exc.row, "column": exc.column,
-                         "value": None if exc.value is None else str(exc.value)}
-    return {"file": rep.file, "kind": rep.kind, "rows": rep.rows, "inserted": rep.inserted, "updated": rep.updated,
-            "unchanged": rep.unchanged}
+            return 422, {
+                "detail": str(exc),
+                "file": exc.file,
+                "row": exc.row,
+                "column": exc.column,
+                "value": None if exc.value is None else str(exc.value),
+            }
+    return {
+        "file": rep.file,
+        "kind": rep.kind,
+        "rows": rep.rows,
+        "inserted": rep.inserted,
+        "updated": rep.updated,
+        "unchanged": rep.unchanged,
+    }

@@ -25,9 +25,19 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) -> S
     for i, r in enumerate(rows):
         y = top + i * row_h
         p = r.get("percent") or 0.0
-        parts.append(f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" font-size="13" fill="{BLACK}">{escape(str(r["name"])[:52])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{plot_w * p / 100:.1f}" height="{row_h - 8}" fill="{BLUE}"/>')
-        txt = f"{r['percent']:.1f}% ({r['count']} of {r['base']})" if r.get("percent") is not None else "no data"
-        parts.append(f'<text x="{label_w + plot_w * p / 100 + 6:.1f}" y="{y + 17}" font-size="13" fill="{BLACK}">{txt}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" font-size="13" fill="{BLACK}">{escape(str(r["name"])[:52])}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{plot_w * p / 100:.1f}" height="{row_h - 8}" fill="{BLUE}"/>'
+        )
+        txt = (
+            f"{r['percent']:.1f}% ({r['count']} of {r['base']})"
+            if r.get("percent") is not None
+            else "no data"
+        )
+        parts.append(
+            f'<text x="{label_w + plot_w * p / 100 + 6:.1f}" y="{y + 17}" font-size="13" fill="{BLACK}">{txt}</text>'
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - texts escaped

@@ -7,7 +7,9 @@ from support.models import SupportType
 
 class ActivityForm(forms.Form):
     provider_urns = forms.CharField(
-        label="Provider school URNs", required=False, help_text="One or more URNs separated by ';'",
+        label="Provider school URNs",
+        required=False,
+        help_text="One or more URNs separated by ';'",
     )
     system_leader = forms.CharField(label="System leader (name)", required=False, max_length=200)
     recipient_urn = forms.IntegerField(label="Recipient school URN", min_value=100000, max_value=9999999)

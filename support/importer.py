@@ -66,10 +66,20 @@ def _rows(path: Path) -> Iterator[list[str]]:
         wb = load_workbook(path, read_only=True, data_only=True)
         ws = wb.worksheets[0]
         for row in ws.iter_rows(values_only=True):
-            yield ["" if v is None else (v.date().isoformat() if isinstance(v, dt.datetime) else
-                                          v.isoformat() if isinstance(v, dt.date) else
-                                          str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                   for v in row]
+            yield [
+                ""
+                if v is None
+                else (
+                    v.date().isoformat()
+                    if isinstance(v, dt.datetime)
+                    else v.isoformat()
+                    if isinstance(v, dt.date)
+                    else str(int(v))
+                    if isinstance(v, float) and v.is_integer()
+                    else str(v)
+                )
+                for v in row
+            ]
         wb.close()
         return
     if path.suffix.lower() != ".csv":
@@ -84,8 +94,10 @@ def detect_kind(header: list[str], file: str) -> str:
         if set(required) <= cols:
             return kind
     raise ImportFailed(
-        file, "the header matches no import kind; expected the columns of one of: "
-        + "; ".join(f"{k}: {', '.join(r)}" for k, (r, _) in KINDS.items()), row=1,
+        file,
+        "the header matches no import kind; expected the columns of one of: "
+        + "; ".join(f"{k}: {', '.join(r)}" for k, (r, _) in KINDS.items()),
+        row=1,
     )
 
 
@@ -93,8 +105,13 @@ def _check_header(header: list[str], kind: str, file: str) -> None:
     required, optional = KINDS[kind]
     for i, col in enumerate(header, start=1):
         if col not in required and col not in optional:
-            raise ImportFailed(file, f"unknown column (allowed: {', '.join((*required, *optional))})", row=1,
-                               column=f"{i} ({col or 'empty'})", value=col)
+            raise ImportFailed(
+                file,
+                f"unknown column (allowed: {', '.join((*required, *optional))})",
+                row=1,
+                column=f"{i} ({col or 'empty'})",
+                value=col,
+            )
     dup = [c for c in header if header.count(c) > 1]
     if dup:
         raise ImportFailed(file, "duplicate column", row=1, column=dup[0])
@@ -170,10 +187,14 @@ def _parse(kind: str, row: _Row) -> tuple[Any, list[tuple[str, int]]]:
     """(parsed value, [(column, urn) to check exist])."""
     if kind == "activities":
         data = ActivityData(
-            recipient_urn=row.urn("recipient_urn"), support_type=row.choice("support_type"),
+            recipient_urn=row.urn("recipient_urn"),
+            support_type=row.choice("support_type"),
             start_date=row.date("start_date"),  # type: ignore[arg-type]
-            provider_urns=row.urns("provider_urns"), system_leader=row.text("system_leader"),
-            end_date=row.date("end_date", required=False), days=row.number("days"), outcome=row.text("outcome"),
+            provider_urns=row.urns("provider_urns"),
+            system_leader=row.text("system_leader"),
+            end_date=row.date("end_date", required=False),
+            days=row.number("days"),
+            outcome=row.text("outcome"),
             source=Source.IMPORT,
         )
         if not data.provider_urns and not data.system_leader:
@@ -182,7 +203,10 @@ def _parse(kind: str, row: _Row) -> tuple[Any, list[tuple[str, int]]]:
             raise row.fail("end_date", f"is before start_date {data.start_date}")
         if data.recipient_urn in data.provider_urns:
             raise row.fail("provider_urns", "includes the recipient")
-        return data, [("recipient_urn", data.recipient_urn), *(("provider_urns", u) for u in data.provider_urns)]
+        return data, [
+            ("recipient_urn", data.recipient_urn),
+            *(("provider_urns", u) for u in data.provider_urns),
+        ]
     if kind == "pledges":
         a, s = row.urn("academy_urn"), row.urn("supported_urn")
         if a == s:
@@ -196,8 +220,13 @@ def _parse(kind: str, row: _Row) -> tuple[Any, list[tuple[str, int]]]:
         if t not in SupportType.values:
             raise row.fail("support_types", f"{t!r} is not a support type ({', '.join(SupportType.values)})")
     u = row.urn("urn")
-    return (u, int(year_t), row.yes_no("supports_others"), types, row.yes_no("supported_before_conversion", False)), [
-        ("urn", u)]
+    return (
+        u,
+        int(year_t),
+        row.yes_no("supports_others"),
+        types,
+        row.yes_no("supported_before_conversion", False),
+    ), [("urn", u)]
 
 
 def import_file(path: str | Path, actor: Any = None, display_name: str | None = None) -> ImportReport:
@@ -222,7 +251,7 @@ def import_file(path: str | Path, actor: Any = None, display_name: str | None = 
         for n, raw in enumerate(it, start=2):
             if not any(c.strip() for c in raw):
                 continue
-            if len(raw) > len(header) and any(c.strip() for c in raw[len(header):]):
+            if len(raw) > len(header) and any(c.strip() for c in raw[len(header) :]):
                 raise ImportFailed(name, f"has {len(raw)} fields, the header has {len(header)}", row=n)
             row = _Row(name, n, dict(zip(header, raw + [""] * (len(header) - len(raw)), strict=False)))
             value, urns = _parse(kind, row)
@@ -240,7 +269,9 @@ def import_file(path: str | Path, actor: Any = None, display_name: str | None = 
             raise ImportFailed(name, "is not a known school URN", row=n, column=col, value=u)
     rep = ImportReport(name, kind, rows=len(parsed))
     writers: dict[str, Callable[[Any, Any], str]] = {
-        "activities": _write_activity, "pledges": _write_pledge, "survey": _write_survey,
+        "activities": _write_activity,
+        "pledges": _write_pledge,
+        "survey": _write_survey,
     }
     writer = writers[kind]
     with transaction.atomic():
@@ -250,9 +281,19 @@ def import_file(path: str | Path, actor: Any = None, display_name: str | None = 
             except SupportError as exc:
                 raise ImportFailed(name, str(exc), row=n) from exc
             setattr(rep, status, getattr(rep, status) + 1)
-        record("support.import", actor=actor, object_type="support.import", object_id=name,
-               data={"kind": kind, "rows": rep.rows, "inserted": rep.inserted, "updated": rep.updated,
-                     "unchanged": rep.unchanged})
+        record(
+            "support.import",
+            actor=actor,
+            object_type="support.import",
+            object_id=name,
+            data={
+                "kind": kind,
+                "rows": rep.rows,
+                "inserted": rep.inserted,
+                "updated": rep.updated,
+                "unchanged": rep.unchanged,
+            },
+        )
     return rep
 
 
@@ -260,8 +301,12 @@ def _natural_key(kind: str, value: Any) -> Any:
     if kind == "activities":
         from support.services import provider_key
 
-        return (value.recipient_urn, value.support_type, value.start_date,
-                provider_key(value.provider_urns, value.system_leader))
+        return (
+            value.recipient_urn,
+            value.support_type,
+            value.start_date,
+            provider_key(value.provider_urns, value.system_leader),
+        )
     if kind == "pledges":
         return value[:3]
     return value[:2]

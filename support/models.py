@@ -55,7 +55,8 @@ class SupportActivity(models.Model):
         ordering = ["-start_date", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["recipient", "support_type", "start_date", "provider_key"], name="support_activity_natural"
+                fields=["recipient", "support_type", "start_date", "provider_key"],
+                name="support_activity_natural",
             ),
             models.CheckConstraint(name="support_provider_given", condition=~models.Q(provider_key="|")),
         ]

@@ -46,9 +46,11 @@ def trusts_at(urns: Iterable[int], on: dt.date) -> dict[int, set[int]]:
     """URN -> ids of the trusts (MAT/SAT) it belonged to on date `on`, from dated memberships (a membership
     without a joined date counts from the start; without a left date, to today)."""
     out: dict[int, set[int]] = defaultdict(set)
-    rows = Membership.objects.filter(
-        school_id__in=list(urns), partnership__kind__in=TRUST_KINDS
-    ).filter(Q(joined__isnull=True) | Q(joined__lte=on)).filter(Q(left__isnull=True) | Q(left__gt=on))
+    rows = (
+        Membership.objects.filter(school_id__in=list(urns), partnership__kind__in=TRUST_KINDS)
+        .filter(Q(joined__isnull=True) | Q(joined__lte=on))
+        .filter(Q(left__isnull=True) | Q(left__gt=on))
+    )
     for urn, pid in rows.values_list("school_id", "partnership_id"):
         out[urn].add(pid)
     return out
@@ -84,7 +86,9 @@ class ActivityData:
 
 def validate_activity(data: ActivityData) -> None:
     if data.support_type not in SupportType.values:
-        raise SupportError(f"support_type {data.support_type!r} is not one of {', '.join(SupportType.values)}")
+        raise SupportError(
+            f"support_type {data.support_type!r} is not one of {', '.join(SupportType.values)}"
+        )
     if not data.provider_urns and not data.system_leader.strip():
         raise SupportError("give a provider school URN or a system leader's name")
     if data.recipient_urn in data.provider_urns:
@@ -93,7 +97,9 @@ def validate_activity(data: ActivityData) -> None:
         raise SupportError(f"end_date {data.end_date} is before start_date {data.start_date}")
     if data.days is not None and Decimal(str(data.days)) < 0:
         raise SupportError(f"days {data.days} is negative")
-    known = set(School.objects.filter(urn__in=[data.recipient_urn, *data.provider_urns]).values_list("urn", flat=True))
+    known = set(
+        School.objects.filter(urn__in=[data.recipient_urn, *data.provider_urns]).values_list("urn", flat=True)
+    )
     for u in [data.recipient_urn, *data.provider_urns]:
         if u not in known:
             raise SupportError(f"URN {u} is not a known school")
@@ -111,18 +117,28 @@ def _save_activity(data: ActivityData, actor: Any) -> tuple[SupportActivity, str
     key = provider_key(data.provider_urns, data.system_leader)
     days = Decimal(str(data.days)).quantize(Decimal("0.1")) if data.days is not None else None
     values = {
-        "system_leader": data.system_leader.strip(), "end_date": data.end_date, "days": days,
-        "outcome": data.outcome, "source": data.source, "external_ref": data.external_ref,
+        "system_leader": data.system_leader.strip(),
+        "end_date": data.end_date,
+        "days": days,
+        "outcome": data.outcome,
+        "source": data.source,
+        "external_ref": data.external_ref,
         "relationship": relationship_for(data.provider_urns, data.recipient_urn, data.start_date),
     }
     existing = SupportActivity.objects.filter(
-        recipient_id=data.recipient_urn, support_type=data.support_type, start_date=data.start_date,
+        recipient_id=data.recipient_urn,
+        support_type=data.support_type,
+        start_date=data.start_date,
         provider_key=key,
     ).first()
     if existing is None:
         act = SupportActivity.objects.create(
-            recipient_id=data.recipient_urn, support_type=data.support_type, start_date=data.start_date,
-            provider_key=key, created_by=actor if getattr(actor, "is_authenticated", False) else None, **values,
+            recipient_id=data.recipient_urn,
+            support_type=data.support_type,
+            start_date=data.start_date,
+            provider_key=key,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            **values,
         )
         act.providers.set(data.provider_urns)
         return act, "inserted"
@@ -137,16 +153,29 @@ def _save_activity(data: ActivityData, actor: Any) -> tuple[SupportActivity, str
 
 def record_activity(data: ActivityData, actor: Any) -> SupportActivity:
     """Record one support activity (staff, or a user of a provider school). Duplicates are refused."""
-    require(can_record_activity(actor, data.provider_urns),
-            "You may record support only as staff or for a school you act for that provides it.")
+    require(
+        can_record_activity(actor, data.provider_urns),
+        "You may record support only as staff or for a school you act for that provides it.",
+    )
     validate_activity(data)
     with transaction.atomic():
         act, status = _save_activity(data, actor)
         if status != "inserted":
-            raise SupportError("this activity is already recorded (same recipient, type, start date and provider)")
-        record("support.activity.recorded", actor=actor, object_type="support.SupportActivity", object_id=act.pk,
-               data={"recipient": data.recipient_urn, "providers": data.provider_urns, "type": data.support_type,
-                     "start": data.start_date.isoformat()})
+            raise SupportError(
+                "this activity is already recorded (same recipient, type, start date and provider)"
+            )
+        record(
+            "support.activity.recorded",
+            actor=actor,
+            object_type="support.SupportActivity",
+            object_id=act.pk,
+            data={
+                "recipient": data.recipient_urn,
+                "providers": data.provider_urns,
+                "type": data.support_type,
+                "start": data.start_date.isoformat(),
+            },
+        )
     return act
 
 
@@ -193,31 +222,49 @@ def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportAct
     validate_activity(data)
     with transaction.atomic():
         # the same deployment sent again after its dates, type or supporter changed: move the stored activity
-        prior = (SupportActivity.objects.select_for_update().filter(external_ref=data.external_ref).first()
-                 if data.external_ref else None)
+        prior = (
+            SupportActivity.objects.select_for_update().filter(external_ref=data.external_ref).first()
+            if data.external_ref
+            else None
+        )
         key = provider_key(data.provider_urns, data.system_leader)
-        if prior is not None and (prior.recipient_id, prior.support_type, prior.start_date, prior.provider_key) != (
-            data.recipient_urn, data.support_type, data.start_date, key
-        ):
+        if prior is not None and (
+            prior.recipient_id,
+            prior.support_type,
+            prior.start_date,
+            prior.provider_key,
+        ) != (data.recipient_urn, data.support_type, data.start_date, key):
             prior.recipient_id, prior.support_type, prior.start_date, prior.provider_key = (
-                data.recipient_urn, data.support_type, data.start_date, key)
+                data.recipient_urn,
+                data.support_type,
+                data.start_date,
+                key,
+            )
             prior.save(update_fields=["recipient", "support_type", "start_date", "provider_key"])
             prior.providers.set(data.provider_urns)
         act, status = _save_activity(data, actor)
-        record("support.brokered_deployment", actor=actor, object_type="support.SupportActivity",
-               object_id=act.pk, data={"status": status, "external_ref": data.external_ref})
+        record(
+            "support.brokered_deployment",
+            actor=actor,
+            object_type="support.SupportActivity",
+            object_id=act.pk,
+            data={"status": status, "external_ref": data.external_ref},
+        )
     return act
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Converter pledges
 # ---------------------------------------------------------------------------------------------------------------
-def record_pledge(academy_urn: int, supported_urn: int, pledge_date: dt.date, actor: Any,
-                  note: str = "") -> ConverterPledge:
+def record_pledge(
+    academy_urn: int, supported_urn: int, pledge_date: dt.date, actor: Any, note: str = ""
+) -> ConverterPledge:
     """An academy's pledge to support a named school (staff, or a user of the pledging academy)."""
     staff = actor is not None and getattr(actor, "is_staff", False) and getattr(actor, "is_active", False)
-    require(staff or can_act_for_school(actor, academy_urn),
-            "You may record a pledge only as staff or for your own academy.")
+    require(
+        staff or can_act_for_school(actor, academy_urn),
+        "You may record a pledge only as staff or for your own academy.",
+    )
     if academy_urn == supported_urn:
         raise SupportError("an academy cannot pledge to support itself")
     known = set(School.objects.filter(urn__in=[academy_urn, supported_urn]).values_list("urn", flat=True))
@@ -226,13 +273,23 @@ def record_pledge(academy_urn: int, supported_urn: int, pledge_date: dt.date, ac
             raise SupportError(f"URN {u} is not a known school")
     with transaction.atomic():
         pledge, created = ConverterPledge.objects.get_or_create(
-            academy_id=academy_urn, supported_id=supported_urn, pledge_date=pledge_date,
-            defaults={"note": note, "created_by": actor if getattr(actor, "is_authenticated", False) else None},
+            academy_id=academy_urn,
+            supported_id=supported_urn,
+            pledge_date=pledge_date,
+            defaults={
+                "note": note,
+                "created_by": actor if getattr(actor, "is_authenticated", False) else None,
+            },
         )
         if not created:
             raise SupportError("this pledge is already recorded")
-        record("support.pledge.recorded", actor=actor, object_type="support.ConverterPledge", object_id=pledge.pk,
-               data={"academy": academy_urn, "supported": supported_urn, "date": pledge_date.isoformat()})
+        record(
+            "support.pledge.recorded",
+            actor=actor,
+            object_type="support.ConverterPledge",
+            object_id=pledge.pk,
+            data={"academy": academy_urn, "supported": supported_urn, "date": pledge_date.isoformat()},
+        )
     return pledge
 
 
@@ -246,18 +303,28 @@ def pledge_rows() -> list[dict[str, Any]]:
     ):
         given[(p_urn, recip)].append(start)
     trust = {
-        u: n for u, n in Membership.objects.filter(left__isnull=True, partnership__kind__in=TRUST_KINDS).values_list(
-            "school_id", "partnership__name")
+        u: n
+        for u, n in Membership.objects.filter(
+            left__isnull=True, partnership__kind__in=TRUST_KINDS
+        ).values_list("school_id", "partnership__name")
     }
     out = []
     for p in pledges:
         dates = sorted(d for d in given.get((p.academy_id, p.supported_id), []) if d >= p.pledge_date)
-        out.append({
-            "academy_urn": p.academy_id, "academy": p.academy.name, "supported_urn": p.supported_id,
-            "supported": p.supported.name, "pledge_date": p.pledge_date, "region": p.academy.region_name or "Unknown",
-            "trust": trust.get(p.academy_id, "No trust"), "delivered": bool(dates),
-            "first_delivery": dates[0] if dates else None, "note": p.note,
-        })
+        out.append(
+            {
+                "academy_urn": p.academy_id,
+                "academy": p.academy.name,
+                "supported_urn": p.supported_id,
+                "supported": p.supported.name,
+                "pledge_date": p.pledge_date,
+                "region": p.academy.region_name or "Unknown",
+                "trust": trust.get(p.academy_id, "No trust"),
+                "delivered": bool(dates),
+                "first_delivery": dates[0] if dates else None,
+                "note": p.note,
+            }
+        )
     return out
 
 
@@ -266,9 +333,15 @@ def pledge_summary(rows: Sequence[dict[str, Any]], by: str) -> list[dict[str, An
     groups: dict[str, list[bool]] = defaultdict(list)
     for r in rows:
         groups[r[by]].append(r["delivered"])
+
     def row(name: str, d: list[bool]) -> dict[str, Any]:
-        return {"name": name, "pledged": len(d), "delivered": sum(d),
-                "percent": round(100 * sum(d) / len(d), 1) if d else None}
+        return {
+            "name": name,
+            "pledged": len(d),
+            "delivered": sum(d),
+            "percent": round(100 * sum(d) / len(d), 1) if d else None,
+        }
+
     return [row("England", [r["delivered"] for r in rows])] + [row(k, v) for k, v in sorted(groups.items())]
 
 
@@ -290,33 +363,53 @@ def survey_report() -> dict[str, list[dict[str, Any]]]:
     An academy *supports other schools* when it answered yes in the survey or provides a recorded activity.
     Base: academies that answered the survey or appear as providers in the ledger.
     """
-    responses = list(SurveyResponse.objects.values_list("school_id", "supports_others", "support_types",
-                                                        "supported_before_conversion"))
+    responses = list(
+        SurveyResponse.objects.values_list(
+            "school_id", "supports_others", "support_types", "supported_before_conversion"
+        )
+    )
     providers: dict[int, set[str]] = defaultdict(set)
     rel_count: Counter[str] = Counter()
     for rel in SupportActivity.objects.values_list("relationship", flat=True):
         rel_count[rel] += 1
-    for p, stype in SupportActivity.providers.through.objects.values_list("school_id", "supportactivity__support_type"):
+    for p, stype in SupportActivity.providers.through.objects.values_list(
+        "school_id", "supportactivity__support_type"
+    ):
         providers[p].add(stype)
     base = {u for u, *_ in responses} | set(providers)
-    schools = {s.urn: s for s in School.objects.filter(urn__in=base).only("urn", "phase", "establishment_type")}
+    schools = {
+        s.urn: s for s in School.objects.filter(urn__in=base).only("urn", "phase", "establishment_type")
+    }
     supports: dict[int, set[str]] = defaultdict(set)
     for u, yes, types, _ in responses:
         if yes:
             supports[u] |= set(types or []) | {"_any"}
     for u, types in providers.items():
         supports[u] |= types | {"_any"}
-    academies = [u for u in base if u in schools and _route(schools[u].establishment_type) != "Not an academy"]
+    academies = [
+        u for u in base if u in schools and _route(schools[u].establishment_type) != "Not an academy"
+    ]
     n = len(academies)
     sup = [u for u in academies if supports.get(u)]
 
     def pct(a: int, b: int) -> float | None:
         return round(100 * a / b, 1) if b else None
 
-    overall = [{"name": "Academies supporting other schools", "count": len(sup), "base": n, "percent": pct(len(sup), n)}]
+    overall = [
+        {
+            "name": "Academies supporting other schools",
+            "count": len(sup),
+            "base": n,
+            "percent": pct(len(sup), n),
+        }
+    ]
     by_type = [
-        {"name": label, "count": sum(1 for u in sup if code in supports[u]), "base": len(sup),
-         "percent": pct(sum(1 for u in sup if code in supports[u]), len(sup))}
+        {
+            "name": label,
+            "count": sum(1 for u in sup if code in supports[u]),
+            "base": len(sup),
+            "percent": pct(sum(1 for u in sup if code in supports[u]), len(sup)),
+        }
         for code, label in SupportType.choices
     ]
 
@@ -324,20 +417,46 @@ def survey_report() -> dict[str, list[dict[str, Any]]]:
         groups: dict[str, list[int]] = defaultdict(list)
         for u in academies:
             groups[key(schools[u])].append(u)
-        return [{"name": k, "count": sum(1 for u in v if supports.get(u)), "base": len(v),
-                 "percent": pct(sum(1 for u in v if supports.get(u)), len(v))} for k, v in sorted(groups.items())]
+        return [
+            {
+                "name": k,
+                "count": sum(1 for u in v if supports.get(u)),
+                "base": len(v),
+                "percent": pct(sum(1 for u in v if supports.get(u)), len(v)),
+            }
+            for k, v in sorted(groups.items())
+        ]
 
     by_phase = split(lambda s: (s.get_phase_display() if s.phase else "Unknown"))
     by_route = split(lambda s: _route(s.establishment_type))
     total_rel = sum(rel_count.values())
-    by_relationship = [{"name": label, "count": rel_count.get(code, 0), "base": total_rel,
-                        "percent": pct(rel_count.get(code, 0), total_rel)} for code, label in Relationship.choices]
+    by_relationship = [
+        {
+            "name": label,
+            "count": rel_count.get(code, 0),
+            "base": total_rel,
+            "percent": pct(rel_count.get(code, 0), total_rel),
+        }
+        for code, label in Relationship.choices
+    ]
     new_support = [(u, before) for u, yes, _, before in responses if yes and before is not None]
     not_before = sum(1 for _, before in new_support if not before)
-    newly = [{"name": "Supporting academies that did not support other schools before converting",
-              "count": not_before, "base": len(new_support), "percent": pct(not_before, len(new_support))}]
-    return {"overall": overall, "by_type": by_type, "by_phase": by_phase, "by_route": by_route,
-            "by_relationship": by_relationship, "newly": newly}
+    newly = [
+        {
+            "name": "Supporting academies that did not support other schools before converting",
+            "count": not_before,
+            "base": len(new_support),
+            "percent": pct(not_before, len(new_support)),
+        }
+    ]
+    return {
+        "overall": overall,
+        "by_type": by_type,
+        "by_phase": by_phase,
+        "by_route": by_route,
+        "by_relationship": by_relationship,
+        "newly": newly,
+    }
 
 
 def activities_for(user: Any) -> Any:

@@ -21,12 +21,28 @@ from support.forms import ActivityForm, PledgeForm, UploadForm
 from support.importer import ImportFailed, import_file
 
 PLEDGE_COLUMNS = [
-    ("academy_urn", "Academy URN"), ("academy", "Academy"), ("supported_urn", "Supported school URN"),
-    ("supported", "Supported school"), ("pledge_date", "Pledge date"), ("region", "Region"), ("trust", "Trust"),
-    ("delivered", "Delivered"), ("first_delivery", "First matching activity"),
+    ("academy_urn", "Academy URN"),
+    ("academy", "Academy"),
+    ("supported_urn", "Supported school URN"),
+    ("supported", "Supported school"),
+    ("pledge_date", "Pledge date"),
+    ("region", "Region"),
+    ("trust", "Trust"),
+    ("delivered", "Delivered"),
+    ("first_delivery", "First matching activity"),
 ]
-SUMMARY_COLUMNS = [("name", "Group"), ("pledged", "Pledged"), ("delivered", "Delivered"), ("percent", "% delivered")]
-REPORT_COLUMNS = [("name", "Group"), ("count", "Academies / activities"), ("base", "Out of"), ("percent", "%")]
+SUMMARY_COLUMNS = [
+    ("name", "Group"),
+    ("pledged", "Pledged"),
+    ("delivered", "Delivered"),
+    ("percent", "% delivered"),
+]
+REPORT_COLUMNS = [
+    ("name", "Group"),
+    ("count", "Academies / activities"),
+    ("base", "Out of"),
+    ("percent", "%"),
+]
 REPORT_TABLES = {
     "overall": "Academies supporting other schools",
     "by_type": "Type of support given (share of supporting academies)",
@@ -38,7 +54,9 @@ REPORT_TABLES = {
 
 
 def _errors(form: Any) -> list[tuple[str, str]]:
-    return [(f"id_{name}" if name != "__all__" else "", e) for name, errs in form.errors.items() for e in errs]
+    return [
+        (f"id_{name}" if name != "__all__" else "", e) for name, errs in form.errors.items() for e in errs
+    ]
 
 
 @signed_in
@@ -57,21 +75,34 @@ def record_activity(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         data = services.ActivityData(
-            recipient_urn=c["recipient_urn"], support_type=c["support_type"], start_date=c["start_date"],
-            provider_urns=c["provider_urns"], system_leader=c["system_leader"] or "", end_date=c["end_date"],
-            days=c["days"], outcome=c["outcome"] or "",
+            recipient_urn=c["recipient_urn"],
+            support_type=c["support_type"],
+            start_date=c["start_date"],
+            provider_urns=c["provider_urns"],
+            system_leader=c["system_leader"] or "",
+            end_date=c["end_date"],
+            days=c["days"],
+            outcome=c["outcome"] or "",
         )
         try:
             act = services.record_activity(data, request.user)
         except PermissionDenied as exc:
-            return render(request, "support/record.html", {"form": form, "error": str(exc), "errors": []}, status=403)
+            return render(
+                request, "support/record.html", {"form": form, "error": str(exc), "errors": []}, status=403
+            )
         except services.SupportError as exc:
             error = str(exc)
         else:
-            messages.success(request, f"Support recorded: {act.get_support_type_display()} for URN {act.recipient_id}.")
+            messages.success(
+                request, f"Support recorded: {act.get_support_type_display()} for URN {act.recipient_id}."
+            )
             return redirect("support:ledger")
-    return render(request, "support/record.html", {"form": form, "error": error, "errors": _errors(form)},
-                  status=400 if (error or form.errors) else 200)
+    return render(
+        request,
+        "support/record.html",
+        {"form": form, "error": error, "errors": _errors(form)},
+        status=400 if (error or form.errors) else 200,
+    )
 
 
 @signed_in
@@ -81,7 +112,9 @@ def pledges(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
-            services.record_pledge(c["academy_urn"], c["supported_urn"], c["pledge_date"], request.user, c["note"] or "")
+            services.record_pledge(
+                c["academy_urn"], c["supported_urn"], c["pledge_date"], request.user, c["note"] or ""
+            )
         except PermissionDenied as exc:
             error = str(exc)
         except services.SupportError as exc:
@@ -91,8 +124,12 @@ def pledges(request: HttpRequest) -> HttpResponse:
             return redirect("support:pledges")
     rows = services.pledge_rows()
     ctx = {
-        "form": form, "error": error, "errors": _errors(form), "rows": rows,
-        "by_region": services.pledge_summary(rows, "region"), "by_trust": services.pledge_summary(rows, "trust"),
+        "form": form,
+        "error": error,
+        "errors": _errors(form),
+        "rows": rows,
+        "by_region": services.pledge_summary(rows, "region"),
+        "by_trust": services.pledge_summary(rows, "trust"),
         "section": "support",
     }
     return render(request, "support/pledges.html", ctx, status=400 if (error or form.errors) else 200)
@@ -104,7 +141,9 @@ def pledges_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse |
     if table == "list":
         return export_response(rows, PLEDGE_COLUMNS, "pledges", fmt)
     if table in ("region", "trust"):
-        return export_response(services.pledge_summary(rows, table), SUMMARY_COLUMNS, f"pledges-by-{table}", fmt)
+        return export_response(
+            services.pledge_summary(rows, table), SUMMARY_COLUMNS, f"pledges-by-{table}", fmt
+        )
     raise Http404("unknown table")
 
 
@@ -112,9 +151,13 @@ def pledges_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse |
 def report(request: HttpRequest) -> HttpResponse:
     rep = services.survey_report()
     tables = [
-        {"key": k, "title": title, "rows": rep[k],
-         "chart": bar_chart(rep[k], f"chart-{k}", title),
-         "exports": {f: reverse("support:report-export", args=[k, f]) for f in ("csv", "xlsx")}}
+        {
+            "key": k,
+            "title": title,
+            "rows": rep[k],
+            "chart": bar_chart(rep[k], f"chart-{k}", title),
+            "exports": {f: reverse("support:report-export", args=[k, f]) for f in ("csv", "xlsx")},
+        }
         for k, title in REPORT_TABLES.items()
     ]
     return render(request, "support/report.html", {"tables": tables})
@@ -143,6 +186,9 @@ def upload(request: HttpRequest) -> HttpResponse:
                 report_ = import_file(path, request.user, display_name=Path(f.name).name)
             except ImportFailed as exc:
                 error = str(exc)
-    return render(request, "support/upload.html", {"form": form, "error": error, "report": report_,
-                                                   "errors": _errors(form)},
-                  status=400 if (error or form.errors) else 200)
+    return render(
+        request,
+        "support/upload.html",
+        {"form": form, "error": error, "report": report_, "errors": _errors(form)},
+        status=400 if (error or form.errors) else 200,
+    )

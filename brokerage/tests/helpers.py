@@ -48,29 +48,62 @@ class World:
 
 
 def world() -> World:
-    needy: Any = SchoolFactory(urn=300001, name="Ash Primary", ofsted_rating="Requires Improvement", latitude=52.48,
-                          longitude=-1.89, **WM)
-    needy2: Any = SchoolFactory(urn=300002, name="Beech Primary", ofsted_rating="Inadequate", latitude=52.50,
-                           longitude=-1.85, **WM)
+    needy: Any = SchoolFactory(
+        urn=300001,
+        name="Ash Primary",
+        ofsted_rating="Requires Improvement",
+        latitude=52.48,
+        longitude=-1.89,
+        **WM,
+    )
+    needy2: Any = SchoolFactory(
+        urn=300002, name="Beech Primary", ofsted_rating="Inadequate", latitude=52.50, longitude=-1.85, **WM
+    )
     # Penzance-like: far from every offer (> 75 miles)
-    far_needy: Any = SchoolFactory(urn=300003, name="Cove Primary", ofsted_rating="Requires Improvement",
-                              latitude=50.12, longitude=-5.54, **WM)
-    helper: Any = SchoolFactory(urn=300010, name="Elm Primary", ofsted_rating="Outstanding", latitude=52.45,
-                           longitude=-1.93, **WM)
-    helper2: Any = SchoolFactory(urn=300011, name="Fir Primary", ofsted_rating="Good", latitude=52.70,
-                            longitude=-2.10, **WM)
-    other: Any = SchoolFactory(urn=300020, name="Gorse Secondary", phase=Phase.SECONDARY, ofsted_rating="Good",
-                          latitude=53.48, longitude=-2.24, **NW)
+    far_needy: Any = SchoolFactory(
+        urn=300003,
+        name="Cove Primary",
+        ofsted_rating="Requires Improvement",
+        latitude=50.12,
+        longitude=-5.54,
+        **WM,
+    )
+    helper: Any = SchoolFactory(
+        urn=300010, name="Elm Primary", ofsted_rating="Outstanding", latitude=52.45, longitude=-1.93, **WM
+    )
+    helper2: Any = SchoolFactory(
+        urn=300011, name="Fir Primary", ofsted_rating="Good", latitude=52.70, longitude=-2.10, **WM
+    )
+    other: Any = SchoolFactory(
+        urn=300020,
+        name="Gorse Secondary",
+        phase=Phase.SECONDARY,
+        ofsted_rating="Good",
+        latitude=53.48,
+        longitude=-2.24,
+        **NW,
+    )
     need = Need.objects.create(school=needy, area="leadership", severity=2, source=Need.Source.DATA)
     need2 = Need.objects.create(school=needy2, area="leadership", severity=3, source=Need.Source.DATA)
     far_need = Need.objects.create(school=far_needy, area="maths", severity=2, source=Need.Source.DECLARED)
-    offer = Offer.objects.create(school=helper, areas=["leadership", "english"], phases=["primary"], capacity=1,
-                                 max_miles=60)
-    offer2 = Offer.objects.create(school=helper2, areas=["leadership"], phases=["primary"], capacity=1,
-                                  max_miles=60)
+    offer = Offer.objects.create(
+        school=helper, areas=["leadership", "english"], phases=["primary"], capacity=1, max_miles=60
+    )
+    offer2 = Offer.objects.create(
+        school=helper2, areas=["leadership"], phases=["primary"], capacity=1, max_miles=60
+    )
     return World(
-        needy=needy, needy2=needy2, far_needy=far_needy, helper=helper, helper2=helper2,
-        other_region_school=other, need=need, need2=need2, far_need=far_need, offer=offer, offer2=offer2,
+        needy=needy,
+        needy2=needy2,
+        far_needy=far_needy,
+        helper=helper,
+        helper2=helper2,
+        other_region_school=other,
+        need=need,
+        need2=need2,
+        far_need=far_need,
+        offer=offer,
+        offer2=offer2,
         broker=user("broker", Role.BROKER, region="West Midlands"),
         broker_nw=user("broker-nw", Role.BROKER, region="North West"),
         needy_user=user("head-ash", Role.SCHOOL_USER, school=needy),

@@ -12,29 +12,47 @@ from brokerage.engine import Needs, Params, Supporters
 
 
 def make(
-    need_pts, sup_pts, *, need_phase=None, need_area=None, severity=None, sup_phases=None, sup_areas=None,
-    capacity=None, max_miles=None, need_trust=None, sup_trust=None, need_school=None, sup_school=None,
+    need_pts,
+    sup_pts,
+    *,
+    need_phase=None,
+    need_area=None,
+    severity=None,
+    sup_phases=None,
+    sup_areas=None,
+    capacity=None,
+    max_miles=None,
+    need_trust=None,
+    sup_trust=None,
+    need_school=None,
+    sup_school=None,
 ):
     n, m = len(need_pts), len(sup_pts)
     nl = np.asarray(need_pts, dtype=float).reshape(n, 2)
     sl = np.asarray(sup_pts, dtype=float).reshape(m, 2)
     needs = Needs(
         school=np.asarray(need_school if need_school is not None else np.arange(n), dtype=np.int64),
-        lat=nl[:, 0], lon=nl[:, 1],
+        lat=nl[:, 0],
+        lon=nl[:, 1],
         phase=np.asarray(need_phase if need_phase is not None else [1] * n, dtype=np.int64),
         area=np.asarray(need_area if need_area is not None else [0] * n, dtype=np.int64),
         severity=np.asarray(severity if severity is not None else [1] * n, dtype=np.int64),
-        X=np.zeros((n, 2)), strength=np.zeros(n),
+        X=np.zeros((n, 2)),
+        strength=np.zeros(n),
         trust=np.asarray(need_trust if need_trust is not None else [-1] * n, dtype=np.int64),
     )
     sup = Supporters(
-        school=np.asarray(sup_school if sup_school is not None else np.arange(1000, 1000 + m), dtype=np.int64),
-        lat=sl[:, 0], lon=sl[:, 1],
+        school=np.asarray(
+            sup_school if sup_school is not None else np.arange(1000, 1000 + m), dtype=np.int64
+        ),
+        lat=sl[:, 0],
+        lon=sl[:, 1],
         phases=np.asarray(sup_phases if sup_phases is not None else [3] * m, dtype=np.int64),
         areas=np.asarray(sup_areas if sup_areas is not None else [0b111] * m, dtype=np.int64),
         capacity=np.asarray(capacity if capacity is not None else [2] * m, dtype=np.int64),
         max_miles=np.asarray(max_miles if max_miles is not None else [np.inf] * m, dtype=float),
-        X=np.zeros((m, 2)), strength=np.zeros((m, 3)),
+        X=np.zeros((m, 2)),
+        strength=np.zeros((m, 3)),
         trust=np.asarray(sup_trust if sup_trust is not None else [-1] * m, dtype=np.int64),
     )
     return needs, sup
@@ -74,8 +92,13 @@ def test_severe_need_served_first():
 
 def test_unmatched_reasons_phase_area_reach():
     needs, sup = make(
-        [LONDON, LONDON, LONDON], [north(100)], need_phase=[2, 1, 1], need_area=[0, 2, 0],
-        sup_phases=[1], sup_areas=[0b001], max_miles=[50.0],
+        [LONDON, LONDON, LONDON],
+        [north(100)],
+        need_phase=[2, 1, 1],
+        need_area=[0, 2, 0],
+        sup_phases=[1],
+        sup_areas=[0b001],
+        max_miles=[50.0],
     )
     sol = engine.solve(needs, sup)
     assert list(sol.unmatched_reason) == ["no_phase", "no_area", "out_of_reach"]
@@ -138,14 +161,24 @@ def instances(draw, max_needs=6, max_sups=4):
     sup_pts = draw(st.lists(pt, min_size=m, max_size=m))
     ints = lambda lo, hi, k: draw(st.lists(st.integers(lo, hi), min_size=k, max_size=k))  # noqa: E731
     needs, sup = make(
-        need_pts, sup_pts, need_phase=ints(1, 3, n), need_area=ints(0, 2, n), severity=ints(1, 3, n),
-        sup_phases=ints(1, 3, m), sup_areas=ints(0, 7, m), capacity=ints(0, 2, m),
+        need_pts,
+        sup_pts,
+        need_phase=ints(1, 3, n),
+        need_area=ints(0, 2, n),
+        severity=ints(1, 3, n),
+        sup_phases=ints(1, 3, m),
+        sup_areas=ints(0, 7, m),
+        capacity=ints(0, 2, m),
         max_miles=[draw(st.sampled_from([20.0, 60.0, np.inf])) for _ in range(m)],
-        need_trust=ints(-1, 1, n), sup_trust=ints(-1, 1, m), need_school=ints(0, 4, n), sup_school=ints(0, 6, m),
+        need_trust=ints(-1, 1, n),
+        sup_trust=ints(-1, 1, m),
+        need_school=ints(0, 4, n),
+        sup_school=ints(0, 6, m),
     )
     params = Params(
         trust_rule=draw(st.sampled_from(["none", "exclude_same", "prefer_same"])),
-        national=draw(st.booleans()), national_k=draw(st.integers(1, 3)),
+        national=draw(st.booleans()),
+        national_k=draw(st.integers(1, 3)),
         ladder=draw(st.sampled_from([(25.0, 50.0, 75.0), (10.0, 20.0, 30.0)])),
     )
     return needs, sup, params

@@ -54,8 +54,9 @@ def test_broker_cannot_run_matching_for_another_region_and_school_user_cannot_at
 def test_what_if_exclude_and_extra_capacity():
     w = world()
     base = services.run_matching(w.broker, "West Midlands")
-    more = services.run_matching(w.broker, "West Midlands", {"exclude_offers": [w.offer2.pk],
-                                                               "extra_capacity": {str(w.offer.pk): 1}})
+    more = services.run_matching(
+        w.broker, "West Midlands", {"exclude_offers": [w.offer2.pk], "extra_capacity": {str(w.offer.pk): 1}}
+    )
     assert more.what_if and not base.what_if
     used = set(MatchResult.objects.filter(run=more, offer__isnull=False).values_list("offer_id", flat=True))
     assert used == {w.offer.pk} and more.summary["served"] == 2
@@ -92,8 +93,13 @@ def test_full_workflow_accept_both_sides_then_close():
     d = services.close_deployment(w.broker, d.pk, "Leadership review completed; next inspection Good.")
     assert d.status == "closed" and d.end is not None
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"brokerage.proposal.send", "brokerage.proposal.accept", "brokerage.deployment.activate",
-            "brokerage.deployment.update", "brokerage.deployment.close"} <= actions
+    assert {
+        "brokerage.proposal.send",
+        "brokerage.proposal.accept",
+        "brokerage.deployment.activate",
+        "brokerage.deployment.update",
+        "brokerage.deployment.close",
+    } <= actions
 
 
 def test_decline_ends_the_proposal():
@@ -106,8 +112,9 @@ def test_decline_ends_the_proposal():
 
 def test_system_leader_answers_only_for_own_offer():
     w = world()
-    offer = services.declare_offer(w.leader, w.helper.urn, ["maths"], ["primary"], designation="nle",
-                                   as_system_leader=True)
+    offer = services.declare_offer(
+        w.leader, w.helper.urn, ["maths"], ["primary"], designation="nle", as_system_leader=True
+    )
     assert offer.capacity == services.capacity_for("nle") == 4 and offer.leader == w.leader
     with pytest.raises(PermissionDenied):
         services.declare_offer(w.outsider, w.helper.urn, ["maths"], ["primary"], as_system_leader=True)
@@ -247,7 +254,9 @@ def test_region_covers_its_sub_regions():
     assert list(run.results.values_list("need__school_id", flat=True)) == [sub.urn]
     sub_broker = user("broker-wmc", Role.BROKER, region="West Midlands C")
     assert services.run_matching(sub_broker, "West Midlands C").results.count() == 1
-    assert services.in_region("West Midlands C", "West Midlands") and not services.in_region("North West A", "West Midlands")
+    assert services.in_region("West Midlands C", "West Midlands") and not services.in_region(
+        "North West A", "West Midlands"
+    )
 
 
 def _offers_used(run):
@@ -273,9 +282,14 @@ def test_offer_starting_next_month_takes_part_only_in_a_matching_dated_next_mont
 def test_expired_offer_is_never_matched():
     w = world()
     today = timezone.localdate()
-    Offer.objects.filter(pk=w.offer2.pk).update(available_from=today - dt.timedelta(days=60),
-                                               available_to=today - dt.timedelta(days=1))
-    for opts in ({}, {"support_from": today.isoformat()}, {"support_from": (today + dt.timedelta(days=31)).isoformat()}):
+    Offer.objects.filter(pk=w.offer2.pk).update(
+        available_from=today - dt.timedelta(days=60), available_to=today - dt.timedelta(days=1)
+    )
+    for opts in (
+        {},
+        {"support_from": today.isoformat()},
+        {"support_from": (today + dt.timedelta(days=31)).isoformat()},
+    ):
         run = services.run_matching(w.broker, "West Midlands", opts)
         assert w.offer2.pk not in _offers_used(run) and run.summary["unavailable_offers"] == 1
 

@@ -18,16 +18,22 @@ def school_before_after(school: Any) -> dict[str, Any]:
     items = []
     for i, ev in enumerate(services.school_events(urn)):
         label = services.measure_label(ev.measure)
-        items.append({
-            "event": ev,
-            "event_label": services.event_label(ev.event_type),
-            "measure_label": label,
-            "last_pre": academic_year_label(ev.last_pre),
-            "first_post": academic_year_label(ev.first_post),
-            "series": [{**s, "label": academic_year_label(s["year"])} for s in ev.series],
-            "chart": charts.before_after_chart(
-                ev.series, ev.first_post, ev.last_pre, f"before-after-{i}",
-                f"{label}: this school and its similar schools before and after {ev.date:%B %Y}", label,
-            ),
-        })
+        items.append(
+            {
+                "event": ev,
+                "event_label": services.event_label(ev.event_type),
+                "measure_label": label,
+                "last_pre": academic_year_label(ev.last_pre),
+                "first_post": academic_year_label(ev.first_post),
+                "series": [{**s, "label": academic_year_label(s["year"])} for s in ev.series],
+                "chart": charts.before_after_chart(
+                    ev.series,
+                    ev.first_post,
+                    ev.last_pre,
+                    f"before-after-{i}",
+                    f"{label}: this school and its similar schools before and after {ev.date:%B %Y}",
+                    label,
+                ),
+            }
+        )
     return {"items": items, "urn": urn}

@@ -78,15 +78,25 @@ def test_events_from_links_kinds_and_window():
             "urn": [200, 300, 400, 500, 600],
             "link_urn": [100, 200, 150, 160, 170],
             "link_type": ["Predecessor"] * 5,
-            "established": [dt.date(2016, 9, 1), dt.date(2018, 1, 1), dt.date(2015, 6, 1), None, dt.date(2017, 4, 1)],
+            "established": [
+                dt.date(2016, 9, 1),
+                dt.date(2018, 1, 1),
+                dt.date(2015, 6, 1),
+                None,
+                dt.date(2017, 4, 1),
+            ],
         }
     )
     schools = pd.DataFrame(
         {
             "urn": [100, 200, 300, 400, 600],
-            "establishment_type": ["Community school", "Academy - Converter mainstream",
-                                   "Academy sponsor led mainstream", "Academy - Converter mainstream",
-                                   "Community school"],
+            "establishment_type": [
+                "Community school",
+                "Academy - Converter mainstream",
+                "Academy sponsor led mainstream",
+                "Academy - Converter mainstream",
+                "Community school",
+            ],
         }
     )
     ev = events_from_links(links, schools)
@@ -98,7 +108,12 @@ def test_events_from_links_kinds_and_window():
 
 def test_unit_panel_joins_predecessor_results_successor_wins():
     res = pd.DataFrame(
-        {"urn": [1, 1, 2, 2], "year": [2016, 2017, 2017, 2018], "measure": ["M"] * 4, "value": [1.0, 2.0, 9.0, 3.0]}
+        {
+            "urn": [1, 1, 2, 2],
+            "year": [2016, 2017, 2017, 2018],
+            "measure": ["M"] * 4,
+            "value": [1.0, 2.0, 9.0, 3.0],
+        }
     )
     p = unit_panel(res, {1: 2}).sort_values("year")
     assert p["unit"].tolist() == [2, 2, 2]

@@ -47,15 +47,18 @@ def test_predecessor_results_are_joined(result):
     years = p.panel.years.tolist()
     pre = p.panel.Y[rows[has]][:, years.index(2016), k]
     # most converted primaries have a 2016 result, which only exists under their predecessor URN
-    prim = (conv["phase"].to_numpy()[has] == "primary")
+    prim = conv["phase"].to_numpy()[has] == "primary"
     assert np.isfinite(pre[prim]).mean() > 0.6
 
 
 def test_what_works_table(result):
     _, res = result
-    for group, measure, n_min in [("phase: primary", "KS2_PROGRESS", 1000), ("phase: secondary", "P8MEA", 150),
-                                  ("type: sponsored · primary", "KS2_PROGRESS", 150),
-                                  ("type: converter · primary", "KS2_PROGRESS", 800)]:
+    for group, measure, n_min in [
+        ("phase: primary", "KS2_PROGRESS", 1000),
+        ("phase: secondary", "P8MEA", 150),
+        ("type: sponsored · primary", "KS2_PROGRESS", 150),
+        ("type: converter · primary", "KS2_PROGRESS", 800),
+    ]:
         e = est(res, "conversion", group, measure)
         assert e.n_treated >= n_min, (group, e.n_treated)
         assert e.ci_low < e.effect < e.ci_high

@@ -128,7 +128,11 @@ def test_api(built, client: Client):
     assert r["events"][0]["event_type"] == "conversion" and len(r["events"][0]["series"]) == 4
     assert client.get("/api/evaluation/runs/current").json()["is_current"] is True
     ops = client.get("/api/openapi.json").json()["paths"]
-    for path in ("/api/evaluation/effects", "/api/schools/{urn}/before-after", "/api/evaluation/runs/current"):
+    for path in (
+        "/api/evaluation/effects",
+        "/api/schools/{urn}/before-after",
+        "/api/evaluation/runs/current",
+    ):
         assert ops[path]["get"]["description"].startswith("Public:")
 
 
@@ -136,8 +140,9 @@ def test_support_activities_are_events(built):
     from support.models import SupportActivity
 
     t = built["controls"][0]
-    act = SupportActivity.objects.create(recipient_id=t, support_type="jpd", start_date="2017-09-01",
-                                         provider_key=f"{built['controls'][1]}|")
+    act = SupportActivity.objects.create(
+        recipient_id=t, support_type="jpd", start_date="2017-09-01", provider_key=f"{built['controls'][1]}|"
+    )
     act.providers.set([built["controls"][1]])
     prep = services.prepare(services.load_inputs())
     assert t in prep.excluded
@@ -152,7 +157,9 @@ def test_dated_trust_joins_are_events_unless_part_of_a_conversion(built):
 
     trust = PartnershipFactory()
     MembershipFactory(partnership=trust, school_id=built["controls"][2], joined=dt.date(2017, 9, 1))
-    MembershipFactory(partnership=trust, school_id=built["treated"][0], joined=dt.date(2017, 9, 1))  # = conversion
+    MembershipFactory(
+        partnership=trust, school_id=built["treated"][0], joined=dt.date(2017, 9, 1)
+    )  # = conversion
     MembershipFactory(partnership=trust, school_id=built["controls"][3], joined=None)  # undated: not an event
     prep = services.prepare(services.load_inputs())
     joins = prep.events[prep.events["event_type"] == "trust_join"]

@@ -28,10 +28,12 @@ def build(effect: float = EFFECT, seed: int = 0) -> dict[str, list[int]]:
     for u, p in zip(treated, preds, strict=True):
         SchoolFactory(urn=p, phase=Phase.PRIMARY, establishment_type="Community school", status="closed")
         SchoolFactory(urn=u, phase=Phase.PRIMARY, establishment_type="Academy - Converter mainstream")
-        SchoolLink.objects.create(urn=u, link_urn=p, link_type="Predecessor", established=dt.date(2017, 9, 1),
-                                  source="test")
-        SchoolLink.objects.create(urn=p, link_urn=u, link_type="Successor", established=dt.date(2017, 9, 1),
-                                  source="test")
+        SchoolLink.objects.create(
+            urn=u, link_urn=p, link_type="Predecessor", established=dt.date(2017, 9, 1), source="test"
+        )
+        SchoolLink.objects.create(
+            urn=p, link_urn=u, link_type="Successor", established=dt.date(2017, 9, 1), source="test"
+        )
     rows = []
     for u in controls + treated:
         base = rng.normal(0, 1.5)
@@ -42,15 +44,33 @@ def build(effect: float = EFFECT, seed: int = 0) -> dict[str, list[int]]:
                 owner = preds[treated.index(u)] if y <= 2017 else u
                 bump = effect if y >= 2018 else 0.0
             for m in ("READPROG", "WRITPROG", "MATPROG"):
-                rows.append(Result(school_id=owner, year=y, measure=m, value=round(base + bump + rng.normal(0, 0.3), 3),
-                                   source="test"))
+                rows.append(
+                    Result(
+                        school_id=owner,
+                        year=y,
+                        measure=m,
+                        value=round(base + bump + rng.normal(0, 0.3), 3),
+                        source="test",
+                    )
+                )
     Result.objects.bulk_create(rows)
-    run = SimilarityRun.objects.create(method={"year": 2019}, method_hash="test", description="test", is_current=True)
+    run = SimilarityRun.objects.create(
+        method={"year": 2019}, method_hash="test", description="test", is_current=True
+    )
     for u in controls + treated:
         fam = [c for c in controls if c != u][:20] + [t for t in treated if t != u][:5]
         SchoolSimilarity.objects.create(
-            run=run, school_id=u, phase="primary", headline=0.0, top_of_family=True,
+            run=run,
+            school_id=u,
+            phase="primary",
+            headline=0.0,
+            top_of_family=True,
             partners={"default": {"top_of_family": True}, "robust": {"top_of_family": True}},
-            family={"urn": fam, "distance": [1.0] * len(fam), "miles": [1.0] * len(fam), "headline": [0.0] * len(fam)},
+            family={
+                "urn": fam,
+                "distance": [1.0] * len(fam),
+                "miles": [1.0] * len(fam),
+                "headline": [0.0] * len(fam),
+            },
         )
     return {"treated": treated, "predecessors": preds, "controls": controls}

@@ -24,8 +24,11 @@ def school_partnerships(school: Any) -> dict[str, Any]:
     memberships = list(
         Membership.objects.filter(school=school).select_related("partnership").order_by("left", "-joined")
     )
-    return {"school": school, "current": [m for m in memberships if m.left is None],
-            "past": [m for m in memberships if m.left is not None]}
+    return {
+        "school": school,
+        "current": [m for m in memberships if m.left is None],
+        "past": [m for m in memberships if m.left is not None],
+    }
 
 
 @register.filter

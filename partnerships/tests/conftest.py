@@ -36,20 +36,56 @@ class World:
 
 
 def _user(name: str, **extra: Any) -> Any:
-    return get_user_model().objects.create_user(name, password=None, **extra)  # force_login in tests: no slow hashing
+    return get_user_model().objects.create_user(
+        name, password=None, **extra
+    )  # force_login in tests: no slow hashing
 
 
 @pytest.fixture
 def world(db: Any) -> World:
-    a: Any = SchoolFactory(urn=140001, name="Alpha Primary", region_name=REGION, la_name="Birmingham", latitude=52.48, longitude=-1.89)
-    b: Any = SchoolFactory(urn=140002, name="Beta Primary", region_name=REGION, la_name="Birmingham", latitude=52.50, longitude=-1.85)
-    c: Any = SchoolFactory(urn=140003, name="Gamma Primary", region_name=REGION, la_name="Solihull", latitude=52.41, longitude=-1.78)
+    a: Any = SchoolFactory(
+        urn=140001,
+        name="Alpha Primary",
+        region_name=REGION,
+        la_name="Birmingham",
+        latitude=52.48,
+        longitude=-1.89,
+    )
+    b: Any = SchoolFactory(
+        urn=140002,
+        name="Beta Primary",
+        region_name=REGION,
+        la_name="Birmingham",
+        latitude=52.50,
+        longitude=-1.85,
+    )
+    c: Any = SchoolFactory(
+        urn=140003,
+        name="Gamma Primary",
+        region_name=REGION,
+        la_name="Solihull",
+        latitude=52.41,
+        longitude=-1.78,
+    )
     for s, nor in ((a, 95), (b, 180), (c, 400)):
         CensusRecordFactory(school=s, year=2025, nor=nor)
     t1: Any = PartnershipFactory(kind=Kind.MAT, name="First Trust")
     t2: Any = PartnershipFactory(kind=Kind.MAT, name="Second Trust")
-    w = World(a, b, c, t1, t2, _user("user_a"), _user("user_b"), _user("user_c"), _user("admin_t1"), _user("admin_t2"),
-              _user("approver"), _user("approver_other"), _user("staffer", is_staff=True))
+    w = World(
+        a,
+        b,
+        c,
+        t1,
+        t2,
+        _user("user_a"),
+        _user("user_b"),
+        _user("user_c"),
+        _user("admin_t1"),
+        _user("admin_t2"),
+        _user("approver"),
+        _user("approver_other"),
+        _user("staffer", is_staff=True),
+    )
     RoleAssignment.objects.create(user=w.user_a, role=Role.SCHOOL_USER, school=a)
     RoleAssignment.objects.create(user=w.user_b, role=Role.SCHOOL_USER, school=b)
     RoleAssignment.objects.create(user=w.user_c, role=Role.SCHOOL_USER, school=c)

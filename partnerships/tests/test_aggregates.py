@@ -87,7 +87,9 @@ def test_map_to_results_direct_link_chain_cycle():
 
 
 def test_grant_bands():
-    g = agg.grant([(1, "A", 99), (2, "B", 100), (3, "C", 210), (4, "D", 211), (5, "E", None)], 25000, 5000, 2000)
+    g = agg.grant(
+        [(1, "A", 99), (2, "B", 100), (3, "C", 210), (4, "D", 211), (5, "E", None)], 25000, 5000, 2000
+    )
     assert [line.amount for line in g.lines] == [5000, 2000, 2000, 0, 0]
     assert g.total == 25000 + 5000 + 2000 + 2000
     assert (g.small_schools, g.medium_schools) == (1, 2)

@@ -21,7 +21,10 @@ def test_partnerships_operations(client):
     for path, item in paths.items():
         for method, op in item.items():
             desc = op.get("description", "")
-            assert "Public: anyone may read; read-only." in desc or "Signed-in users only" in desc, (method, path)
+            assert "Public: anyone may read; read-only." in desc or "Signed-in users only" in desc, (
+                method,
+                path,
+            )
             if "Public:" in desc:
                 assert method == "get"
         url = re.sub(r"\{[^}]+\}", "1", path)

@@ -39,14 +39,20 @@ def _xlsx(response: Any) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------------ designations API
 def test_designations_list_is_public_and_filters(client, world):
     other = SchoolFactory(urn=150001, name="Far School", region_name=OTHER_REGION)
-    services.record_designation(world.staff, kind="nle", valid_from=dt.date(2024, 9, 1), school_urn=world.a.urn)
+    services.record_designation(
+        world.staff, kind="nle", valid_from=dt.date(2024, 9, 1), school_urn=world.a.urn
+    )
     services.record_designation(world.staff, kind="nss", valid_from=dt.date(2023, 9, 1), school_urn=other.urn)
-    services.record_designation(world.staff, kind="sle", valid_from=dt.date(2024, 1, 1), person_name="Ann Leader")
+    services.record_designation(
+        world.staff, kind="sle", valid_from=dt.date(2024, 1, 1), person_name="Ann Leader"
+    )
 
     everything = client.get(API).json()
     assert everything["count"] == 3
     assert client.get(API, {"kind": "nle"}).json()["results"][0]["school_urn"] == world.a.urn
-    assert [r["school_urn"] for r in client.get(API, {"region": OTHER_REGION.upper()}).json()["results"]] == [other.urn]
+    assert [r["school_urn"] for r in client.get(API, {"region": OTHER_REGION.upper()}).json()["results"]] == [
+        other.urn
+    ]
     by_urn = client.get(API, {"urn": world.a.urn}).json()
     assert by_urn["count"] == 1 and by_urn["results"][0]["kind_label"] == "National Leader of Education"
     assert by_urn["results"][0]["region"] == REGION
@@ -58,23 +64,42 @@ def test_designations_list_is_public_and_filters(client, world):
 def test_designation_create_allowed(client, world, who):
     client.force_login(getattr(world, who))
     hub = PartnershipFactory(kind=Kind.TEACHING_HUB, name="Hub")
-    r = client.post(API, {"kind": "teaching_hub", "valid_from": "2025-09-01", "school_urn": world.a.urn,
-                          "expertise": "maths", "partnership_id": hub.pk}, content_type="application/json")
+    r = client.post(
+        API,
+        {
+            "kind": "teaching_hub",
+            "valid_from": "2025-09-01",
+            "school_urn": world.a.urn,
+            "expertise": "maths",
+            "partnership_id": hub.pk,
+        },
+        content_type="application/json",
+    )
     assert r.status_code == 201, r.content
     d = Designation.objects.get()
-    assert (d.kind, d.school_id, d.partnership_id, d.recorded_by) == ("teaching_hub", world.a.urn, hub.pk, getattr(world, who))
+    assert (d.kind, d.school_id, d.partnership_id, d.recorded_by) == (
+        "teaching_hub",
+        world.a.urn,
+        hub.pk,
+        getattr(world, who),
+    )
     assert r.json()["id"] == d.pk
     assert AuditEvent.objects.filter(action="partnerships.designation.recorded", object_id=str(d.pk)).exists()
     assert client.get(API, {"kind": "teaching_hub"}).json()["count"] == 1
 
 
-@pytest.mark.parametrize("who,status", [(None, 401), ("user_a", 403), ("admin_t1", 403), ("approver_other", 403)])
+@pytest.mark.parametrize(
+    "who,status", [(None, 401), ("user_a", 403), ("admin_t1", 403), ("approver_other", 403)]
+)
 def test_designation_create_refused_writes_nothing(client, world, who, status):
     if who:
         client.force_login(getattr(world, who))
     audits = AuditEvent.objects.count()
-    r = client.post(API, {"kind": "nle", "valid_from": "2025-09-01", "school_urn": world.a.urn},
-                    content_type="application/json")
+    r = client.post(
+        API,
+        {"kind": "nle", "valid_from": "2025-09-01", "school_urn": world.a.urn},
+        content_type="application/json",
+    )
     assert r.status_code == status
     assert not Designation.objects.exists()
     assert AuditEvent.objects.count() == audits
@@ -84,16 +109,28 @@ def test_designation_create_invalid(client, world):
     client.force_login(world.staff)
     body = {"kind": "nle", "valid_from": "2025-09-01"}
     assert client.post(API, body, content_type="application/json").status_code == 409  # no school, no person
-    assert client.post(API, {**body, "school_urn": 999999}, content_type="application/json").status_code == 404
-    assert client.post(API, {**body, "person_name": "X", "partnership_id": 999999},
-                       content_type="application/json").status_code == 404
-    assert client.post(API, {**body, "person_name": "X", "valid_to": "2020-01-01"},
-                       content_type="application/json").status_code == 409
+    assert (
+        client.post(API, {**body, "school_urn": 999999}, content_type="application/json").status_code == 404
+    )
+    assert (
+        client.post(
+            API, {**body, "person_name": "X", "partnership_id": 999999}, content_type="application/json"
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            API, {**body, "person_name": "X", "valid_to": "2020-01-01"}, content_type="application/json"
+        ).status_code
+        == 409
+    )
     assert not Designation.objects.exists()
 
 
 def test_designations_export_follows_the_page_filter(client, world):
-    services.record_designation(world.staff, kind="nle", valid_from=dt.date(2024, 9, 1), school_urn=world.a.urn)
+    services.record_designation(
+        world.staff, kind="nle", valid_from=dt.date(2024, 9, 1), school_urn=world.a.urn
+    )
     services.record_designation(world.staff, kind="sle", valid_from=dt.date(2024, 1, 1), person_name="=Ann")
     page = client.get("/partnerships/designations/", {"kind": "sle"}).content.decode()
     assert "/partnerships/designations.csv?kind=sle" in page
@@ -119,7 +156,10 @@ def test_requests_export_is_scoped_like_the_page(client, world):
     client.force_login(world.user_c)
     assert _csv(client.get("/partnerships/requests.csv")) == []
     client.force_login(world.staff)
-    assert {r["School URN"] for r in _xlsx(client.get("/partnerships/requests.xlsx"))} == {world.a.urn, world.b.urn}
+    assert {r["School URN"] for r in _xlsx(client.get("/partnerships/requests.xlsx"))} == {
+        world.a.urn,
+        world.b.urn,
+    }
     client.force_login(world.approver_other)
     assert _xlsx(client.get("/partnerships/requests.xlsx")) == []
     client.force_login(world.admin_t1)
@@ -141,13 +181,27 @@ def test_notifications_export_is_the_callers_own_and_marks_nothing_read(client, 
 
 # ------------------------------------------------------------------------------------------------ ISSP exports
 def test_issp_exports_match_the_search(client, world):
-    indep = SchoolFactory(urn=160001, name="Indie College", region_name=REGION, la_name="Birmingham",
-                          type_group="independent", latitude=52.49, longitude=-1.88)
+    indep = SchoolFactory(
+        urn=160001,
+        name="Indie College",
+        region_name=REGION,
+        la_name="Birmingham",
+        type_group="independent",
+        latitude=52.49,
+        longitude=-1.88,
+    )
     services.register_issp(world.staff, "Brum ISSP", [indep.urn, world.a.urn], [Activity.SPORT])
     services.register_issp(world.staff, "Solihull ISSP", [indep.urn, world.c.urn], [Activity.ARTS])
-    IsspPost.objects.create(kind=IsspPost.REQUEST, school=world.b, activity=Activity.SPORT, description="netball",
-                            created_by=world.user_b)
-    IsspPost.objects.create(kind=IsspPost.REQUEST, school=world.c, activity=Activity.ARTS, created_by=world.user_c)
+    IsspPost.objects.create(
+        kind=IsspPost.REQUEST,
+        school=world.b,
+        activity=Activity.SPORT,
+        description="netball",
+        created_by=world.user_b,
+    )
+    IsspPost.objects.create(
+        kind=IsspPost.REQUEST, school=world.c, activity=Activity.ARTS, created_by=world.user_c
+    )
 
     page = client.get("/partnerships/issp/", {"activity": "sport"}).content.decode()
     assert "/partnerships/issp/partnerships.csv?activity=sport" in page

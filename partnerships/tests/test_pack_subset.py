@@ -44,8 +44,10 @@ def test_real_trust_weighted_means(pack_dir: Path):
     chosen = None
     for t in trusts:
         urns = [u for u in t["INSTITUTIONS_INMAT"].split(";") if u.strip()]
-        if 4 <= len(urns) <= 6 and all(u in perf and _num(perf[u]["Reading Progress"]) is not None
-                                       and _num(perf[u]["KS2 Pupils"]) for u in urns):
+        if 4 <= len(urns) <= 6 and all(
+            u in perf and _num(perf[u]["Reading Progress"]) is not None and _num(perf[u]["KS2 Pupils"])
+            for u in urns
+        ):
             chosen = (t, urns)
             break
     assert chosen is not None
@@ -55,8 +57,12 @@ def test_real_trust_weighted_means(pack_dir: Path):
         s = SchoolFactory(urn=int(u), name=f"URN {u}")
         MembershipFactory(partnership=trust, school=s)
         row = perf[u]
-        for measure, col in (("READPROG", "Reading Progress"), ("MATPROG", "Maths Progress"), ("TELIG", "KS2 Pupils"),
-                             ("PTRWM_EXP", "Overall Meet Std")):
+        for measure, col in (
+            ("READPROG", "Reading Progress"),
+            ("MATPROG", "Maths Progress"),
+            ("TELIG", "KS2 Pupils"),
+            ("PTRWM_EXP", "Overall Meet Std"),
+        ):
             v = _num(row[col])
             if v is not None:
                 ResultFactory(school=s, year=2018, measure=measure, value=v)
@@ -82,7 +88,9 @@ def test_real_trust_weighted_means(pack_dir: Path):
 def test_real_academy_matched_through_a_real_predecessor_link(pack_dir: Path):
     trusts = _rows(pack_dir / "trusts" / "england_ks2-mats-performance_2024-25.csv")
     perf = {r["URN"]: r for r in _rows(pack_dir / "performance" / "ks2_perf_2018.csv")}
-    with (pack_dir / "register" / "links_edubasealldata20250422.csv").open(encoding="cp1252", newline="") as f:
+    with (pack_dir / "register" / "links_edubasealldata20250422.csv").open(
+        encoding="cp1252", newline=""
+    ) as f:
         links = list(csv.DictReader(f))
     preds: dict[str, list[dict[str, str]]] = {}
     for link in links:
@@ -93,7 +101,11 @@ def test_real_academy_matched_through_a_real_predecessor_link(pack_dir: Path):
         for u in (x for x in t["INSTITUTIONS_INMAT"].split(";") if x.strip()):
             if u in perf and _num(perf[u]["Reading Progress"]) is not None:
                 continue
-            hits = [lk for lk in preds.get(u, []) if lk["LinkURN"] in perf and _num(perf[lk["LinkURN"]]["Reading Progress"]) is not None]
+            hits = [
+                lk
+                for lk in preds.get(u, [])
+                if lk["LinkURN"] in perf and _num(perf[lk["LinkURN"]]["Reading Progress"]) is not None
+            ]
             if len(hits) == 1 and len(preds[u]) == 1:
                 found = (u, hits[0])
                 break
@@ -105,7 +117,9 @@ def test_real_academy_matched_through_a_real_predecessor_link(pack_dir: Path):
     academy: Any = SchoolFactory(urn=int(urn))
     old: Any = SchoolFactory(urn=int(link["LinkURN"]))
     SchoolLinkFactory(urn=academy.urn, link_urn=old.urn, link_type=link["LinkType"])
-    ResultFactory(school=old, year=2018, measure="READPROG", value=_num(perf[link["LinkURN"]]["Reading Progress"]))
+    ResultFactory(
+        school=old, year=2018, measure="READPROG", value=_num(perf[link["LinkURN"]]["Reading Progress"])
+    )
     MembershipFactory(school=academy)
     services.map_members()
     m = MemberMapping.objects.get(urn=academy.urn, key_stage=2, year=2018)

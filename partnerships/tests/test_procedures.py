@@ -28,19 +28,28 @@ def _state() -> tuple[Any, ...]:
     return (
         tuple(PartnershipRequest.objects.order_by("pk").values_list("pk", "status")),
         tuple(Membership.objects.order_by("pk").values_list("pk", "partnership_id", "school_id", "left")),
-        MatSeat.objects.count(), Partnership.objects.count(),
+        MatSeat.objects.count(),
+        Partnership.objects.count(),
     )
 
 
 def _join(client: Any, w: World, school: int | None = None, trust: int | None = None) -> Any:
     client.force_login(w.user_a)
-    return client.post("/partnerships/requests/new/", {
-        "which": "join", "join-school": school or w.a.urn, "join-trust": trust or w.t1.pk,
-        "join-effective_date": EFFECTIVE.isoformat(), "join-reason": "Closer collaboration",
-    })
+    return client.post(
+        "/partnerships/requests/new/",
+        {
+            "which": "join",
+            "join-school": school or w.a.urn,
+            "join-trust": trust or w.t1.pk,
+            "join-effective_date": EFFECTIVE.isoformat(),
+            "join-reason": "Closer collaboration",
+        },
+    )
 
 
-def _decide(client: Any, user: Any, req: PartnershipRequest, step: str, yes: bool = True, reason: str = "") -> Any:
+def _decide(
+    client: Any, user: Any, req: PartnershipRequest, step: str, yes: bool = True, reason: str = ""
+) -> Any:
     client.force_login(user)
     prefix = "school" if step == "school" else "decision"
     data = {f"{prefix}-decision": "yes" if yes else "no", f"{prefix}-reason": reason}
@@ -71,7 +80,10 @@ def test_join_flow_each_step_by_the_right_role(client, world):
     assert MatSeat.objects.get(school=w.a).membership == m
     assert AuditEvent.objects.count() == audit0 + 3
     assert list(req.steps.values_list("step", "outcome")) == [
-        ("request", "submitted"), ("trust_consent", "consented"), ("regional_approval", "approved")]
+        ("request", "submitted"),
+        ("trust_consent", "consented"),
+        ("regional_approval", "approved"),
+    ]
     # the school user hears about the approval, and sees the count in the header
     client.force_login(w.user_a)
     page = client.get("/notifications/").content.decode()
@@ -87,7 +99,12 @@ def test_join_request_for_another_school_is_refused(client, world):
     assert _state() == before
     # the API refuses too, and anonymous callers are asked to sign in
     client.force_login(w.user_a)
-    body = {"kind": "join_mat", "school_urn": w.b.urn, "partnership_id": w.t1.pk, "effective_date": "2026-09-01"}
+    body = {
+        "kind": "join_mat",
+        "school_urn": w.b.urn,
+        "partnership_id": w.t1.pk,
+        "effective_date": "2026-09-01",
+    }
     assert client.post("/api/partnerships/requests", body, content_type="application/json").status_code == 403
     client.logout()
     assert client.post("/api/partnerships/requests", body, content_type="application/json").status_code == 401
@@ -115,7 +132,11 @@ def test_regional_approval_refused_for_anyone_but_that_region(client, world, who
     assert _state() == before
     # also through the API
     client.force_login(getattr(w, who))
-    r = client.post(f"/api/partnerships/requests/{req.pk}", {"step": "region", "approve": True}, content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{req.pk}",
+        {"step": "region", "approve": True},
+        content_type="application/json",
+    )
     assert r.status_code == 403
     assert _state() == before
 
@@ -203,8 +224,15 @@ def test_leave_flow_keeps_history(client, world):
     w = world
     services.open_membership(w.t1, w.a, EFFECTIVE)
     client.force_login(w.user_a)
-    r = client.post("/partnerships/requests/new/", {"which": "leave", "leave-school": w.a.urn,
-                                                    "leave-effective_date": "2027-08-31", "leave-reason": "Moving to a local trust"})
+    r = client.post(
+        "/partnerships/requests/new/",
+        {
+            "which": "leave",
+            "leave-school": w.a.urn,
+            "leave-effective_date": "2027-08-31",
+            "leave-reason": "Moving to a local trust",
+        },
+    )
     assert r.status_code == 302
     req = PartnershipRequest.objects.get()
     assert req.partnership == w.t1
@@ -226,9 +254,17 @@ def test_leave_flow_keeps_history(client, world):
 def test_form_federation_every_school_consents(client, world):
     w = world
     client.force_login(w.user_a)
-    r = client.post("/partnerships/requests/new/", {
-        "which": "form", "form-kind": "form_federation", "form-school": w.a.urn, "form-name": "Alpha Beta Federation",
-        "form-others": str(w.b.urn), "form-effective_date": EFFECTIVE.isoformat()})
+    r = client.post(
+        "/partnerships/requests/new/",
+        {
+            "which": "form",
+            "form-kind": "form_federation",
+            "form-school": w.a.urn,
+            "form-name": "Alpha Beta Federation",
+            "form-others": str(w.b.urn),
+            "form-effective_date": EFFECTIVE.isoformat(),
+        },
+    )
     assert r.status_code == 302
     req = PartnershipRequest.objects.get()
     assert req.status == RequestStatus.AWAITING_SCHOOLS
@@ -236,13 +272,25 @@ def test_form_federation_every_school_consents(client, world):
     # a school outside the proposal cannot consent
     before = _state()
     client.force_login(w.user_c)
-    assert client.post(f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.c.urn}).status_code == 403
+    assert (
+        client.post(
+            f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.c.urn}
+        ).status_code
+        == 403
+    )
     assert _state() == before
     # B cannot consent for A either (not its school)
     client.force_login(w.user_b)
-    assert client.post(f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.a.urn}).status_code == 403
+    assert (
+        client.post(
+            f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.a.urn}
+        ).status_code
+        == 403
+    )
     assert _state() == before
-    r = client.post(f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.b.urn})
+    r = client.post(
+        f"/partnerships/requests/{req.pk}/school/", {"school-decision": "yes", "school-school": w.b.urn}
+    )
     assert r.status_code == 302
     req.refresh_from_db()
     assert req.status == RequestStatus.APPROVED
@@ -272,8 +320,14 @@ def test_form_mat_needs_regional_approval_and_shows_grant(client, world):
 def test_request_page_is_scoped(client, world):
     w = world
     req = services.submit_join(w.user_a, w.a.urn, w.t1.pk, EFFECTIVE)
-    for user, code in ((w.user_a, 200), (w.admin_t1, 200), (w.approver, 200), (w.user_b, 403), (w.admin_t2, 403),
-                       (w.approver_other, 403)):
+    for user, code in (
+        (w.user_a, 200),
+        (w.admin_t1, 200),
+        (w.approver, 200),
+        (w.user_b, 403),
+        (w.admin_t2, 403),
+        (w.approver_other, 403),
+    ):
         client.force_login(user)
         assert client.get(f"/partnerships/requests/{req.pk}/").status_code == code
         api = client.get(f"/api/partnerships/requests/{req.pk}")
@@ -285,39 +339,83 @@ def test_request_page_is_scoped(client, world):
 def test_api_join_flow(client, world):
     w = world
     client.force_login(w.user_a)
-    r = client.post("/api/partnerships/requests", {"kind": "join_mat", "school_urn": w.a.urn, "partnership_id": w.t1.pk,
-                                                   "effective_date": "2026-09-01"}, content_type="application/json")
+    r = client.post(
+        "/api/partnerships/requests",
+        {
+            "kind": "join_mat",
+            "school_urn": w.a.urn,
+            "partnership_id": w.t1.pk,
+            "effective_date": "2026-09-01",
+        },
+        content_type="application/json",
+    )
     assert r.status_code == 200, r.content
     rid = r.json()["id"]
     client.force_login(w.admin_t1)
-    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "region", "approve": True}, content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{rid}",
+        {"step": "region", "approve": True},
+        content_type="application/json",
+    )
     assert r.status_code == 403  # not the trust's step yet, and not the admin's role
-    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "trust", "approve": True}, content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{rid}",
+        {"step": "trust", "approve": True},
+        content_type="application/json",
+    )
     assert r.json()["status"] == "awaiting_region"
     client.force_login(w.approver)
-    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "region", "approve": True}, content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{rid}",
+        {"step": "region", "approve": True},
+        content_type="application/json",
+    )
     assert r.json()["status"] == "approved"
-    r = client.post(f"/api/partnerships/requests/{rid}", {"step": "region", "approve": True}, content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{rid}",
+        {"step": "region", "approve": True},
+        content_type="application/json",
+    )
     assert r.status_code == 409
     assert [x["id"] for x in client.get("/api/partnerships/requests").json()] == [rid]
     # forming through the API: the other school consents
     client.force_login(w.user_b)
-    r = client.post("/api/partnerships/requests", {"kind": "form_federation", "school_urn": w.b.urn, "other_urns": [w.c.urn],
-                                                   "name": "B-C Federation", "effective_date": "2026-09-01"},
-                    content_type="application/json")
+    r = client.post(
+        "/api/partnerships/requests",
+        {
+            "kind": "form_federation",
+            "school_urn": w.b.urn,
+            "other_urns": [w.c.urn],
+            "name": "B-C Federation",
+            "effective_date": "2026-09-01",
+        },
+        content_type="application/json",
+    )
     fid = r.json()["id"]
-    r = client.post(f"/api/partnerships/requests/{fid}", {"step": "school", "approve": True, "school_urn": w.b.urn},
-                    content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{fid}",
+        {"step": "school", "approve": True, "school_urn": w.b.urn},
+        content_type="application/json",
+    )
     assert r.status_code == 409  # B consented by proposing
     client.force_login(w.user_c)
-    r = client.post(f"/api/partnerships/requests/{fid}", {"step": "school", "approve": True, "school_urn": w.c.urn},
-                    content_type="application/json")
+    r = client.post(
+        f"/api/partnerships/requests/{fid}",
+        {"step": "school", "approve": True, "school_urn": w.c.urn},
+        content_type="application/json",
+    )
     assert r.json()["status"] == "approved" and r.json()["result_partnership_id"]
 
 
 def test_designations_staff_or_regional_only(client, world):
     w = world
-    data = {"kind": "nle", "person_name": "Jo Bloggs", "school": w.a.urn, "valid_from": "2024-09-01", "expertise": "maths"}
+    data = {
+        "kind": "nle",
+        "person_name": "Jo Bloggs",
+        "school": w.a.urn,
+        "valid_from": "2024-09-01",
+        "expertise": "maths",
+    }
     client.force_login(w.user_a)
     assert client.post("/partnerships/designations/new/", data).status_code == 403
     client.force_login(w.approver)
@@ -337,19 +435,33 @@ def test_issp_offers_requests_and_matches(client, world):
     indep.establishment_type = "Other independent school"
     indep.save()
     client.force_login(w.user_c)
-    r = client.post("/partnerships/issp/post/", {"school": indep.urn, "activity": "sport", "description": "Pool time", "max_miles": 25})
+    r = client.post(
+        "/partnerships/issp/post/",
+        {"school": indep.urn, "activity": "sport", "description": "Pool time", "max_miles": 25},
+    )
     assert r.status_code == 200
     client.force_login(w.user_a)
     r = client.post("/partnerships/issp/post/", {"school": w.a.urn, "activity": "sport", "max_miles": 25})
     assert "Gamma Primary" in r.content.decode()  # suggested match
     assert Notification.objects.filter(user=w.user_c).exists()
     # a user cannot post for another school
-    assert client.post("/partnerships/issp/post/", {"school": w.b.urn, "activity": "sport", "max_miles": 25}).status_code == 200
+    assert (
+        client.post(
+            "/partnerships/issp/post/", {"school": w.b.urn, "activity": "sport", "max_miles": 25}
+        ).status_code
+        == 200
+    )
     from partnerships.models import IsspPost
-    assert IsspPost.objects.count() == 2 and set(IsspPost.objects.values_list("kind", flat=True)) == {"offer", "request"}
+
+    assert IsspPost.objects.count() == 2 and set(IsspPost.objects.values_list("kind", flat=True)) == {
+        "offer",
+        "request",
+    }
     # register a partnership and search it by activity and distance
     services.register_issp(w.staff, "Gamma-Alpha ISSP", [indep.urn, w.a.urn], ["sport", "arts"])
-    page = client.get("/partnerships/issp/", {"activity": "arts", "urn": w.b.urn, "miles": 10}).content.decode()
+    page = client.get(
+        "/partnerships/issp/", {"activity": "arts", "urn": w.b.urn, "miles": 10}
+    ).content.decode()
     assert "Gamma-Alpha ISSP" in page
     far = client.get("/api/partnerships/issp", {"activity": "arts", "urn": w.b.urn, "miles": 0.5}).json()
     assert far["partnerships"] == []
@@ -363,7 +475,12 @@ def test_register_partnerships_staff_or_regional_only(client, world):
     w = world
     w.c.type_group = "independent"
     w.c.save()
-    data = {"kind": "issp", "name": "Gamma Alpha ISSP", "urns": f"{w.a.urn}, {w.c.urn}", "activities": ["sport", "arts"]}
+    data = {
+        "kind": "issp",
+        "name": "Gamma Alpha ISSP",
+        "urns": f"{w.a.urn}, {w.c.urn}",
+        "activities": ["sport", "arts"],
+    }
     client.force_login(w.user_a)
     assert client.post("/partnerships/register/", data).status_code == 403
     client.force_login(w.approver)
@@ -377,7 +494,9 @@ def test_register_partnerships_staff_or_regional_only(client, world):
     r = client.post("/partnerships/register/", {**data, "urns": f"{w.a.urn} {w.b.urn}"})
     assert r.status_code == 200 and "independent" in r.content.decode()
     # a sponsor and its schools, shown to parents
-    r = client.post("/partnerships/register/", {"kind": "sponsor", "name": "Good Sponsor", "urns": f"{w.a.urn} {w.b.urn}"})
+    r = client.post(
+        "/partnerships/register/", {"kind": "sponsor", "name": "Good Sponsor", "urns": f"{w.a.urn} {w.b.urn}"}
+    )
     assert r.status_code == 302
     sponsors = client.get("/sponsors/").content.decode()
     assert "Good Sponsor" in sponsors and "Alpha Primary" in sponsors and "Beta Primary" in sponsors

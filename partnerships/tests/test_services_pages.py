@@ -30,7 +30,14 @@ def trust():
     t = PartnershipFactory(kind=Kind.MAT, name="Hand Trust")
     a = SchoolFactory(urn=150001, name="A Academy", la_name="Leeds", latitude=53.80, longitude=-1.55)
     b = SchoolFactory(urn=150002, name="B Academy", la_name="Leeds", latitude=53.85, longitude=-1.60)
-    c = SchoolFactory(urn=150003, name="C Academy", la_name="Bradford", latitude=53.79, longitude=-1.75, ofsted_rating="Good")
+    c = SchoolFactory(
+        urn=150003,
+        name="C Academy",
+        la_name="Bradford",
+        latitude=53.79,
+        longitude=-1.75,
+        ofsted_rating="Good",
+    )
     p1 = SchoolFactory(urn=110001, name="B Old")
     p3 = SchoolFactory(urn=110003, name="C Oldest")
     SchoolLinkFactory(urn=b.urn, link_urn=p1.urn, link_type="Predecessor")
@@ -50,7 +57,9 @@ def trust():
 
 def test_mapping_direct_link_chain(trust):
     services.map_members()
-    got = {m.urn: (m.results_urn, m.method, m.hops) for m in MemberMapping.objects.filter(key_stage=2, year=2018)}
+    got = {
+        m.urn: (m.results_urn, m.method, m.hops) for m in MemberMapping.objects.filter(key_stage=2, year=2018)
+    }
     assert got == {150001: (150001, "direct", 0), 150002: (110001, "link", 1), 150003: (110003, "chain", 2)}
     assert MemberMapping.objects.get(urn=150003, key_stage=2, year=2018).path == [150003, 110002, 110003]
     # no KS2 results in 2019 and no KS4 at all: not found
@@ -70,14 +79,25 @@ def test_recompute_hand_computed_and_idempotent(trust):
     assert row["low"] == pytest.approx(mean - 1.96 * se) and row["pupils"] == 120 and row["schools"] == 3
     rwm = next(p for p in a.performance if p["measure"] == "PTRWM_EXP" and p["year"] == 2018)
     assert rwm["mean"] == pytest.approx((40 * 70 + 20 * 60 + 60 * 50) / 120)
-    se_pct = math.sqrt(sum(wi**2 * (100**2 * p * (1 - p) / wi) for wi, p in zip(w, (0.7, 0.6, 0.5), strict=True))) / 120
+    se_pct = (
+        math.sqrt(sum(wi**2 * (100**2 * p * (1 - p) / wi) for wi, p in zip(w, (0.7, 0.6, 0.5), strict=True)))
+        / 120
+    )
     assert rwm["se"] == pytest.approx(se_pct)
     # geography: max pair distance is B-C; labels from the documented thresholds
     assert a.compactness == "compact" and a.max_pair_miles < 25
-    before = list(TrustAggregate.objects.values_list("partnership_id", "members", "performance", "member_rows", "compactness"))
+    before = list(
+        TrustAggregate.objects.values_list(
+            "partnership_id", "members", "performance", "member_rows", "compactness"
+        )
+    )
     s = services.recompute()
     assert s.mapping is not None and (s.mapping.inserted, s.mapping.updated, s.mapping.deleted) == (0, 0, 0)
-    after = list(TrustAggregate.objects.values_list("partnership_id", "members", "performance", "member_rows", "compactness"))
+    after = list(
+        TrustAggregate.objects.values_list(
+            "partnership_id", "members", "performance", "member_rows", "compactness"
+        )
+    )
     assert before == after
 
 
@@ -98,7 +118,12 @@ def test_public_pages_and_exports(client, trust):
     services.recompute()
     page = client.get("/trusts/")
     assert page.status_code == 200 and "Hand Trust" in page.content.decode()
-    assert client.get("/trusts/", {"sort": "ks2", "order": "asc", "compactness": "dispersed"}).content.decode().count("Hand Trust") == 0
+    assert (
+        client.get("/trusts/", {"sort": "ks2", "order": "asc", "compactness": "dispersed"})
+        .content.decode()
+        .count("Hand Trust")
+        == 0
+    )
     csv = b"".join(client.get("/trusts/export.csv").streaming_content).decode()
     assert "Hand Trust" in csv.splitlines()[1]
     assert client.get("/trusts/export.xlsx").status_code == 200

@@ -52,7 +52,9 @@ def test_walk_finds_the_pages():
 @pytest.mark.parametrize("route,pattern", all_patterns(), ids=lambda x: x if isinstance(x, str) else "")
 def test_every_view_declares_an_access_policy(route, pattern):
     policy = getattr(pattern.callback, "access_policy", None)
-    assert policy in POLICIES, f"{route} ({pattern.lookup_str}) has no access_policy: wrap it with schoolpartners.access"
+    assert policy in POLICIES, (
+        f"{route} ({pattern.lookup_str}) has no access_policy: wrap it with schoolpartners.access"
+    )
 
 
 def staff_routes() -> list[str]:
@@ -91,7 +93,9 @@ def test_sign_in_and_sign_out(client):
     assert page.status_code == 200 and "Sign in" in page.content.decode()
     bad = client.post("/accounts/login/", {"username": "staffer", "password": "wrong"})
     assert bad.status_code == 200 and "There is a problem" in bad.content.decode()
-    ok = client.post("/accounts/login/", {"username": "staffer", "password": "pw-staff-123", "next": "/imports/"})
+    ok = client.post(
+        "/accounts/login/", {"username": "staffer", "password": "pw-staff-123", "next": "/imports/"}
+    )
     assert ok.status_code == 302 and ok["Location"] == "/imports/"
     confirm = client.get("/accounts/logout/")
     assert confirm.status_code == 200 and "You are signed in as" in confirm.content.decode()

@@ -19,7 +19,12 @@ def admin_client(client, django_user_model):
 def test_admin_can_create_a_staff_user(admin_client, django_user_model):
     response = admin_client.post(
         "/admin/auth/user/add/",
-        {"username": "newstaff", "password1": "a-long-Passw0rd!", "password2": "a-long-Passw0rd!", "usable_password": "true"},
+        {
+            "username": "newstaff",
+            "password1": "a-long-Passw0rd!",
+            "password2": "a-long-Passw0rd!",
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert django_user_model.objects.filter(username="newstaff").exists()
@@ -32,7 +37,10 @@ def test_schools_and_partnerships_are_read_mostly(admin_client):
     assert admin_client.get("/admin/schools/school/150001/change/").status_code == 200
     assert admin_client.get("/admin/schools/school/add/").status_code == 403
     assert admin_client.get("/admin/schools/school/150001/delete/").status_code == 403
-    assert admin_client.get(f"/admin/partnerships/partnership/{membership.partnership_id}/change/").status_code == 200
+    assert (
+        admin_client.get(f"/admin/partnerships/partnership/{membership.partnership_id}/change/").status_code
+        == 200
+    )
     assert admin_client.get("/admin/partnerships/partnership/add/").status_code == 403
 
 

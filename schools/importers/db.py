@@ -49,7 +49,12 @@ def _py_rows(df: pd.DataFrame) -> list[tuple[Any, ...]]:
         if s.dtype == float:
             cols.append([None if v != v else v for v in s.tolist()])
         elif s.dtype == object:
-            cols.append([None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v for v in s.tolist()])
+            cols.append(
+                [
+                    None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v
+                    for v in s.tolist()
+                ]
+            )
         elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub":
             cols.append(s.tolist())
         else:  # nullable extension dtypes (Int64, boolean)
@@ -91,11 +96,15 @@ def fast_session() -> None:
 
 def _droppable_indexes(table: str) -> list[tuple[str, str]]:
     """Plain secondary indexes of a table (not the primary key, not backing a constraint), with their DDL."""
-    return [tuple(r) for r in query_frame(  # type: ignore[misc]
-        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-        "JOIN pg_class t ON t.oid = x.indrelid LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid "
-        "WHERE t.relname = %s AND c.oid IS NULL AND NOT x.indisprimary AND NOT x.indisunique", [table]
-    ).itertuples(index=False, name=None)]
+    return [
+        tuple(r)
+        for r in query_frame(  # type: ignore[misc]
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid "
+            "WHERE t.relname = %s AND c.oid IS NULL AND NOT x.indisprimary AND NOT x.indisunique",
+            [table],
+        ).itertuples(index=False, name=None)
+    ]
 
 
 def insert(table: str, df: pd.DataFrame) -> int:
@@ -159,10 +168,16 @@ def _norm(s: pd.Series) -> pd.Series:
     if s.dtype == object:
         nonnull = s.dropna()
         sample = nonnull.iloc[0] if len(nonnull) else None
-        if isinstance(sample, (bool, np.bool_, int, float, np.integer, np.floating)) and not isinstance(sample, str):
+        if isinstance(sample, (bool, np.bool_, int, float, np.integer, np.floating)) and not isinstance(
+            sample, str
+        ):
             return pd.to_numeric(s.map(lambda v: None if v is None else float(v)), errors="coerce")
         return s.map(lambda v: "\x00" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    if s.dtype == bool or str(s.dtype) in ("boolean", "Int64", "Float64") or pd.api.types.is_numeric_dtype(s.dtype):
+    if (
+        s.dtype == bool
+        or str(s.dtype) in ("boolean", "Int64", "Float64")
+        or pd.api.types.is_numeric_dtype(s.dtype)
+    ):
         return pd.to_numeric(s.astype("Float64"), errors="coerce").astype(float)
     return s.astype(str)
 
@@ -176,11 +191,18 @@ def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             close = np.isclose(fa, fb, rtol=1e-12, atol=1e-12)
         return ~(both_nan | close)
-    return (na.astype(str).to_numpy() != nb.astype(str).to_numpy())
+    return na.astype(str).to_numpy() != nb.astype(str).to_numpy()
 
 
-def sync(table: str, key: list[str], df: pd.DataFrame, existing: pd.DataFrame, *, insert_defaults: dict[str, object] | None = None,
-         allow_insert: bool = True) -> Counts:
+def sync(
+    table: str,
+    key: list[str],
+    df: pd.DataFrame,
+    existing: pd.DataFrame,
+    *,
+    insert_defaults: dict[str, object] | None = None,
+    allow_insert: bool = True,
+) -> Counts:
     """Write `df` (one row per key) against `existing` (same columns, already loaded): insert, update, count."""
     counts = Counts()
     if df.empty:

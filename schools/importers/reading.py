@@ -22,13 +22,17 @@ import pandas as pd
 
 # Suppression / missing-value codes used by DfE (and EES symbols in newer files). They are missing values,
 # never zero: the value becomes NULL and the code is kept in `note` where a Result row is stored.
-CODES = frozenset({"SUPP", "NP", "NE", "NA", "LOWCOV", "X", "SUPPMAT", "NELIG", "Z", "C", "U", ":", "NOT AVAIL"})
+CODES = frozenset(
+    {"SUPP", "NP", "NE", "NA", "LOWCOV", "X", "SUPPMAT", "NELIG", "Z", "C", "U", ":", "NOT AVAIL"}
+)
 
 
 class StructuralError(Exception):
     """A file-level problem: the whole file is refused and nothing is written."""
 
-    def __init__(self, file: str, line: int | str | None, column: str | None, value: object, problem: str) -> None:
+    def __init__(
+        self, file: str, line: int | str | None, column: str | None, value: object, problem: str
+    ) -> None:
         self.file, self.line, self.column, self.value, self.problem = file, line, column, value, problem
         where = [file]
         if isinstance(line, int):
@@ -58,7 +62,9 @@ class Source:
             try:
                 raw = lzma.decompress(raw)
             except lzma.LZMAError as exc:
-                raise StructuralError(path.name, None, None, raw[:16], f"not a valid .xz file ({exc})") from exc
+                raise StructuralError(
+                    path.name, None, None, raw[:16], f"not a valid .xz file ({exc})"
+                ) from exc
         return cls(path=path, name=name, data=raw, sha256=hashlib.sha256(raw).hexdigest())
 
 
@@ -116,13 +122,19 @@ def decode(src: Source) -> tuple[str, str]:
     """Decode strictly: UTF-8 (with or without BOM), else Windows-1252. Anything else is refused."""
     data = src.data
     if not data.removeprefix(b"\xef\xbb\xbf").strip():
-        raise StructuralError(src.name, 1, "(header)", data[:8].decode("latin-1"), "empty file: no header row")
+        raise StructuralError(
+            src.name, 1, "(header)", data[:8].decode("latin-1"), "empty file: no header row"
+        )
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise StructuralError(src.name, 1, None, data[:2], "UTF-16 text is not supported; save the file as UTF-8 CSV")
+        raise StructuralError(
+            src.name, 1, None, data[:2], "UTF-16 text is not supported; save the file as UTF-8 CSV"
+        )
     header_guess = None
     first_nl = data.find(b"\n")
     try:
-        header_guess = next(csv.reader([data[: first_nl if first_nl > 0 else len(data)].decode("cp1252", "replace")]))
+        header_guess = next(
+            csv.reader([data[: first_nl if first_nl > 0 else len(data)].decode("cp1252", "replace")])
+        )
         header_guess = [h.lstrip("\ufeff").lstrip("ï»¿") for h in header_guess]
     except (StopIteration, csv.Error):
         header_guess = None
@@ -130,13 +142,25 @@ def decode(src: Source) -> tuple[str, str]:
     m = re.search(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]", data)
     if m:
         line, column, value = _locate(data, m.start(), header_guess)
-        raise StructuralError(src.name, line, column, value, f"binary data (control byte 0x{data[m.start()]:02x}); not a text file")
+        raise StructuralError(
+            src.name,
+            line,
+            column,
+            value,
+            f"binary data (control byte 0x{data[m.start()]:02x}); not a text file",
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
             line, column, value = _locate(data, exc.start + 3, header_guess)
-            raise StructuralError(src.name, line, column, value, f"invalid UTF-8 byte 0x{data[exc.start + 3]:02x} in a file with a UTF-8 BOM") from exc
+            raise StructuralError(
+                src.name,
+                line,
+                column,
+                value,
+                f"invalid UTF-8 byte 0x{data[exc.start + 3]:02x} in a file with a UTF-8 BOM",
+            ) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf_exc:
@@ -145,7 +169,11 @@ def decode(src: Source) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             line, column, value = _locate(data, exc.start, header_guess)
             raise StructuralError(
-                src.name, line, column, value, f"undecodable byte 0x{data[exc.start]:02x}: the file is neither UTF-8 nor Windows-1252"
+                src.name,
+                line,
+                column,
+                value,
+                f"undecodable byte 0x{data[exc.start]:02x}: the file is neither UTF-8 nor Windows-1252",
             ) from utf_exc
 
 
@@ -199,7 +227,9 @@ def check_header(name: str, header: list[str], required: list[str] | list[list[s
         else:
             found[aliases[0]] = hit
     if missing:
-        raise StructuralError(name, 1, missing[0], ",".join(header)[:200], f"missing required column(s) {', '.join(missing)}")
+        raise StructuralError(
+            name, 1, missing[0], ",".join(header)[:200], f"missing required column(s) {', '.join(missing)}"
+        )
     return found
 
 
@@ -211,15 +241,26 @@ def read_csv(src: Source, required: list[str] | list[list[str]]) -> tuple[Table,
     cols = check_header(src.name, header, required)
     _check_field_counts(src.name, text, header)
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, engine="c",
-                         skipinitialspace=False)
+        df = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            engine="c",
+            skipinitialspace=False,
+        )
     except pd.errors.ParserError as exc:
         m = _FIELDS_RE.search(str(exc))
         if m:
             want, line, saw = (int(g) for g in m.groups())
             bad = text.split("\n")[line - 1].rstrip("\r") if line - 1 < len(text.split("\n")) else ""
-            raise StructuralError(src.name, line, f"(after {header[-1]!r})", bad[:120],
-                                  f"row has {saw} fields, the header has {want}") from exc
+            raise StructuralError(
+                src.name,
+                line,
+                f"(after {header[-1]!r})",
+                bad[:120],
+                f"row has {saw} fields, the header has {want}",
+            ) from exc
         raise StructuralError(src.name, None, None, "", f"unreadable CSV ({exc})") from exc
     except pd.errors.EmptyDataError as exc:
         raise StructuralError(src.name, None, None, "", "empty file") from exc
@@ -259,8 +300,12 @@ def _check_field_counts(name: str, text: str, header: list[str]) -> None:
 def _field_error(name: str, line: int, header: list[str], row: list[str], n: int) -> None:
     value = ",".join(row)[:120]
     if len(row) < n:
-        raise StructuralError(name, line, header[len(row)], value, f"truncated row: {len(row)} fields, the header has {n}")
-    raise StructuralError(name, line, f"(after {header[-1]!r})", value, f"row has {len(row)} fields, the header has {n}")
+        raise StructuralError(
+            name, line, header[len(row)], value, f"truncated row: {len(row)} fields, the header has {n}"
+        )
+    raise StructuralError(
+        name, line, f"(after {header[-1]!r})", value, f"row has {len(row)} fields, the header has {n}"
+    )
 
 
 def xlsx_header(src: Source) -> list[str]:
@@ -295,7 +340,9 @@ def read_xlsx(src: Source, required: list[str] | list[list[str]]) -> tuple[Table
     try:
         wb = openpyxl.load_workbook(io.BytesIO(src.data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001
-        raise StructuralError(src.name, None, None, src.data[:16], f"not a readable .xlsx workbook ({exc.__class__.__name__})") from exc
+        raise StructuralError(
+            src.name, None, None, src.data[:16], f"not a readable .xlsx workbook ({exc.__class__.__name__})"
+        ) from exc
     ws = wb["england"] if "england" in wb.sheetnames else wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     try:
@@ -321,14 +368,22 @@ def read_json_records(src: Source, required: list[str]) -> tuple[Table, list[dic
     try:
         text = src.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise StructuralError(src.name, None, None, src.data[exc.start : exc.start + 4], "JSON must be UTF-8") from exc
+        raise StructuralError(
+            src.name, None, None, src.data[exc.start : exc.start + 4], "JSON must be UTF-8"
+        ) from exc
     if not text.strip():
         raise StructuralError(src.name, None, None, "", "empty file")
     try:
         obj = json.loads(text)
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
-        raise StructuralError(src.name, line, None, text[getattr(exc, "pos", 0) : getattr(exc, "pos", 0) + 20], f"invalid JSON ({exc})") from exc
+        raise StructuralError(
+            src.name,
+            line,
+            None,
+            text[getattr(exc, "pos", 0) : getattr(exc, "pos", 0) + 20],
+            f"invalid JSON ({exc})",
+        ) from exc
     if not isinstance(obj, list) or not all(isinstance(o, dict) for o in obj):
         raise StructuralError(src.name, None, None, type(obj).__name__, "expected a JSON list of objects")
     for i, o in enumerate(obj):
@@ -348,7 +403,9 @@ def blank_or_code(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return is_blank, is_code
 
 
-def numbers(table: Table, column: str, *, integer: bool = False, series: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+def numbers(
+    table: Table, column: str, *, integer: bool = False, series: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series]:
     """Parse a column: "44.98%" -> 44.98, codes/blank -> NaN. Returns (values, notes) where notes holds the code.
 
     A cell that is neither blank, a code nor a number is a structural error naming line, column and value.
@@ -369,10 +426,18 @@ def numbers(table: Table, column: str, *, integer: bool = False, series: pd.Seri
     if bad.any():
         bad_rows = bad.to_numpy()[codes_idx]
         i = int(np.flatnonzero(bad_rows)[0])
-        raise StructuralError(table.name, table.line_of(i), column, u.iat[codes_idx[i]], "not a whole number" if integer else "not a number")
+        raise StructuralError(
+            table.name,
+            table.line_of(i),
+            column,
+            u.iat[codes_idx[i]],
+            "not a whole number" if integer else "not a number",
+        )
     notes = upper.where(is_code, "").str.replace("NOT AVAIL", "NOTAVAIL", regex=False)
-    return (pd.Series(num.to_numpy()[codes_idx], index=raw.index),
-            pd.Series(notes.to_numpy()[codes_idx], index=raw.index, dtype=object))
+    return (
+        pd.Series(num.to_numpy()[codes_idx], index=raw.index),
+        pd.Series(notes.to_numpy()[codes_idx], index=raw.index, dtype=object),
+    )
 
 
 def dates(table: Table, column: str, fmt: str) -> pd.Series:
@@ -383,7 +448,13 @@ def dates(table: Table, column: str, fmt: str) -> pd.Series:
     bad = d.isna() & ~is_blank
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise StructuralError(table.name, table.line_of(i), column, s.iat[i], f"not a valid date (expected {fmt.replace('%', '')})")
+        raise StructuralError(
+            table.name,
+            table.line_of(i),
+            column,
+            s.iat[i],
+            f"not a valid date (expected {fmt.replace('%', '')})",
+        )
     return d.dt.strftime("%Y-%m-%d").where(~is_blank, None)
 
 
@@ -403,8 +474,13 @@ def urns(table: Table, column: str, *, unique: bool, drop: pd.Series | None = No
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
             first = int(np.flatnonzero((v == v.iat[i]).to_numpy())[0])
-            raise StructuralError(table.name, table.line_of(i), column, table.df[column].iat[i],
-                                  f"duplicate URN (first on line {table.line_of(first)}); this file has one row per URN")
+            raise StructuralError(
+                table.name,
+                table.line_of(i),
+                column,
+                table.df[column].iat[i],
+                f"duplicate URN (first on line {table.line_of(first)}); this file has one row per URN",
+            )
     return values.astype("Int64")
 
 

@@ -45,22 +45,31 @@ class FileResult:
         if self.status == "failed":
             return f"{head}: REFUSED, nothing written: {self.error}"
         rej = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.rejected.items())) or "none"
-        return (f"{head}: read {self.rows_read:,}, inserted {self.inserted:,}, updated {self.updated:,}, "
-                f"unchanged {self.unchanged:,}, rejected {rej} ({self.seconds:.1f} s)")
+        return (
+            f"{head}: read {self.rows_read:,}, inserted {self.inserted:,}, updated {self.updated:,}, "
+            f"unchanged {self.unchanged:,}, rejected {rej} ({self.seconds:.1f} s)"
+        )
 
 
 def resolve_kind(src: Source, kind: str | None) -> Kind:
     if kind:
         if kind not in KINDS:
-            raise StructuralError(src.name, None, None, kind, f"unknown --kind; choose from {', '.join(sorted(KINDS))}")
+            raise StructuralError(
+                src.name, None, None, kind, f"unknown --kind; choose from {', '.join(sorted(KINDS))}"
+            )
         return KINDS[kind]
     header = header_of(src)
     found = detect(src, header) or guess_from_name(src.name)
     if found is None and src.name.lower().endswith(".csv"):
         decode(src)  # binary junk or an undecodable file gets its precise, located error first
     if found is None:
-        raise StructuralError(src.name, 1, None, ",".join(header)[:120],
-                              "the header matches no known file format (pass --kind to force one)")
+        raise StructuralError(
+            src.name,
+            1,
+            None,
+            ",".join(header)[:120],
+            "the header matches no known file format (pass --kind to force one)",
+        )
     return found
 
 
@@ -71,8 +80,16 @@ def already_imported(sha256: str) -> bool:
     return ImportRun.objects.filter(sha256=sha256, ok=True).exists()
 
 
-def import_file(path: Path, *, kind: str | None = None, force: bool = False, year: int | None = None,
-                as_of: dt.date | None = None, src: Source | None = None, prepared: Future[Prepared] | None = None) -> FileResult:
+def import_file(
+    path: Path,
+    *,
+    kind: str | None = None,
+    force: bool = False,
+    year: int | None = None,
+    as_of: dt.date | None = None,
+    src: Source | None = None,
+    prepared: Future[Prepared] | None = None,
+) -> FileResult:
     t0 = time.perf_counter()
     res = FileResult(path=str(path), name=path.name.removesuffix(".xz"))
     try:
@@ -91,26 +108,56 @@ def import_file(path: Path, *, kind: str | None = None, force: bool = False, yea
         with transaction.atomic():
             db.fast_session()
             counts = write()
-            res.rows_read, res.inserted, res.updated, res.unchanged = ctx.rows_read, counts.inserted, counts.updated, counts.unchanged
+            res.rows_read, res.inserted, res.updated, res.unchanged = (
+                ctx.rows_read,
+                counts.inserted,
+                counts.updated,
+                counts.unchanged,
+            )
             res.rejected, res.details = dict(ctx.rejected), ctx.details
             res.seconds = time.perf_counter() - t0
             run = ImportRun.objects.create(
-                kind=k.name, path=str(path)[:500], sha256=src.sha256, started_at=started, finished_at=timezone.now(), ok=True,
-                rows_read=res.rows_read, inserted=res.inserted, updated=res.updated, unchanged=res.unchanged,
-                rejected=res.rejected, details=_jsonable(res.details),
+                kind=k.name,
+                path=str(path)[:500],
+                sha256=src.sha256,
+                started_at=started,
+                finished_at=timezone.now(),
+                ok=True,
+                rows_read=res.rows_read,
+                inserted=res.inserted,
+                updated=res.updated,
+                unchanged=res.unchanged,
+                rejected=res.rejected,
+                details=_jsonable(res.details),
             )
-            audit.record("import", object_type="ImportRun", object_id=run.pk,
-                         data={"file": src.name, "kind": k.name, "sha256": src.sha256, "rows_read": res.rows_read,
-                               "inserted": res.inserted, "updated": res.updated, "unchanged": res.unchanged,
-                               "rejected": res.rejected, "forced": force})
+            audit.record(
+                "import",
+                object_type="ImportRun",
+                object_id=run.pk,
+                data={
+                    "file": src.name,
+                    "kind": k.name,
+                    "sha256": src.sha256,
+                    "rows_read": res.rows_read,
+                    "inserted": res.inserted,
+                    "updated": res.updated,
+                    "unchanged": res.unchanged,
+                    "rejected": res.rejected,
+                    "forced": force,
+                },
+            )
     except StructuralError as exc:
         res.status, res.error = "failed", str(exc)
     res.seconds = time.perf_counter() - t0
     return res
 
 
-def import_many(items: list[tuple[Path, Source, Kind]], *, force: bool = False,
-                progress: Callable[[str], None] | None = None) -> list[FileResult]:
+def import_many(
+    items: list[tuple[Path, Source, Kind]],
+    *,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> list[FileResult]:
     """Import files in the given order, one transaction each. While one file is written, the next one is read
     and validated in a background thread (prepare() never touches the database; SQLite and psycopg release the
     GIL while the database works), so the two cores overlap parsing and writing."""
@@ -176,15 +223,21 @@ def plan(folder: Path) -> tuple[list[tuple[Path, Source, Kind]], list[FileResult
             continue
         if name.lower().endswith(".xlsx") and any(k.name == "spine" for _, _, k in chosen):
             # The spine workbook duplicates the spine CSV: use it only when there is no CSV.
-            skipped.append(FileResult(str(p), name, "spine", status="ignored", error="same sheet as the spine CSV"))
+            skipped.append(
+                FileResult(str(p), name, "spine", status="ignored", error="same sheet as the spine CSV")
+            )
             continue
         try:
             src = Source.open(p)
             k = resolve_kind(src, None)
         except StructuralError as exc:
-            why = ("reference metadata, nothing to load" if METADATA.search(name)
-                   else "alternative spine format (renamed columns); the spine CSV holds the same schools"
-                   if "school_details" in name else f"no importer for this format: {exc.problem}")
+            why = (
+                "reference metadata, nothing to load"
+                if METADATA.search(name)
+                else "alternative spine format (renamed columns); the spine CSV holds the same schools"
+                if "school_details" in name
+                else f"no importer for this format: {exc.problem}"
+            )
             skipped.append(FileResult(str(p), name, status="ignored", error=why))
             continue
         chosen.append((p, src, k))

@@ -33,20 +33,50 @@ def client() -> Client:
 @pytest.fixture
 def town() -> list:
     """Five Leeds schools of mixed phase and rating, and two elsewhere."""
-    leeds = dict(town="Leeds", la_name="Leeds", la_code=383, region_name="Yorkshire and the Humber",
-                 postcode="LS1 1AA", postcode_district="LS1")
+    leeds = dict(
+        town="Leeds",
+        la_name="Leeds",
+        la_code=383,
+        region_name="Yorkshire and the Humber",
+        postcode="LS1 1AA",
+        postcode_district="LS1",
+    )
     schools = [
         SchoolFactory(urn=200001, name="Alder Primary", phase=Phase.PRIMARY, ofsted_rating="Good", **leeds),
-        SchoolFactory(urn=200002, name="Birch Primary", phase=Phase.PRIMARY, ofsted_rating="Outstanding", **leeds),
-        SchoolFactory(urn=200003, name="Cedar Academy", phase=Phase.SECONDARY, ofsted_rating="Good",
-                      establishment_type="Academy converter", **leeds),
+        SchoolFactory(
+            urn=200002, name="Birch Primary", phase=Phase.PRIMARY, ofsted_rating="Outstanding", **leeds
+        ),
+        SchoolFactory(
+            urn=200003,
+            name="Cedar Academy",
+            phase=Phase.SECONDARY,
+            ofsted_rating="Good",
+            establishment_type="Academy converter",
+            **leeds,
+        ),
         SchoolFactory(urn=200004, name="Damson Primary", phase=Phase.PRIMARY, status=Status.CLOSED, **leeds),
-        SchoolFactory(urn=200005, name="Elm High", phase=Phase.SECONDARY, ofsted_rating="Requires improvement",
-                      **leeds),
-        SchoolFactory(urn=300001, name="Fir Primary", town="York", la_name="York", la_code=816,
-                      postcode="YO1 1AA", postcode_district="YO1", region_name="Yorkshire and the Humber"),
-        SchoolFactory(urn=300002, name="Leeds Road Primary", town="Bradford", la_name="Bradford", la_code=380,
-                      postcode="BD1 1AA", postcode_district="BD1"),
+        SchoolFactory(
+            urn=200005, name="Elm High", phase=Phase.SECONDARY, ofsted_rating="Requires improvement", **leeds
+        ),
+        SchoolFactory(
+            urn=300001,
+            name="Fir Primary",
+            town="York",
+            la_name="York",
+            la_code=816,
+            postcode="YO1 1AA",
+            postcode_district="YO1",
+            region_name="Yorkshire and the Humber",
+        ),
+        SchoolFactory(
+            urn=300002,
+            name="Leeds Road Primary",
+            town="Bradford",
+            la_name="Bradford",
+            la_code=380,
+            postcode="BD1 1AA",
+            postcode_district="BD1",
+        ),
     ]
     for i, s in enumerate(schools):
         CensusRecordFactory(school=s, year=2024, nor=100 * (i + 1))
@@ -85,7 +115,10 @@ def test_list_without_query_lists_everything(client: Client, town: list) -> None
         ({"establishment_type": "Academy converter"}, [200003]),
         ({"la": "York"}, [300001]),
         ({"la": "816"}, [300001]),
-        ({"region": "yorkshire and the humber", "phase": "primary", "status": "open"}, [200001, 200002, 300001]),
+        (
+            {"region": "yorkshire and the humber", "phase": "primary", "status": "open"},
+            [200001, 200002, 300001],
+        ),
         ({"q": "LS1", "phase": "primary"}, [200001, 200002, 200004]),
         ({"q": "YO1 1AA"}, [300001]),
         ({"q": "200003"}, [200003]),
@@ -162,9 +195,17 @@ def test_sort_error_names_the_allowed_keys(client: Client) -> None:
 @pytest.fixture
 def full_school():
     school = SchoolFactory(
-        urn=123456, name="Oak Primary", street="1 Oak Lane", town="Sheffield", postcode="S1 2AB",
-        postcode_district="S1", latitude=53.38, longitude=-1.47, coord_source="ONSPD Aug 2025",
-        ofsted_rating="Good", ofsted_date=dt.date(2023, 3, 1),
+        urn=123456,
+        name="Oak Primary",
+        street="1 Oak Lane",
+        town="Sheffield",
+        postcode="S1 2AB",
+        postcode_district="S1",
+        latitude=53.38,
+        longitude=-1.47,
+        coord_source="ONSPD Aug 2025",
+        ofsted_rating="Good",
+        ofsted_date=dt.date(2023, 3, 1),
     )
     InspectionFactory(school=school, date=dt.date(2023, 3, 1), rating="Good")
     InspectionFactory(school=school, date=dt.date(2018, 6, 1), rating="Requires improvement")
@@ -190,7 +231,12 @@ def test_detail_shape(client: Client, full_school) -> None:
     d = r.json()
     assert d["urn"] == 123456 and d["name"] == "Oak Primary" and d["la_name"] == "Birmingham"
     assert d["address"]["street"] == "1 Oak Lane" and d["address"]["postcode"] == "S1 2AB"
-    assert d["coordinates"] == {"latitude": 53.38, "longitude": -1.47, "source": "ONSPD Aug 2025", "as_of": None}
+    assert d["coordinates"] == {
+        "latitude": 53.38,
+        "longitude": -1.47,
+        "source": "ONSPD Aug 2025",
+        "as_of": None,
+    }
     assert d["ofsted"] == {"rating": "Good", "date": "2023-03-01"}
     assert [i["date"] for i in d["inspections"]] == ["2023-03-01", "2018-06-01"]
     assert set(d["census"]) == {"2023", "2024"} and d["census"]["2024"]["nor"] == 420
@@ -238,9 +284,23 @@ def test_results_long_rows(client: Client, full_school) -> None:
     body = r.json()
     assert body["urn"] == 123456 and body["count"] == 5
     row = body["results"][0]
-    assert set(row) == {"year", "academic_year", "measure", "label", "key_stage", "value", "note", "text", "national"}
+    assert set(row) == {
+        "year",
+        "academic_year",
+        "measure",
+        "label",
+        "key_stage",
+        "value",
+        "note",
+        "text",
+        "national",
+    }
     assert [(x["year"], x["measure"]) for x in body["results"]] == [
-        (2019, "PTRWM_EXP"), (2019, "READPROG"), (2019, "READPROG_BAND"), (2019, "P8MEA"), (2023, "PTRWM_EXP"),
+        (2019, "PTRWM_EXP"),
+        (2019, "READPROG"),
+        (2019, "READPROG_BAND"),
+        (2019, "P8MEA"),
+        (2023, "PTRWM_EXP"),
     ]
     supp = body["results"][0]
     assert supp["value"] is None and supp["note"] == "SUPP" and supp["academic_year"] == "2018/19"

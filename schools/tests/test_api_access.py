@@ -26,9 +26,7 @@ def openapi(client: Client) -> dict:
 
 def test_every_operation_states_its_access_policy(client: Client) -> None:
     schema = openapi(client)
-    operations = [
-        (path, method, op) for path, item in schema["paths"].items() for method, op in item.items()
-    ]
+    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
     assert operations, "no API operations found"
     undeclared = [
         f"{method.upper()} {path}"

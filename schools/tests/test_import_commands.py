@@ -26,12 +26,14 @@ from schools.models import (
 
 MALFORMED = Path(__file__).resolve().parent / "malformed"
 
-SPINE_HEADER = ("URN,LA,ESTAB,LAESTAB,SCHNAME,OTHERSCHNAME,STREET,LOCALITY,ADDRESS3,TOWN,POSTCODE,TELNUM,ICLOSE,OPENDATE,"
-                "CLOSEDATE,ISNEW,MINORGROUP,NFTYPE,OTHERNFTYPE,ISPRIMARY,ISSECONDARY,ISPOST16,AGEL,AGEH,GENDER,SIXFGENDER,"
-                "RELDENOM,ADMPOL,OTHERURN,NEWACFLAG,RE-BROKERED")
+SPINE_HEADER = (
+    "URN,LA,ESTAB,LAESTAB,SCHNAME,OTHERSCHNAME,STREET,LOCALITY,ADDRESS3,TOWN,POSTCODE,TELNUM,ICLOSE,OPENDATE,"
+    "CLOSEDATE,ISNEW,MINORGROUP,NFTYPE,OTHERNFTYPE,ISPRIMARY,ISSECONDARY,ISPOST16,AGEL,AGEH,GENDER,SIXFGENDER,"
+    "RELDENOM,ADMPOL,OTHERURN,NEWACFLAG,RE-BROKERED"
+)
 FILES: dict[str, str] = {
     "la_and_region_codes_meta.csv": "LEA,LA Name,REGION,REGION NAME\r\n201,City of London,32,London East\r\n"
-                                    "941,West Northamptonshire,16,East Midlands B\r\n",
+    "941,West Northamptonshire,16,East Midlands B\r\n",
     "england_spine_2017-2018.csv": SPINE_HEADER + "\n"
     "100000,201,3614,2013614,Sir John Cass's Foundation Primary School,,St James's Passage,Duke's Place,,London,EC3A 5DE,"
     "02072831147,1,,,0,Maintained School,Voluntary aided school,,1,0,0,3,11,Mixed,Mixed,Church of England,Not recorded,,6,0\n"
@@ -100,7 +102,9 @@ def summary_line(out: str, name: str) -> str:
 
 
 def counts_in(line: str) -> dict[str, int]:
-    return {k: int(v.replace(",", "")) for k, v in re.findall(r"(read|inserted|updated|unchanged) ([\d,]+)", line)}
+    return {
+        k: int(v.replace(",", "")) for k, v in re.findall(r"(read|inserted|updated|unchanged) ([\d,]+)", line)
+    }
 
 
 @pytest.fixture
@@ -129,8 +133,9 @@ MALFORMED_CASES = [
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("name", "line", "column", "value", "problem"), MALFORMED_CASES)
-def test_malformed_file_is_refused_and_nothing_changes(loaded: Path, name: str, line: int | str, column: str, value: str,
-                                                        problem: str) -> None:
+def test_malformed_file_is_refused_and_nothing_changes(
+    loaded: Path, name: str, line: int | str, column: str, value: str, problem: str
+) -> None:
     before = table_counts()
     assert before["schools.School"] > 0 and before["schools.Result"] > 0
     with pytest.raises(CommandError) as exc:
@@ -145,7 +150,9 @@ def test_malformed_file_is_refused_and_nothing_changes(loaded: Path, name: str, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failure_while_writing_rolls_back_the_whole_file(loaded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_while_writing_rolls_back_the_whole_file(
+    loaded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = table_counts()
     calls = {"n": 0}
     real_insert = db.insert
@@ -181,8 +188,9 @@ def test_second_import_skips_and_force_changes_nothing(loaded: Path) -> None:
     after = table_counts()
     assert after["schools.ImportRun"] == before["schools.ImportRun"] + len(FILES)
     assert after["audit.AuditEvent"] == before["audit.AuditEvent"] + len(FILES)
-    assert {k: v for k, v in after.items() if k not in ("schools.ImportRun", "audit.AuditEvent")} == \
-           {k: v for k, v in before.items() if k not in ("schools.ImportRun", "audit.AuditEvent")}
+    assert {k: v for k, v in after.items() if k not in ("schools.ImportRun", "audit.AuditEvent")} == {
+        k: v for k, v in before.items() if k not in ("schools.ImportRun", "audit.AuditEvent")
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -218,19 +226,33 @@ def test_register_la_links_ofsted_and_trusts(loaded: Path) -> None:
     assert g.gender == "Girls"  # a blank GIAS gender does not wipe the spine's
     assert g.phase == "not_applicable" and g.type_group == "independent"
     old = School.objects.get(urn=121000)
-    assert old.status == "closed" and old.la_name == "Northamptonshire" and old.region_name == "East Midlands B"
+    assert (
+        old.status == "closed" and old.la_name == "Northamptonshire" and old.region_name == "East Midlands B"
+    )
     assert LocalAuthority.objects.get(code=909).retired
     new = School.objects.get(urn=150000)
     assert new.status == "proposed_to_open" and new.la_code == 941 and new.phase == "secondary"
     link = SchoolLink.objects.get(urn=100000)
-    assert link.link_urn == 999999 and link.link_name == "Ecole à Londres" and str(link.established) == "2012-09-01"
+    assert (
+        link.link_urn == 999999
+        and link.link_name == "Ecole à Londres"
+        and str(link.established) == "2012-09-01"
+    )
     assert Inspection.objects.filter(school_id=100000).count() == 2  # the exact duplicate collapsed
     assert Inspection.objects.filter(school_id=100001).count() == 2  # same date, two ratings: both kept
     assert (s.ofsted_rating, str(s.ofsted_date)) == ("Outstanding", "2013-04-18")
     assert g.ofsted_rating == "Requires Improvement"  # same-date tie after Sept 2012
     t = Partnership.objects.get(kind="mat", external_id="TR00261")
-    assert (t.name, t.uid, t.companies_house_number, t.lead_region) == ("ABBEY ACADEMIES TRUST", "2044", "7318714", "East Midlands")
-    assert sorted(Membership.objects.filter(partnership=t).values_list("school_id", flat=True)) == [100000, 150000]
+    assert (t.name, t.uid, t.companies_house_number, t.lead_region) == (
+        "ABBEY ACADEMIES TRUST",
+        "2044",
+        "7318714",
+        "East Midlands",
+    )
+    assert sorted(Membership.objects.filter(partnership=t).values_list("school_id", flat=True)) == [
+        100000,
+        150000,
+    ]
     assert str(Membership.objects.filter(partnership=t).first().as_of) == "2025-08-31"  # type: ignore[union-attr]
     assert Partnership.objects.get(external_id="TR00002").lead_region == ""
     pr = {p.measure: p for p in PartnershipResult.objects.filter(partnership=t)}
@@ -240,7 +262,9 @@ def test_register_la_links_ofsted_and_trusts(loaded: Path) -> None:
     nat = NationalAverage.objects.get(year=2016, measure="PTRWM_EXP")
     assert nat.value == 89.0 and nat.schools == 1 and "weighted by TELIG" in nat.method
     assert NationalAverage.objects.get(year=2019, measure="WRITPROG").value == 0.0  # value-added
-    assert not NationalAverage.objects.filter(year=2019, measure="READPROG").exists()  # SUPP or independent only
+    assert not NationalAverage.objects.filter(
+        year=2019, measure="READPROG"
+    ).exists()  # SUPP or independent only
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,7 +275,11 @@ def test_coordinates_prefer_the_newest_source_in_any_order(tmp_path: Path) -> No
     run(str(files["england_school_coords_2024-25.csv"]))
     run(str(files["england_ks2final_2018-19.csv"]))  # older: must not overwrite 100000
     a = School.objects.get(urn=100000)
-    assert (a.latitude, a.coord_source, str(a.coord_as_of)) == (51.513664, "england_school_coords_2024-25.csv", "2025-08-31")
+    assert (a.latitude, a.coord_source, str(a.coord_as_of)) == (
+        51.513664,
+        "england_school_coords_2024-25.csv",
+        "2025-08-31",
+    )
     b = School.objects.get(urn=100001)  # only in the 2018/19 file
     assert (b.latitude, b.coord_source) == (51.519129, "england_ks2final_2018-19.csv")
     School.objects.update(latitude=None, longitude=None, coord_source="", coord_as_of=None)
@@ -263,8 +291,10 @@ def test_coordinates_prefer_the_newest_source_in_any_order(tmp_path: Path) -> No
 @pytest.mark.django_db(transaction=True)
 def test_register_newest_source_wins_whatever_the_order(tmp_path: Path) -> None:
     files = write_files(tmp_path / "p")
-    la, spine, gias = (str(files[n]) for n in ("la_and_region_codes_meta.csv", "england_spine_2017-2018.csv",
-                                               "gias_2024-06-17_basic.csv"))
+    la, spine, gias = (
+        str(files[n])
+        for n in ("la_and_region_codes_meta.csv", "england_spine_2017-2018.csv", "gias_2024-06-17_basic.csv")
+    )
     run(la, spine, gias)
     first = list(School.objects.order_by("urn").values())
     School.objects.all().delete()
@@ -296,7 +326,9 @@ def test_spine_xlsx_is_the_same_kind(tmp_path: Path) -> None:
     ws.title = "england"
     rows = [r.split(",") for r in FILES["england_spine_2017-2018.csv"].strip().split("\n")]
     for r in rows:
-        ws.append([int(v) if v.isdigit() and len(v) < 7 and not v.startswith("0") else (v or None) for v in r])
+        ws.append(
+            [int(v) if v.isdigit() and len(v) < 7 and not v.startswith("0") else (v or None) for v in r]
+        )
     p = tmp_path / "2017-2018_england_spine.xlsx"
     wb.save(p)
     out = run(str(p))

@@ -54,9 +54,12 @@ def test_register_counts(pack_dir: Path, imported: dict[str, str]) -> None:
     gias = {int(r["urn"]) for r in rows(pack_dir / "register/gias_2024-06-17_basic.csv")}
     assert School.objects.filter(urn__in=spine).count() == len(spine) == 26078
     assert School.objects.count() == len(spine | gias)
-    closed_in_spine_only = {int(r["URN"]) for r in rows(pack_dir / "register/england_spine_2017-2018.csv")
-                            if r["ICLOSE"] == "2"} - gias
-    assert set(School.objects.filter(urn__in=closed_in_spine_only).values_list("status", flat=True)) <= {"closed"}
+    closed_in_spine_only = {
+        int(r["URN"]) for r in rows(pack_dir / "register/england_spine_2017-2018.csv") if r["ICLOSE"] == "2"
+    } - gias
+    assert set(School.objects.filter(urn__in=closed_in_spine_only).values_list("status", flat=True)) <= {
+        "closed"
+    }
     la_codes = {int(r["LEA"]) for r in rows(pack_dir / "register/la_and_region_codes_meta.csv")}
     spine_las = {int(r["LA"]) for r in rows(pack_dir / "register/england_spine_2017-2018.csv")}
     assert spine_las <= set(LocalAuthority.objects.values_list("code", flat=True))
@@ -82,8 +85,14 @@ def test_mislabelled_columns_for_a_known_school(pack_dir: Path, imported: dict[s
     r = next(r for r in rows(pack_dir / "performance/ks2_perf_2016.csv") if r["URN"] == "100000")
     got = {x.measure: x.value for x in Result.objects.filter(school_id=100000, year=2016)}
     assert got["GPS_AVERAGE"] == float(r["Writing Score"])
-    assert got["PTGPS_EXP"] == pct(r["Writing Meet Std"]) and got["PTGPS_HIGH"] == pct(r["Writing Exceed Std"])
-    k4 = next(r for r in rows(pack_dir / "performance/ks4_perf_2016.csv") if r["Eng Maths Grade 5"] not in ("", "0%"))
+    assert got["PTGPS_EXP"] == pct(r["Writing Meet Std"]) and got["PTGPS_HIGH"] == pct(
+        r["Writing Exceed Std"]
+    )
+    k4 = next(
+        r
+        for r in rows(pack_dir / "performance/ks4_perf_2016.csv")
+        if r["Eng Maths Grade 5"] not in ("", "0%")
+    )
     got4 = {x.measure: x.value for x in Result.objects.filter(school_id=int(k4["URN"]), year=2016)}
     assert got4["PTL2BASICS_LL_PTQ_EE"] == pct(k4["Eng Maths Grade 5"])
     assert got4["PTEBACC_PTQ_EE"] == pct(k4["EBacc Grade 5"])
@@ -111,10 +120,14 @@ def test_percent_and_na_in_census(pack_dir: Path, imported: dict[str, str]) -> N
 def test_coordinates_prefer_the_2024_25_file(pack_dir: Path, imported: dict[str, str]) -> None:
     new = {r["URN"]: r for r in rows(pack_dir / "geo/england_school_coords_2024-25.csv") if r["LAT"]}
     old = {r["URN"]: r for r in rows(pack_dir / "performance/england_ks2final_2018-19.csv") if r["LATITUDE"]}
-    both = next(u for u in sorted(new) if u in old and abs(float(new[u]["LAT"]) - float(old[u]["LATITUDE"])) > 1e-4)
+    both = next(
+        u for u in sorted(new) if u in old and abs(float(new[u]["LAT"]) - float(old[u]["LATITUDE"])) > 1e-4
+    )
     s = School.objects.get(urn=int(both))
     assert s.latitude == float(new[both]["LAT"]) and s.coord_source == "england_school_coords_2024-25.csv"
-    secondary = {str(o["urn"]) for o in json.loads((pack_dir / "performance/ks4_2024-25_secondary.json").read_text())}
+    secondary = {
+        str(o["urn"]) for o in json.loads((pack_dir / "performance/ks4_2024-25_secondary.json").read_text())
+    }
     only_old = next(u for u in sorted(old) if u not in new and u not in secondary)
     s = School.objects.get(urn=int(only_old))
     assert s.latitude == float(old[only_old]["LATITUDE"]) and s.coord_source == "england_ks2final_2018-19.csv"
@@ -139,7 +152,12 @@ def test_trusts_and_memberships(pack_dir: Path, imported: dict[str, str]) -> Non
     ids = {r["TRUST_ID"] for r in ks2 + ks4}
     assert Partnership.objects.filter(kind="mat").count() == len(ids)
     known = set(School.objects.values_list("urn", flat=True))
-    pairs = {(r["TRUST_ID"], int(u)) for r in ks2 + ks4 for u in r["INSTITUTIONS_INMAT"].split(";") if u and int(u) in known}
+    pairs = {
+        (r["TRUST_ID"], int(u))
+        for r in ks2 + ks4
+        for u in r["INSTITUTIONS_INMAT"].split(";")
+        if u and int(u) in known
+    }
     assert Membership.objects.filter(left__isnull=True).count() == len(pairs)
     abbey = Partnership.objects.get(external_id="TR00261")
     assert abbey.companies_house_number == "7318714" and abbey.lead_region == "East Midlands"
@@ -162,7 +180,9 @@ def test_summary_and_skip(pack_dir: Path, imported: dict[str, str]) -> None:
 def test_spine_workbook_equals_the_csv(pack_dir: Path, imported: dict[str, str]) -> None:
     """The .xlsx spine is read with openpyxl as the same kind; over the CSV's rows it changes nothing."""
     out = io.StringIO()
-    call_command("import", str(pack_dir / "register/2017-2018_england_spine.xlsx"), stdout=out, stderr=io.StringIO())
+    call_command(
+        "import", str(pack_dir / "register/2017-2018_england_spine.xlsx"), stdout=out, stderr=io.StringIO()
+    )
     line = next(x for x in out.getvalue().splitlines() if "england_spine.xlsx" in x)
     # Only schools whose newest register source is still the spine change: register_source names the workbook.
     spine = {int(r["URN"]) for r in rows(pack_dir / "register/england_spine_2017-2018.csv")}
@@ -173,11 +193,35 @@ def test_spine_workbook_equals_the_csv(pack_dir: Path, imported: dict[str, str])
 
 
 def test_whole_pack_again_with_force_changes_nothing(pack_dir: Path, imported: dict[str, str]) -> None:
-    counts = {m.__name__: m.objects.count() for m in (School, Result, CensusRecord, Inspection, SchoolLink, Partnership,
-                                                       Membership, NationalAverage, LocalAuthority)}
+    counts = {
+        m.__name__: m.objects.count()
+        for m in (
+            School,
+            Result,
+            CensusRecord,
+            Inspection,
+            SchoolLink,
+            Partnership,
+            Membership,
+            NationalAverage,
+            LocalAuthority,
+        )
+    }
     out = io.StringIO()
     call_command("import", "--all", "--source", str(pack_dir), "--force", stdout=out, stderr=io.StringIO())
     total = next(x for x in out.getvalue().splitlines() if x.startswith("Total:"))
     assert "inserted 0, updated 0," in total and " 0 refused" in total
-    assert counts == {m.__name__: m.objects.count() for m in (School, Result, CensusRecord, Inspection, SchoolLink,
-                                                               Partnership, Membership, NationalAverage, LocalAuthority)}
+    assert counts == {
+        m.__name__: m.objects.count()
+        for m in (
+            School,
+            Result,
+            CensusRecord,
+            Inspection,
+            SchoolLink,
+            Partnership,
+            Membership,
+            NationalAverage,
+            LocalAuthority,
+        )
+    }

@@ -76,7 +76,11 @@ def test_decode_windows_1252() -> None:
 def test_decode_neither_is_refused_with_location() -> None:
     with pytest.raises(StructuralError) as exc:
         decode(src(b"URN,Name\r\n1,ok\r\n2,bad\x81byte\r\n"))
-    assert exc.value.line == 3 and exc.value.column == "Name" and "neither UTF-8 nor Windows-1252" in exc.value.problem
+    assert (
+        exc.value.line == 3
+        and exc.value.column == "Name"
+        and "neither UTF-8 nor Windows-1252" in exc.value.problem
+    )
 
 
 def test_utf16_refused() -> None:
@@ -99,38 +103,80 @@ def test_line_numbers_follow_quoted_newlines() -> None:
     assert [t.line_of(i) for i in range(3)] == [2, 4, 5]
 
 
-@pytest.mark.parametrize(("name", "year"), [
-    ("ks2_perf_2016.csv", 2016), ("england_ks2final_2018-19.csv", 2019), ("england_census_2018-19.csv", 2019),
-    ("england_census_2024-25.csv", 2025), ("ks4_2024-25_secondary.json", 2025), ("england_spine_2017-2018.csv", 2018),
-])
+@pytest.mark.parametrize(
+    ("name", "year"),
+    [
+        ("ks2_perf_2016.csv", 2016),
+        ("england_ks2final_2018-19.csv", 2019),
+        ("england_census_2018-19.csv", 2019),
+        ("england_census_2024-25.csv", 2025),
+        ("ks4_2024-25_secondary.json", 2025),
+        ("england_spine_2017-2018.csv", 2018),
+    ],
+)
 def test_year_is_the_year_the_academic_year_ends(name: str, year: int) -> None:
     assert year_from_name(name) == year
 
 
 def test_phase_from_flags_and_ages() -> None:
     s = lambda *v: pd.Series(list(v), dtype=float)  # noqa: E731
-    got = phase_from_flags(s(1, 0, 1, 1, 1, 0), s(0, 1, 1, 1, 1, 0), s(0, 1, 1, 0, 0, 1),
-                           s(3, 11, 4, 9, 8, 16), s(11, 18, 18, 13, 12, 19))
-    assert got.tolist() == ["primary", "secondary", "all_through", "middle_secondary", "middle_primary", "16_plus"]
+    got = phase_from_flags(
+        s(1, 0, 1, 1, 1, 0),
+        s(0, 1, 1, 1, 1, 0),
+        s(0, 1, 1, 0, 0, 1),
+        s(3, 11, 4, 9, 8, 16),
+        s(11, 18, 18, 13, 12, 19),
+    )
+    assert got.tolist() == [
+        "primary",
+        "secondary",
+        "all_through",
+        "middle_secondary",
+        "middle_primary",
+        "16_plus",
+    ]
 
 
 def test_type_group() -> None:
-    got = type_group(pd.Series(["Academy", "Maintained School", "Independent School", "Special School", "College", "n/a"]),
-                     pd.Series(["Academy - Converter mainstream", "Community school", "Other independent school",
-                                "Community special school", "Sixth form college", "Service childrens education"]))
+    got = type_group(
+        pd.Series(["Academy", "Maintained School", "Independent School", "Special School", "College", "n/a"]),
+        pd.Series(
+            [
+                "Academy - Converter mainstream",
+                "Community school",
+                "Other independent school",
+                "Community special school",
+                "Sixth form college",
+                "Service childrens education",
+            ]
+        ),
+    )
     assert got.tolist() == ["academy", "maintained", "independent", "special", "college", "other"]
 
 
 def test_postcode_district() -> None:
-    assert outward(pd.Series(["EC3A 5DE", "le16 8rh", "", "SW1A1AA"])).tolist() == ["EC3A", "LE16", "", "SW1A"]
+    assert outward(pd.Series(["EC3A 5DE", "le16 8rh", "", "SW1A1AA"])).tolist() == [
+        "EC3A",
+        "LE16",
+        "",
+        "SW1A",
+    ]
 
 
 def test_latest_inspection_same_date_tie_prefers_the_grade_valid_then() -> None:
-    insp = pd.DataFrame({
-        "school_id": [1, 1, 1, 2, 2],
-        "date": ["2013-12-04", "2013-12-04", "2010-01-01", "2011-05-05", "2011-05-05"],
-        "rating": ["Satisfactory", "Requires Improvement", "Good", "Requires Improvement", "Satisfactory"],
-    })
+    insp = pd.DataFrame(
+        {
+            "school_id": [1, 1, 1, 2, 2],
+            "date": ["2013-12-04", "2013-12-04", "2010-01-01", "2011-05-05", "2011-05-05"],
+            "rating": [
+                "Satisfactory",
+                "Requires Improvement",
+                "Good",
+                "Requires Improvement",
+                "Satisfactory",
+            ],
+        }
+    )
     latest = latest_inspections(insp).set_index("urn")
     assert latest.loc[1, "ofsted_rating"] == "Requires Improvement"  # renamed from Sept 2012
     assert latest.loc[1, "ofsted_date"] == "2013-12-04"
@@ -138,12 +184,14 @@ def test_latest_inspection_same_date_tie_prefers_the_grade_valid_then() -> None:
 
 
 def test_national_average_is_pupil_weighted_over_state_funded_mainstream() -> None:
-    long = pd.DataFrame({
-        "school_id": [1, 2, 3, 1, 2, 3, 1, 2],
-        "year": [2019] * 8,
-        "measure": ["PTRWM_EXP"] * 3 + ["TELIG"] * 3 + ["READPROG"] * 2,
-        "value": [50.0, 100.0, 0.0, 10.0, 30.0, 1000.0, 1.5, -2.0],
-    })
+    long = pd.DataFrame(
+        {
+            "school_id": [1, 2, 3, 1, 2, 3, 1, 2],
+            "year": [2019] * 8,
+            "measure": ["PTRWM_EXP"] * 3 + ["TELIG"] * 3 + ["READPROG"] * 2,
+            "value": [50.0, 100.0, 0.0, 10.0, 30.0, 1000.0, 1.5, -2.0],
+        }
+    )
     types = pd.DataFrame({"urn": [1, 2, 3], "type_group": ["academy", "maintained", "independent"]})
     nat = national_averages(long, types, "f.csv").set_index("measure")
     assert nat.loc["PTRWM_EXP", "value"] == pytest.approx((50 * 10 + 100 * 30) / 40)  # school 3 excluded

@@ -143,7 +143,9 @@ def test_trust_filter_by_id_and_by_name(client):
     # several matches are offered as links
     response = client.get("/schools/", {"trust_name": "trust"})
     assert {t["name"] for t in response.context["trust_matches"]} == {"Harbour Learning Trust", "Other Trust"}
-    assert f"trust={trust.pk}" in next(t["url"] for t in response.context["trust_matches"] if t["name"] == trust.name)
+    assert f"trust={trust.pk}" in next(
+        t["url"] for t in response.context["trust_matches"] if t["name"] == trust.name
+    )
 
 
 def _primary_with_results():
@@ -237,14 +239,18 @@ def test_search_export_csv_has_every_page_with_same_filter_and_order(client):
         s = SchoolFactory(name=f"Primary {i:02d}", phase=Phase.PRIMARY)
         ResultFactory(school=s, year=2019, measure="PTRWM_EXP", value=float(i))
     SchoolFactory(name="Secondary", phase=Phase.SECONDARY)
-    response = client.get("/schools/export.csv", {"phase": "primary", "sort": "m_PTRWM_EXP_2019", "order": "desc"})
+    response = client.get(
+        "/schools/export.csv", {"phase": "primary", "sort": "m_PTRWM_EXP_2019", "order": "desc"}
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = parse_csv(response)
     assert len(rows) == 60
     assert rows[0]["School name"] == "Primary 59" and rows[-1]["School name"] == "Primary 00"
-    column = next(k for k in rows[0] if k.startswith("% meeting expected standard in reading, writing and maths"))
+    column = next(
+        k for k in rows[0] if k.startswith("% meeting expected standard in reading, writing and maths")
+    )
     assert "2018/19" in column
     assert rows[0][column] == "59"
     assert rows[0]["Phase"] == "Primary"
@@ -292,8 +298,12 @@ def school():
         latitude=52.4776,
         longitude=-0.9214,
     )
-    CensusRecordFactory(school=s, year=2019, nor=198, pct_fsm_ever=12.5, pct_eal=3.0, pct_sen_support=11.0, pct_sen_ehcp=1.5)
-    CensusRecordFactory(school=s, year=2025, nor=205, pct_fsm_ever=21.4, pct_eal=4.2, pct_sen_support=14.0, pct_sen_ehcp=2.4)
+    CensusRecordFactory(
+        school=s, year=2019, nor=198, pct_fsm_ever=12.5, pct_eal=3.0, pct_sen_support=11.0, pct_sen_ehcp=1.5
+    )
+    CensusRecordFactory(
+        school=s, year=2025, nor=205, pct_fsm_ever=21.4, pct_eal=4.2, pct_sen_support=14.0, pct_sen_ehcp=2.4
+    )
     for year, value in [(2016, 55.0), (2017, 61.0), (2018, 64.0), (2019, 70.0)]:
         NationalAverageFactory(year=year, measure="PTRWM_EXP", value=value - 5)
         ResultFactory(school=s, year=year, measure="PTRWM_EXP", value=value)
@@ -406,9 +416,13 @@ def test_school_results_export_csv_and_xlsx(client, school):
     response = client.get("/schools/120001/results.csv")
     assert response.status_code == 200
     rows = parse_csv(response)
-    rwm = [r for r in rows if r["Measure code"] == "PTRWM_EXP" and r["Year (academic year ends)"] == "2019"][0]
+    rwm = [r for r in rows if r["Measure code"] == "PTRWM_EXP" and r["Year (academic year ends)"] == "2019"][
+        0
+    ]
     assert rwm["Value"] == "70" and rwm["National average"] == "65" and rwm["Academic year"] == "2018/19"
-    supp = [r for r in rows if r["Measure code"] == "READPROG" and r["Year (academic year ends)"] == "2019"][0]
+    supp = [r for r in rows if r["Measure code"] == "READPROG" and r["Year (academic year ends)"] == "2019"][
+        0
+    ]
     assert supp["Value"] == "" and supp["Missing or suppressed"] == "suppressed"
     xlsx = parse_xlsx(client.get("/schools/120001/results.xlsx"))
     header = xlsx[0]
@@ -438,10 +452,14 @@ def test_link_chain_followed_through_levels(client):
     SchoolLinkFactory(urn=new.urn, link_urn=mid.urn, link_type="Predecessor", established=dt.date(2019, 9, 1))
     SchoolLinkFactory(urn=mid.urn, link_urn=new.urn, link_type="Successor", established=dt.date(2019, 9, 1))
     # only the reverse direction is recorded for this step (as GIAS sometimes does)
-    SchoolLinkFactory(urn=old.urn, link_urn=mid.urn, link_type="Successor - merged", established=dt.date(2015, 9, 1))
+    SchoolLinkFactory(
+        urn=old.urn, link_urn=mid.urn, link_type="Successor - merged", established=dt.date(2015, 9, 1)
+    )
     # a cycle (old says mid is also its predecessor), and a predecessor that is not in the register
     SchoolLinkFactory(urn=old.urn, link_urn=mid.urn, link_type="Predecessor")
-    SchoolLinkFactory(urn=old.urn, link_urn=999001, link_name="Ancient Infants", link_type="Predecessor - amalgamated")
+    SchoolLinkFactory(
+        urn=old.urn, link_urn=999001, link_name="Ancient Infants", link_type="Predecessor - amalgamated"
+    )
     response = client.get("/schools/300003/")
     data = response.context["data"]
     preds = {p.urn: p for p in data.predecessors}
@@ -545,7 +563,9 @@ def test_search_page_matches_search_schools(query):
     from schools.services import search_page, search_schools
 
     for i in range(70):
-        s = SchoolFactory(name=f"{'Ab' if i % 3 else 'ab'} School {i % 9}", postcode="LE16 7AB" if i % 2 else "LE1 1AA")
+        s = SchoolFactory(
+            name=f"{'Ab' if i % 3 else 'ab'} School {i % 9}", postcode="LE16 7AB" if i % 2 else "LE1 1AA"
+        )
         if i % 4:
             CensusRecordFactory(school=s, year=2019, nor=100 + (i * 37) % 50)
         if i % 5:

@@ -56,22 +56,37 @@ def build_population(primary: int = PRIMARY, secondary: int = SECONDARY) -> dict
                 pupils, hist = "TELIG", ("READPROG", "WRITPROG", "MATPROG")
             else:
                 values = {
-                    "P8MEA": h / 3, "ATT8SCR": 45 + 4 * h, "PTL2BASICS_95": 40 + 6 * _wave(i + 7, -3, 3),
-                    "PTEBACC_E_PTQ_EE": 35 + 8 * _wave(i + 8, -3, 3), "EBACCAPS": 4 + _wave(i + 9, -1, 1),
+                    "P8MEA": h / 3,
+                    "ATT8SCR": 45 + 4 * h,
+                    "PTL2BASICS_95": 40 + 6 * _wave(i + 7, -3, 3),
+                    "PTEBACC_E_PTQ_EE": 35 + 8 * _wave(i + 8, -3, 3),
+                    "EBACCAPS": 4 + _wave(i + 9, -1, 1),
                 }
                 pupils, hist = "TPUP", ("P8MEA",)
             for code, value in values.items():
                 ResultFactory(school=school, year=2019, measure=code, value=round(value, 2))
             # 2017/18 history and pupils for most schools; the last school has none (NOR fallback)
             if i < count - 1:
-                ResultFactory(school=school, year=2018, measure=pupils, value=30 if phase == "primary" else 150)
+                ResultFactory(
+                    school=school, year=2018, measure=pupils, value=30 if phase == "primary" else 150
+                )
                 for code in hist:
                     ResultFactory(school=school, year=2018, measure=code, value=round(values[code] - 0.2, 2))
             out[phase].append(urn)
     # one primary school without a 2018/19 headline (suppressed) stays out of the population
-    school = SchoolFactory(urn=209999, name="Suppressed Primary", region_name=REGIONS[0], latitude=52.3, longitude=-1.5)
-    CensusRecordFactory(school=school, year=2019, school_type="State-funded primary", nor=200, pct_fsm_ever=20,
-                        pct_eal=10, pct_sen_support=10, pct_sen_ehcp=1)
+    school = SchoolFactory(
+        urn=209999, name="Suppressed Primary", region_name=REGIONS[0], latitude=52.3, longitude=-1.5
+    )
+    CensusRecordFactory(
+        school=school,
+        year=2019,
+        school_type="State-funded primary",
+        nor=200,
+        pct_fsm_ever=20,
+        pct_eal=10,
+        pct_sen_support=10,
+        pct_sen_ehcp=1,
+    )
     ResultFactory(school=school, year=2019, measure="READPROG", value=None, note="SUPP")
     return out
 

@@ -139,19 +139,29 @@ def test_robust_rule_by_hand() -> None:
 
 
 def test_standard_errors() -> None:
-    se = standard_errors(np.array([50.0, 0.0, np.nan]), np.array([100.0, 100.0, 100.0]), "PTRWM_EXP", DEFAULT_METHOD)
+    se = standard_errors(
+        np.array([50.0, 0.0, np.nan]), np.array([100.0, 100.0, 100.0]), "PTRWM_EXP", DEFAULT_METHOD
+    )
     assert se[0] == pytest.approx(5.0)  # sqrt(.5 * .5 / 100) * 100
     assert se[1] == pytest.approx(math.sqrt(0.005 * 0.995 / 100) * 100)  # 0% clipped to 0.5/n
     assert math.isnan(se[2])
-    assert standard_errors(np.array([1.0]), np.array([36.0]), "P8MEA", DEFAULT_METHOD)[0] == pytest.approx(0.2)
+    assert standard_errors(np.array([1.0]), np.array([36.0]), "P8MEA", DEFAULT_METHOD)[0] == pytest.approx(
+        0.2
+    )
     assert math.isnan(standard_errors(np.array([1.0]), np.array([np.nan]), "READPROG", DEFAULT_METHOD)[0])
 
 
 def test_strengths_by_hand() -> None:
     # all six alike in features, so each family is the other five
     df = frame(
-        [1, 2, 3, 4, 5, 6], [0] * 6, F1=[1, 1, 1, 1, 1, 1.0], F2=[0] * 6, H=[0] * 6,
-        M1=[10, 1, 2, 3, 4, 5], M2=[np.nan, 1, 1, 1, 1, 1], PUPILS=[4.0] * 6,
+        [1, 2, 3, 4, 5, 6],
+        [0] * 6,
+        F1=[1, 1, 1, 1, 1, 1.0],
+        F2=[0] * 6,
+        H=[0] * 6,
+        M1=[10, 1, 2, 3, 4, 5],
+        M2=[np.nan, 1, 1, 1, 1, 1],
+        PUPILS=[4.0] * 6,
     )
     r = recompute_phase(df, "primary", toy_method(family_size=5))
     s = r.strengths
@@ -178,8 +188,14 @@ def test_strengths_by_hand() -> None:
 def test_challenge_pairs_by_hand() -> None:
     # a strong in M1 / weak in M2, b the opposite, c and d in the middle; all in one place
     df = frame(
-        [1, 2, 3, 4], [0, 0, 0, 0], F1=[0, 1, 2, 3.0], F2=[0] * 4, H=[0, 1, 2, 3],
-        M1=[10, 0, 5, 5], M2=[0, 10, 5, 5], PUPILS=[100.0] * 4,
+        [1, 2, 3, 4],
+        [0, 0, 0, 0],
+        F1=[0, 1, 2, 3.0],
+        F2=[0] * 4,
+        H=[0, 1, 2, 3],
+        M1=[10, 0, 5, 5],
+        M2=[0, 10, 5, 5],
+        PUPILS=[100.0] * 4,
     )
     m = toy_method(family_size=3)
     r = recompute_phase(df, "primary", m)
@@ -225,7 +241,9 @@ def test_haversine() -> None:
 
 
 def test_prepare_drops_incomplete_rows() -> None:
-    df = pd.concat([SIX, frame([200, 201], [0, 0], F1=[1, np.nan], F2=[0, 0], H=[np.nan, 1])], ignore_index=True)
+    df = pd.concat(
+        [SIX, frame([200, 201], [0, 0], F1=[1, np.nan], F2=[0, 0], H=[np.nan, 1])], ignore_index=True
+    )
     d = prepare_phase(df, "primary", toy_method())
     assert d.n == 6 and dict(d.excluded) == {"no headline": 1, "no F1": 1}
 
@@ -249,11 +267,21 @@ def phase_frames(draw: st.DrawFn) -> tuple[dict[str, pd.DataFrame], Method]:
         urns = draw(st.permutations(list(range(start, start + n))))
         start += n
         frames[phase] = frame(
-            urns, [10.0 * x for x in mi], F1=f1, F2=f2, H=h, H_2017=[np.nan if x is None else x for x in h17],
-            M1=h, M2=f1, PUPILS=pupils, REGION=["A" if x % 2 else "B" for x in mi],
+            urns,
+            [10.0 * x for x in mi],
+            F1=f1,
+            F2=f2,
+            H=h,
+            H_2017=[np.nan if x is None else x for x in h17],
+            M1=h,
+            M2=f1,
+            PUPILS=pupils,
+            REGION=["A" if x % 2 else "B" for x in mi],
         )
     k = draw(st.integers(1, 8))
-    return frames, toy_method(family_size=k, radius_miles=40.0, coverage_radii=(0.0, 10.0, 25.0, 60.0, 1000.0))
+    return frames, toy_method(
+        family_size=k, radius_miles=40.0, coverage_radii=(0.0, 10.0, 25.0, 60.0, 1000.0)
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -353,7 +381,10 @@ def test_national_figures_on_the_pack(pack_dir: Path) -> None:
         assert (r.families.index != np.arange(r.data.n)[:, None]).all()
         for robust in (False, True):
             curve = res.coverage.curve(phase, robust)
-            print(f"{phase:9s} {'robust' if robust else 'default':7s}", {k: round(v, 1) for k, v in curve.items()})
+            print(
+                f"{phase:9s} {'robust' if robust else 'default':7s}",
+                {k: round(v, 1) for k, v in curve.items()},
+            )
             vals = list(curve.values())
             assert vals == sorted(vals) and 0 < vals[-1] <= 100
             for region in {row.region for row in res.coverage.rows if row.region}:

@@ -63,7 +63,9 @@ def test_pack_in_the_database_gives_the_core_results(pack_dir):
         (f.phase, f.region, f.robust, f.radius_miles): (f.schools, f.covered)
         for f in CoverageFigure.objects.filter(run=run)
     }
-    assert len(stored) == len(core.coverage.rows) == 2 * 10 * 5 * 2  # phase x (England + 9 regions) x radii x rules
+    assert (
+        len(stored) == len(core.coverage.rows) == 2 * 10 * 5 * 2
+    )  # phase x (England + 9 regions) x radii x rules
     for r in core.coverage.rows:
         assert stored[(r.phase, r.region, r.robust, int(r.radius_miles))] == (r.schools, r.covered), r
 
@@ -73,9 +75,15 @@ def test_pack_in_the_database_gives_the_core_results(pack_dir):
     for r in pure.coverage.rows:
         schools, covered = stored[(r.phase, r.region, r.robust, int(r.radius_miles))]
         assert schools == r.schools and abs(covered - r.covered) <= 5, r
-    england75 = {(f.phase, f.robust): round(f.percent, 1) for f in run.coverage.filter(region="", radius_miles=75)}
-    assert england75 == {("primary", False): 91.7, ("primary", True): 62.2, ("secondary", False): 92.6,
-                         ("secondary", True): 78.9}
+    england75 = {
+        (f.phase, f.robust): round(f.percent, 1) for f in run.coverage.filter(region="", radius_miles=75)
+    }
+    assert england75 == {
+        ("primary", False): 91.7,
+        ("primary", True): 62.2,
+        ("secondary", False): 92.6,
+        ("secondary", True): 78.9,
+    }
 
     # families depend on the census only, so they equal the pack's exactly
     prim = core.phases["primary"]

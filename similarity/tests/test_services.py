@@ -21,9 +21,32 @@ from similarity.tests.population import PRIMARY, SECONDARY, build_population, me
 pytestmark = pytest.mark.django_db
 
 PACK_COLUMNS_PRIMARY = {
-    "URN", "LA", "SCHOOLTYPE", "NOR", "PNUMFSMEVER", "PNUMEAL", "PSENELK", "PSENELSE", "PSEN", "LOG_NOR",
-    "READPROG", "WRITPROG", "MATPROG", "LAT", "LON", "REGION", "READPROG_2017", "WRITPROG_2017", "MATPROG_2017",
-    "PUPILS_2017", "READPROG_2018", "WRITPROG_2018", "MATPROG_2018", "PUPILS_2018", "PUPILS", "PUPILS_SOURCE",
+    "URN",
+    "LA",
+    "SCHOOLTYPE",
+    "NOR",
+    "PNUMFSMEVER",
+    "PNUMEAL",
+    "PSENELK",
+    "PSENELSE",
+    "PSEN",
+    "LOG_NOR",
+    "READPROG",
+    "WRITPROG",
+    "MATPROG",
+    "LAT",
+    "LON",
+    "REGION",
+    "READPROG_2017",
+    "WRITPROG_2017",
+    "MATPROG_2017",
+    "PUPILS_2017",
+    "READPROG_2018",
+    "WRITPROG_2018",
+    "MATPROG_2018",
+    "PUPILS_2018",
+    "PUPILS",
+    "PUPILS_SOURCE",
 }
 
 
@@ -52,7 +75,9 @@ def test_build_frames_has_the_pack_shape(population: dict[str, list[int]]) -> No
     assert last["PUPILS_SOURCE"] == "NOR" and last["PUPILS"] == pytest.approx(last["NOR"] / 7)
     assert math.isnan(p[p["URN"] == 209999].iloc[0]["READPROG"])
     s = frames["secondary"]
-    assert {"P8MEA", "ATT8SCR", "PTL2BASICS_95", "PTEBACC_E_PTQ_EE", "EBACCAPS", "P8MEA_2018"} <= set(s.columns)
+    assert {"P8MEA", "ATT8SCR", "PTL2BASICS_95", "PTEBACC_E_PTQ_EE", "EBACCAPS", "P8MEA_2018"} <= set(
+        s.columns
+    )
     assert len(s) == SECONDARY
 
 
@@ -79,8 +104,9 @@ def test_stored_results_equal_the_core(population: dict[str, list[int]]) -> None
             j = int(pr.partners.index[i])
             assert sim.partner_id == (int(pr.data.urn[j]) if j >= 0 else None)
     for r in res.coverage.rows:
-        f = CoverageFigure.objects.get(run=run, phase=r.phase, region=r.region, robust=r.robust,
-                                       radius_miles=int(r.radius_miles))
+        f = CoverageFigure.objects.get(
+            run=run, phase=r.phase, region=r.region, robust=r.robust, radius_miles=int(r.radius_miles)
+        )
         assert (f.schools, f.covered) == (r.schools, r.covered)
 
 
@@ -111,13 +137,22 @@ def test_properties_of_stored_results(stored: SimilarityRun) -> None:
 
 def test_recompute_is_idempotent_and_replaces_the_same_method(stored: SimilarityRun) -> None:
     n = SchoolSimilarity.objects.count()
-    figures = list(CoverageFigure.objects.order_by("phase", "region", "robust", "radius_miles")
-                   .values_list("phase", "region", "robust", "radius_miles", "covered"))
+    figures = list(
+        CoverageFigure.objects.order_by("phase", "region", "robust", "radius_miles").values_list(
+            "phase", "region", "robust", "radius_miles", "covered"
+        )
+    )
     again = services.recompute(method_small())
     assert again.replaced == 1
     assert SimilarityRun.objects.count() == 1 and SchoolSimilarity.objects.count() == n
-    assert list(CoverageFigure.objects.order_by("phase", "region", "robust", "radius_miles")
-                .values_list("phase", "region", "robust", "radius_miles", "covered")) == figures
+    assert (
+        list(
+            CoverageFigure.objects.order_by("phase", "region", "robust", "radius_miles").values_list(
+                "phase", "region", "robust", "radius_miles", "covered"
+            )
+        )
+        == figures
+    )
     # another method is stored beside it; --no-current keeps the current run
     other = services.recompute(method_small(family_size=5), make_current=False).run
     assert SimilarityRun.objects.count() == 2 and not other.is_current
@@ -130,8 +165,18 @@ def test_recompute_is_idempotent_and_replaces_the_same_method(stored: Similarity
 
 def test_command_recompute_and_coverage_json(population: dict[str, list[int]]) -> None:
     out, err = StringIO(), StringIO()
-    call_command("similarity", "recompute", "--family-size", "8", "--radius", "60", "--weights",
-                 "fsm=2,eal=1,sen=1,nor=1", stdout=out, stderr=err)
+    call_command(
+        "similarity",
+        "recompute",
+        "--family-size",
+        "8",
+        "--radius",
+        "60",
+        "--weights",
+        "fsm=2,eal=1,sen=1,nor=1",
+        stdout=out,
+        stderr=err,
+    )
     assert "Stored run" in out.getvalue() and "total" in out.getvalue()
     run = SimilarityRun.objects.get()
     assert run.method["family_size"] == 8 and run.method["radius_miles"] == 60
@@ -144,7 +189,9 @@ def test_command_recompute_and_coverage_json(population: dict[str, list[int]]) -
     for phase, curve in data.items():
         assert list(curve) == ["10", "25", "50", "75", "100"]
         for radius, percent in curve.items():
-            f = CoverageFigure.objects.get(run=run, phase=phase, region="", robust=False, radius_miles=int(radius))
+            f = CoverageFigure.objects.get(
+                run=run, phase=phase, region="", robust=False, radius_miles=int(radius)
+            )
             assert percent == pytest.approx(f.percent)
             assert percent == pytest.approx(100 * f.covered / f.schools)
         assert list(curve.values()) == sorted(curve.values())  # coverage never falls as R grows

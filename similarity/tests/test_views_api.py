@@ -46,7 +46,9 @@ def _body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-def test_school_similar_page_shows_family_partner_strengths_and_pairs(client: Client, run: SimilarityRun) -> None:
+def test_school_similar_page_shows_family_partner_strengths_and_pairs(
+    client: Client, run: SimilarityRun
+) -> None:
     sim = _with_partner(run)
     r = client.get(f"/schools/{sim.school_id}/similar/")
     assert r.status_code == 200
@@ -58,7 +60,9 @@ def test_school_similar_page_shows_family_partner_strengths_and_pairs(client: Cl
     assert sim.partner.name in html and 'id="partner-map"' in html and 'data-partner-lat="' in html
     assert 'id="partner-map-text"' in html  # location as text, always
     assert 'id="strengths-table"' in html
-    assert re.search(r'<svg[^>]+role="img"[^>]+aria-labelledby="strengths-chart-title strengths-chart-desc"', html)
+    assert re.search(
+        r'<svg[^>]+role="img"[^>]+aria-labelledby="strengths-chart-title strengths-chart-desc"', html
+    )
     assert sim.challenge_pairs, "the synthetic population has challenge pairs"
     assert 'id="pairs-table"' in html
     for p in sim.challenge_pairs:
@@ -90,8 +94,15 @@ def test_family_table_sorts_by_column(client: Client, run: SimilarityRun) -> Non
     assert [m[2] for m in sorted(sim.members, key=lambda m: urns.index(m[0]))] == [m[2] for m in by_miles]
     assert 'aria-sort="descending"' in table
     # the export follows the same order
-    rows = list(csv.DictReader(io.StringIO(_body(client.get(
-        f"/schools/{sim.school_id}/similar/family.csv?sort=miles&order=desc")).decode("utf-8-sig"))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                _body(
+                    client.get(f"/schools/{sim.school_id}/similar/family.csv?sort=miles&order=desc")
+                ).decode("utf-8-sig")
+            )
+        )
+    )
     assert [int(r["URN"]) for r in rows] == urns
 
 
@@ -101,7 +112,9 @@ def test_exports_parse(client: Client, run: SimilarityRun) -> None:
     family = list(csv.DictReader(io.StringIO(_body(client.get(f"{base}/family.csv")).decode("utf-8-sig"))))
     assert len(family) == 8 and family[0]["Rank"] == "1" and "% FSM ever 6" in family[0]
     assert [int(r["URN"]) for r in family] == [m[0] for m in sim.members]
-    strengths = list(csv.DictReader(io.StringIO(_body(client.get(f"{base}/strengths.csv")).decode("utf-8-sig"))))
+    strengths = list(
+        csv.DictReader(io.StringIO(_body(client.get(f"{base}/strengths.csv")).decode("utf-8-sig")))
+    )
     assert {r["Measure code"] for r in strengths} == set(sim.strengths)
     assert {r["Strength or weakness"] for r in strengths} <= {"strength", "weakness", "none"}
     pairs = list(csv.DictReader(io.StringIO(_body(client.get(f"{base}/pairs.csv")).decode("utf-8-sig"))))
@@ -110,7 +123,10 @@ def test_exports_parse(client: Client, run: SimilarityRun) -> None:
         r = client.get(f"{base}/{table}.xlsx")
         assert r.status_code == 200
         ws = load_workbook(io.BytesIO(r.content)).active
-        assert ws.max_row == 1 + {"family": 8, "strengths": len(sim.strengths), "pairs": len(sim.challenge_pairs)}[table]
+        assert (
+            ws.max_row
+            == 1 + {"family": 8, "strengths": len(sim.strengths), "pairs": len(sim.challenge_pairs)}[table]
+        )
     cov = list(csv.DictReader(io.StringIO(_body(client.get("/similarity/coverage.csv")).decode("utf-8-sig"))))
     assert len(cov) == 60 and {r["Rule"] for r in cov} == {"default", "robust"}
     ws = load_workbook(io.BytesIO(client.get("/similarity/coverage.xlsx").content)).active
@@ -122,7 +138,9 @@ def test_coverage_runs_and_methodology_pages(client: Client, run: SimilarityRun)
     html = client.get("/similarity/coverage/").content.decode()
     assert run.description in html and 'id="coverage-table"' in html
     assert 'id="regions-primary-table"' in html and "West Midlands" in html and "London" in html
-    assert re.search(r'<svg[^>]+role="img"[^>]+aria-labelledby="coverage-chart-title coverage-chart-desc"', html)
+    assert re.search(
+        r'<svg[^>]+role="img"[^>]+aria-labelledby="coverage-chart-title coverage-chart-desc"', html
+    )
     for f in run.coverage.filter(region="", robust=False):
         assert f"{f.percent:.1f}%" in html
     html = client.get("/similarity/runs/").content.decode()
@@ -207,7 +225,9 @@ def test_api_coverage_and_runs(client: Client, run: SimilarityRun) -> None:
     one = client.get("/api/similarity/coverage?phase=primary&region=England&radius=75&robust=false").json()
     assert len(one["figures"]) == 1
     f = run.coverage.get(phase="primary", region="", radius_miles=75, robust=False)
-    assert one["figures"][0]["covered"] == f.covered and one["figures"][0]["percent"] == pytest.approx(f.percent)
+    assert one["figures"][0]["covered"] == f.covered and one["figures"][0]["percent"] == pytest.approx(
+        f.percent
+    )
     london = client.get("/api/similarity/coverage?region=London").json()["figures"]
     assert london and all(x["region"] == "London" for x in london)
     runs = client.get("/api/similarity/runs").json()
@@ -221,8 +241,11 @@ def test_api_without_runs(client: Client) -> None:
 
 def test_api_operations_state_the_public_policy(client: Client) -> None:
     schema = client.get("/api/openapi.json").json()
-    paths = [p for p in schema["paths"] if "similarity" in p or p.endswith(("/family", "/partner", "/strengths",
-                                                                                "/challenge-pairs"))]
+    paths = [
+        p
+        for p in schema["paths"]
+        if "similarity" in p or p.endswith(("/family", "/partner", "/strengths", "/challenge-pairs"))
+    ]
     assert len(paths) == 6
     for p in paths:
         assert "Public: anyone may read; read-only." in schema["paths"][p]["get"]["description"]

@@ -34,7 +34,9 @@ def schools() -> SimpleNamespace:
     trust = PartnershipFactory()
     a = SchoolFactory(urn=100001, establishment_type="Academy - Converter mainstream", region_name="London")
     b = SchoolFactory(urn=100002, establishment_type="Academy sponsor led mainstream", region_name="London")
-    c = SchoolFactory(urn=100003, establishment_type="Academy - Converter mainstream", region_name="North West")
+    c = SchoolFactory(
+        urn=100003, establishment_type="Academy - Converter mainstream", region_name="North West"
+    )
     d = SchoolFactory(urn=100004, region_name="North West")
     MembershipFactory(partnership=trust, school=a, joined=dt.date(2015, 1, 1))
     MembershipFactory(partnership=trust, school=b, joined=dt.date(2015, 1, 1))
@@ -59,23 +61,43 @@ def post(client: Client, url: str, body: dict[str, Any]) -> Any:
 
 def seed(s: SimpleNamespace) -> None:
     staff = user("seed-staff", staff=True)
-    for prov, recip, stype, start in [(s.a, s.b, "jpd", D), (s.c, s.d, "cpd", D), (s.a, s.c, "governance",
-                                                                                 dt.date(2018, 1, 1))]:
-        services.record_activity(services.ActivityData(recipient_urn=recip.urn, support_type=stype,
-                                                       start_date=start, provider_urns=[prov.urn]), staff)
+    for prov, recip, stype, start in [
+        (s.a, s.b, "jpd", D),
+        (s.c, s.d, "cpd", D),
+        (s.a, s.c, "governance", dt.date(2018, 1, 1)),
+    ]:
+        services.record_activity(
+            services.ActivityData(
+                recipient_urn=recip.urn, support_type=stype, start_date=start, provider_urns=[prov.urn]
+            ),
+            staff,
+        )
     services.record_pledge(s.a.urn, s.b.urn, dt.date(2016, 4, 1), staff)  # delivered (jpd 2017)
     services.record_pledge(s.c.urn, s.a.urn, dt.date(2016, 4, 1), staff)  # not delivered
 
 
-ACT = {"provider_urns": [100001], "recipient_urn": 100002, "support_type": "cpd", "start_date": "2019-09-01",
-       "days": "2.5"}
+ACT = {
+    "provider_urns": [100001],
+    "recipient_urn": 100002,
+    "support_type": "cpd",
+    "start_date": "2019-09-01",
+    "days": "2.5",
+}
 
 
 def test_every_support_operation_starts_with_its_policy(client: Client) -> None:
-    paths = {p: item for p, item in client.get("/api/openapi.json").json()["paths"].items()
-             if p.startswith("/api/support/")}
-    assert set(paths) == {"/api/support/activities", "/api/support/pledges", "/api/support/pledges/monitoring",
-                          "/api/support/report", "/api/support/import"}
+    paths = {
+        p: item
+        for p, item in client.get("/api/openapi.json").json()["paths"].items()
+        if p.startswith("/api/support/")
+    }
+    assert set(paths) == {
+        "/api/support/activities",
+        "/api/support/pledges",
+        "/api/support/pledges/monitoring",
+        "/api/support/report",
+        "/api/support/import",
+    }
     for path, item in paths.items():
         for method, op in item.items():
             assert op["description"].startswith(POLICIES), f"{method} {path}"
@@ -113,7 +135,9 @@ def test_activities_list_scoped_like_the_ledger(client: Client, schools: SimpleN
 
 
 # ------------------------------------------------------------------------------------------------ activities: write
-def test_record_activity_refused_anonymous_and_for_another_school(client: Client, schools: SimpleNamespace) -> None:
+def test_record_activity_refused_anonymous_and_for_another_school(
+    client: Client, schools: SimpleNamespace
+) -> None:
     assert post(client, "/api/support/activities", ACT).status_code == 401
     login(client, name="head-c", school=schools.c)
     r = post(client, "/api/support/activities", ACT)  # provided by a, not by c
@@ -150,8 +174,9 @@ def test_record_activity_by_the_provider_school(client: Client, schools: SimpleN
         ({"recipient_urn": 100001}, "provider_urns"),
     ],
 )
-def test_record_activity_validation_names_the_field(client: Client, schools: SimpleNamespace, change: dict[str, Any],
-                                                    field: str) -> None:
+def test_record_activity_validation_names_the_field(
+    client: Client, schools: SimpleNamespace, change: dict[str, Any], field: str
+) -> None:
     login(client, name="staff", staff=True)
     r = post(client, "/api/support/activities", {**ACT, **change})
     assert r.status_code == 422, r.content
@@ -202,8 +227,13 @@ def test_record_pledge_scoped(client: Client, schools: SimpleNamespace) -> None:
 
 # ------------------------------------------------------------------------------------------------ report
 def test_report_is_public_with_every_table(client: Client, schools: SimpleNamespace) -> None:
-    SurveyResponse.objects.create(school=schools.a, survey_year=2014, supports_others=True,
-                                  support_types=["jpd"], supported_before_conversion=False)
+    SurveyResponse.objects.create(
+        school=schools.a,
+        survey_year=2014,
+        supports_others=True,
+        support_types=["jpd"],
+        supported_before_conversion=False,
+    )
     seed(schools)
     r = client.get("/api/support/report")
     assert r.status_code == 200
@@ -218,9 +248,11 @@ def test_report_is_public_with_every_table(client: Client, schools: SimpleNamesp
 
 
 # ------------------------------------------------------------------------------------------------ import
-GOOD = ("provider_urns,system_leader,recipient_urn,support_type,start_date,end_date,days,outcome\n"
-        "100001,,100002,jpd,2017-09-01,2018-07-20,10,Lesson study\n"
-        ",Jo Bloggs (NLE),100004,system_leader,2018-01-08,,,\n")
+GOOD = (
+    "provider_urns,system_leader,recipient_urn,support_type,start_date,end_date,days,outcome\n"
+    "100001,,100002,jpd,2017-09-01,2018-07-20,10,Lesson study\n"
+    ",Jo Bloggs (NLE),100004,system_leader,2018-01-08,,,\n"
+)
 
 
 def upload(client: Client, name: str, text: str) -> Any:
@@ -244,8 +276,14 @@ def test_import_success_then_idempotent(client: Client, schools: SimpleNamespace
     login(client, name="staff", staff=True)
     r = upload(client, "acts.csv", GOOD)
     assert r.status_code == 200, r.content
-    assert r.json() == {"file": "acts.csv", "kind": "activities", "rows": 2, "inserted": 2, "updated": 0,
-                        "unchanged": 0}
+    assert r.json() == {
+        "file": "acts.csv",
+        "kind": "activities",
+        "rows": 2,
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+    }
     assert SupportActivity.objects.count() == 2
     assert upload(client, "acts.csv", GOOD).json()["unchanged"] == 2
     assert AuditEvent.objects.filter(action="support.import").count() == 2
@@ -269,7 +307,9 @@ def test_import_xlsx(client: Client, schools: SimpleNamespace) -> None:
     assert r.json()["kind"] == "pledges" and ConverterPledge.objects.get().supported_id == 100004
 
 
-def test_malformed_import_names_the_cell_and_changes_nothing(client: Client, schools: SimpleNamespace) -> None:
+def test_malformed_import_names_the_cell_and_changes_nothing(
+    client: Client, schools: SimpleNamespace
+) -> None:
     login(client, name="staff", staff=True)
     upload(client, "acts.csv", GOOD)
     before = list(SupportActivity.objects.order_by("id").values())
@@ -278,7 +318,12 @@ def test_malformed_import_names_the_cell_and_changes_nothing(client: Client, sch
     r = upload(client, "bad.csv", bad)
     assert r.status_code == 422
     err = r.json()
-    assert (err["file"], err["row"], err["column"], err["value"]) == ("bad.csv", 4, "start_date", "2018-02-30")
+    assert (err["file"], err["row"], err["column"], err["value"]) == (
+        "bad.csv",
+        4,
+        "start_date",
+        "2018-02-30",
+    )
     assert err["detail"].startswith("bad.csv, row 4, column start_date, value '2018-02-30'")
     assert list(SupportActivity.objects.order_by("id").values()) == before
     assert AuditEvent.objects.count() == events

@@ -53,14 +53,25 @@ def test_import_then_reimport_is_idempotent(tmp_path):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("provider,recipient_urn,support_type,start_date\n1,2,jpd,2017-01-01\n", "row 1, column 1 (provider)"),
+        (
+            "provider,recipient_urn,support_type,start_date\n1,2,jpd,2017-01-01\n",
+            "row 1, column 1 (provider)",
+        ),
         ("urn_x,foo\n", "header matches no import kind"),
-        (HEADER + "100001,,100002,jpd,2017-13-01,,,\n", "row 2, column start_date, value '2017-13-01': is not a date"),
-        (HEADER + "100001,,100002,jpd,2017-09-01,,,\n100001,,999999,cpd,2017-09-01,,,\n",
-         "row 3, column recipient_urn, value '999999': is not a known school URN"),
+        (
+            HEADER + "100001,,100002,jpd,2017-13-01,,,\n",
+            "row 2, column start_date, value '2017-13-01': is not a date",
+        ),
+        (
+            HEADER + "100001,,100002,jpd,2017-09-01,,,\n100001,,999999,cpd,2017-09-01,,,\n",
+            "row 3, column recipient_urn, value '999999': is not a known school URN",
+        ),
         (HEADER + "100001,,100002,lessons,2017-09-01,,,\n", "column support_type, value 'lessons'"),
         (HEADER + "100001,,100002,jpd,2017-09-01,,-2,\n", "column days, value '-2': must not be negative"),
-        (HEADER + "100001,,100002,jpd,2017-09-01,,,\n100001,,100002,jpd,2017-09-01,,,\n", "row 3: repeats row 2"),
+        (
+            HEADER + "100001,,100002,jpd,2017-09-01,,,\n100001,,100002,jpd,2017-09-01,,,\n",
+            "row 3: repeats row 2",
+        ),
         ("", "empty"),
     ],
 )
@@ -83,7 +94,9 @@ def test_a_bad_last_row_leaves_the_database_unchanged(tmp_path):
 
 
 def test_pledges_and_survey_and_xlsx(tmp_path):
-    import_file(write(tmp_path, "p.csv", "academy_urn,supported_urn,pledge_date,note\n100001,100004,2016-04-01,x\n"))
+    import_file(
+        write(tmp_path, "p.csv", "academy_urn,supported_urn,pledge_date,note\n100001,100004,2016-04-01,x\n")
+    )
     assert ConverterPledge.objects.count() == 1
     from openpyxl import Workbook
 
@@ -107,7 +120,9 @@ def test_command(tmp_path, capsys):
     call_command("support", "import", str(write(tmp_path, "acts.csv", GOOD)))
     assert "3 inserted" in capsys.readouterr().out
     with pytest.raises(CommandError, match="bad.csv, row 2, column start_date"):
-        call_command("support", "import", str(write(tmp_path, "bad.csv", HEADER + "100001,,100002,jpd,x,,,\n")))
+        call_command(
+            "support", "import", str(write(tmp_path, "bad.csv", HEADER + "100001,,100002,jpd,x,,,\n"))
+        )
 
 
 def test_upload_page_staff_only(tmp_path, client: Client):

@@ -48,8 +48,13 @@ def user(name: str, staff: bool = False, school=None):
 
 
 def act(provider, recipient, **kw):
-    return services.ActivityData(recipient_urn=recipient, support_type=kw.pop("support_type", "jpd"),
-                                 start_date=kw.pop("start_date", D), provider_urns=[provider] if provider else [], **kw)
+    return services.ActivityData(
+        recipient_urn=recipient,
+        support_type=kw.pop("support_type", "jpd"),
+        start_date=kw.pop("start_date", D),
+        provider_urns=[provider] if provider else [],
+        **kw,
+    )
 
 
 def test_staff_records_with_relationship_and_audit(schools):
@@ -57,9 +62,14 @@ def test_staff_records_with_relationship_and_audit(schools):
     a1 = services.record_activity(act(schools.a.urn, schools.b.urn, days=3), staff)
     assert a1.relationship == Relationship.SAME_TRUST
     assert list(a1.providers.values_list("urn", flat=True)) == [schools.a.urn]
-    assert services.record_activity(act(schools.a.urn, schools.d.urn), staff).relationship == Relationship.STANDALONE
+    assert (
+        services.record_activity(act(schools.a.urn, schools.d.urn), staff).relationship
+        == Relationship.STANDALONE
+    )
     # c joined its trust in 2018: before that it was standalone; after, a different trust
-    early = services.record_activity(act(schools.a.urn, schools.c.urn, start_date=dt.date(2017, 10, 1)), staff)
+    early = services.record_activity(
+        act(schools.a.urn, schools.c.urn, start_date=dt.date(2017, 10, 1)), staff
+    )
     late = services.record_activity(act(schools.a.urn, schools.c.urn, start_date=dt.date(2018, 10, 1)), staff)
     assert (early.relationship, late.relationship) == (Relationship.STANDALONE, Relationship.DIFFERENT_TRUST)
     assert AuditEvent.objects.filter(action="support.activity.recorded").count() == 4
@@ -77,12 +87,27 @@ def test_school_user_may_record_only_for_their_own_school(schools):
 
 def test_school_user_refused_on_the_page(schools, client: Client):
     client.force_login(user("head", school=schools.a))
-    r = client.post("/support/record/", {"provider_urns": str(schools.c.urn), "recipient_urn": str(schools.b.urn),
-                                         "support_type": "jpd", "start_date": "2017-09-01"})
+    r = client.post(
+        "/support/record/",
+        {
+            "provider_urns": str(schools.c.urn),
+            "recipient_urn": str(schools.b.urn),
+            "support_type": "jpd",
+            "start_date": "2017-09-01",
+        },
+    )
     assert r.status_code == 403
     assert SupportActivity.objects.count() == 0
-    r = client.post("/support/record/", {"provider_urns": str(schools.a.urn), "recipient_urn": str(schools.b.urn),
-                                         "support_type": "cpd", "start_date": "2017-09-01", "days": "2.5"})
+    r = client.post(
+        "/support/record/",
+        {
+            "provider_urns": str(schools.a.urn),
+            "recipient_urn": str(schools.b.urn),
+            "support_type": "cpd",
+            "start_date": "2017-09-01",
+            "days": "2.5",
+        },
+    )
     assert r.status_code == 302
     assert SupportActivity.objects.get().days == 2.5
 
@@ -101,9 +126,16 @@ def test_validation_and_duplicates(schools):
 
 
 def test_brokered_deployment_lands_once(schools):
-    dep = SimpleNamespace(id=7, provider_urns=[schools.a.urn], system_leader_name="Jo Bloggs NLE",
-                          recipient_urn=schools.c.urn, support_type="system_leader", start_date=D,
-                          end_date=dt.date(2018, 7, 1), days=12)
+    dep = SimpleNamespace(
+        id=7,
+        provider_urns=[schools.a.urn],
+        system_leader_name="Jo Bloggs NLE",
+        recipient_urn=schools.c.urn,
+        support_type="system_leader",
+        start_date=D,
+        end_date=dt.date(2018, 7, 1),
+        days=12,
+    )
     first = services.record_brokered_deployment(dep)
     dep.days = 15
     again = services.record_brokered_deployment(dep)
@@ -111,7 +143,13 @@ def test_brokered_deployment_lands_once(schools):
     again.refresh_from_db()
     assert again.days == 15 and again.source == Source.BROKERAGE and again.external_ref == "brokerage:7"
     leader_only = services.record_brokered_deployment(
-        {"recipient_urn": schools.d.urn, "system_leader_name": "A Leader", "start_date": D, "support_type": "other"})
+        {
+            "recipient_urn": schools.d.urn,
+            "system_leader_name": "A Leader",
+            "start_date": D,
+            "support_type": "other",
+        }
+    )
     assert leader_only.relationship == Relationship.UNKNOWN
 
 
@@ -122,7 +160,9 @@ def test_pledges_delivered_by_region_and_trust(schools):
     with pytest.raises(services.SupportError):
         services.record_pledge(schools.a.urn, schools.a.urn, dt.date(2016, 4, 1), staff)
     with pytest.raises(PermissionDenied):
-        services.record_pledge(schools.a.urn, schools.d.urn, dt.date(2017, 4, 1), user("other", school=schools.b))
+        services.record_pledge(
+            schools.a.urn, schools.d.urn, dt.date(2017, 4, 1), user("other", school=schools.b)
+        )
     # delivered: same provider and recipient, starting on/after the pledge; an earlier activity does not count
     services.record_activity(act(schools.a.urn, schools.d.urn, start_date=dt.date(2016, 9, 1)), staff)
     services.record_activity(act(schools.a.urn, schools.c.urn, start_date=dt.date(2015, 9, 1)), staff)
@@ -136,13 +176,24 @@ def test_pledges_delivered_by_region_and_trust(schools):
 
 
 def test_survey_report(schools):
-    SurveyResponse.objects.create(school=schools.a, survey_year=2014, supports_others=True,
-                                  support_types=["jpd", "cpd"], supported_before_conversion=False)
+    SurveyResponse.objects.create(
+        school=schools.a,
+        survey_year=2014,
+        supports_others=True,
+        support_types=["jpd", "cpd"],
+        supported_before_conversion=False,
+    )
     SurveyResponse.objects.create(school=schools.b, survey_year=2014, supports_others=False)
-    services.record_activity(act(schools.c.urn, schools.d.urn, support_type="governance"), user("s", staff=True))
+    services.record_activity(
+        act(schools.c.urn, schools.d.urn, support_type="governance"), user("s", staff=True)
+    )
     rep = services.survey_report()
-    assert rep["overall"][0] == {"name": "Academies supporting other schools", "count": 2, "base": 3,
-                                 "percent": 66.7}
+    assert rep["overall"][0] == {
+        "name": "Academies supporting other schools",
+        "count": 2,
+        "base": 3,
+        "percent": 66.7,
+    }
     by_route = {r["name"]: r for r in rep["by_route"]}
     assert by_route["Converter"]["count"] == 2 and by_route["Sponsored"]["count"] == 0
     assert rep["newly"][0]["count"] == 1
@@ -158,19 +209,38 @@ def test_pages(schools, client: Client):
     assert client.get("/support/import/").status_code == 302  # staff only
     assert client.get("/support/").status_code == 200
     client.force_login(user("staff", staff=True))
-    for url in ("/support/", "/support/record/", "/support/pledges/", "/support/import/",
-                "/support/pledges/list.csv", "/support/pledges/region.xlsx", "/support/report/by_type.csv"):
+    for url in (
+        "/support/",
+        "/support/record/",
+        "/support/pledges/",
+        "/support/import/",
+        "/support/pledges/list.csv",
+        "/support/pledges/region.xlsx",
+        "/support/report/by_type.csv",
+    ):
         assert client.get(url).status_code == 200, url
 
 
 def test_brokered_deployment_changed_dates_and_unknown_type_update_the_same_activity(schools):
-    payload = {"id": 9, "provider_urns": [schools.a.urn], "system_leader_name": "", "recipient_urn": schools.c.urn,
-               "support_type": "lesson_observation", "start_date": D, "end_date": None, "days": 3, "outcome": None}
+    payload = {
+        "id": 9,
+        "provider_urns": [schools.a.urn],
+        "system_leader_name": "",
+        "recipient_urn": schools.c.urn,
+        "support_type": "lesson_observation",
+        "start_date": D,
+        "end_date": None,
+        "days": 3,
+        "outcome": None,
+    }
     first = services.record_brokered_deployment(payload)
     assert first.support_type == "other"
     payload.update(start_date=dt.date(2017, 10, 2), support_type="cpd", end_date=dt.date(2018, 3, 1))
     second = services.record_brokered_deployment(payload)
     assert second.pk == first.pk and SupportActivity.objects.count() == 1
     second.refresh_from_db()
-    assert (second.start_date, second.support_type, second.end_date) == (dt.date(2017, 10, 2), "cpd",
-                                                                        dt.date(2018, 3, 1))
+    assert (second.start_date, second.support_type, second.end_date) == (
+        dt.date(2017, 10, 2),
+        "cpd",
+        dt.date(2018, 3, 1),
+    )

@@ -23,10 +23,12 @@ class Command(BaseCommand):
         counts: dict[str, int] = {}
         if opts["action"] == "derive":
             counts = services.derive_from_register()
-        counts.update({
-            "open_needs": Need.objects.filter(is_open=True).count(),
-            "active_offers": Offer.objects.filter(is_active=True).count(),
-        })
+        counts.update(
+            {
+                "open_needs": Need.objects.filter(is_open=True).count(),
+                "active_offers": Offer.objects.filter(is_active=True).count(),
+            }
+        )
         if opts["json"]:
             self.stdout.write(json.dumps(counts))
         else:

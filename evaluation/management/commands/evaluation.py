@@ -32,7 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         settings = Settings(
-            n_boot=opts["n_boot"], seed=opts["seed"], min_group=opts["min_group"],
+            n_boot=opts["n_boot"],
+            seed=opts["seed"],
+            min_group=opts["min_group"],
             min_comparison=opts["min_comparison"],
         )
         rep = services.run_national(settings)
@@ -40,21 +42,50 @@ class Command(BaseCommand):
         for et in [t["code"] for t in services.event_types(rep.run)]:
             for r in services.headline_rows(services.effect_rows(rep.run, et)):
                 if r["group_kind"] != "trust":
-                    heads.append({k: r[k] for k in ("event_type", "group", "measure", "effect", "ci_low", "ci_high",
-                                                    "n_treated", "n_comparison", "lead_2", "lead_2_low",
-                                                    "lead_2_high")})
+                    heads.append(
+                        {
+                            k: r[k]
+                            for k in (
+                                "event_type",
+                                "group",
+                                "measure",
+                                "effect",
+                                "ci_low",
+                                "ci_high",
+                                "n_treated",
+                                "n_comparison",
+                                "lead_2",
+                                "lead_2_low",
+                                "lead_2_high",
+                            )
+                        }
+                    )
         if opts["json"]:
-            self.stdout.write(json.dumps({
-                "run": rep.run.pk, "estimates": rep.estimates, "school_events": rep.school_events,
-                "read_seconds": round(rep.read_seconds, 3), "compute_seconds": round(rep.compute_seconds, 3),
-                "write_seconds": round(rep.write_seconds, 3), "total_seconds": round(rep.total_seconds, 3),
-                "counts": rep.run.counts, "headline": heads,
-            }, indent=1))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "run": rep.run.pk,
+                        "estimates": rep.estimates,
+                        "school_events": rep.school_events,
+                        "read_seconds": round(rep.read_seconds, 3),
+                        "compute_seconds": round(rep.compute_seconds, 3),
+                        "write_seconds": round(rep.write_seconds, 3),
+                        "total_seconds": round(rep.total_seconds, 3),
+                        "counts": rep.run.counts,
+                        "headline": heads,
+                    },
+                    indent=1,
+                )
+            )
             return
-        self.stdout.write(f"Stored evaluation run {rep.run.pk} (current): {rep.estimates} estimates, "
-                          f"{rep.school_events} school events; families from {rep.run.families_source}")
-        self.stdout.write(f"Time: read {rep.read_seconds:.2f} s, compute {rep.compute_seconds:.2f} s, "
-                          f"write {rep.write_seconds:.2f} s; total {rep.total_seconds:.2f} s")
+        self.stdout.write(
+            f"Stored evaluation run {rep.run.pk} (current): {rep.estimates} estimates, "
+            f"{rep.school_events} school events; families from {rep.run.families_source}"
+        )
+        self.stdout.write(
+            f"Time: read {rep.read_seconds:.2f} s, compute {rep.compute_seconds:.2f} s, "
+            f"write {rep.write_seconds:.2f} s; total {rep.total_seconds:.2f} s"
+        )
         for h in heads:
             self.stdout.write(
                 f"  {h['event_type']:<15} {h['group']:<32} {h['measure']:<13} {h['effect']:+.3f} "

@@ -21,7 +21,9 @@ from partnerships import services
 
 
 def _report_lines(report: list[dict[str, Any]]) -> list[str]:
-    lines = [f"{'KS':>2} {'year':>4} {'members':>7} {'direct':>7} {'1 link':>7} {'chain':>6} {'found':>13} {'none':>5} {'not in register':>15}"]
+    lines = [
+        f"{'KS':>2} {'year':>4} {'members':>7} {'direct':>7} {'1 link':>7} {'chain':>6} {'found':>13} {'none':>5} {'not in register':>15}"
+    ]
     for r in report:
         lines.append(
             f"{r['key_stage']:>2} {r['year']:>4} {r['members']:>7} {r['direct']:>7} {r['link']:>7} {r['chain']:>6} "
@@ -35,7 +37,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{map-members,recompute}")
-        m = sub.add_parser("map-members", help="member URN -> URN with results (direct, via links), with counts")
+        m = sub.add_parser(
+            "map-members", help="member URN -> URN with results (direct, via links), with counts"
+        )
         m.add_argument("--json", action="store_true")
         r = sub.add_parser("recompute", help="recompute and store every trust's aggregates")
         r.add_argument("--json", action="store_true")
@@ -45,23 +49,44 @@ class Command(BaseCommand):
         if opts["action"] == "map-members":
             s = services.map_members()
             report = services.mapping_report()
-            out: dict[str, Any] = {"rows": s.rows, "inserted": s.inserted, "updated": s.updated, "deleted": s.deleted,
-                                   "unchanged": s.unchanged, "report": report,
-                                   "seat_conflicts": s.seats.conflicts if s.seats else [],
-                                   "seconds": round(time.perf_counter() - t0, 2)}
+            out: dict[str, Any] = {
+                "rows": s.rows,
+                "inserted": s.inserted,
+                "updated": s.updated,
+                "deleted": s.deleted,
+                "unchanged": s.unchanged,
+                "report": report,
+                "seat_conflicts": s.seats.conflicts if s.seats else [],
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
         else:
             rs = services.recompute()
             report = services.mapping_report()
-            out = {"trusts": rs.trusts, "members": rs.members, "seconds": rs.seconds, "report": report,
-                   "mapping": None if rs.mapping is None else {"inserted": rs.mapping.inserted, "updated": rs.mapping.updated,
-                                                               "deleted": rs.mapping.deleted, "unchanged": rs.mapping.unchanged}}
+            out = {
+                "trusts": rs.trusts,
+                "members": rs.members,
+                "seconds": rs.seconds,
+                "report": report,
+                "mapping": None
+                if rs.mapping is None
+                else {
+                    "inserted": rs.mapping.inserted,
+                    "updated": rs.mapping.updated,
+                    "deleted": rs.mapping.deleted,
+                    "unchanged": rs.mapping.unchanged,
+                },
+            }
         if opts["json"]:
             self.stdout.write(json.dumps(out, indent=2, default=str))
             return
         if opts["action"] == "recompute":
-            self.stdout.write(f"Stored aggregates for {out['trusts']} partnerships ({out['members']} memberships); {out['seconds']}")
+            self.stdout.write(
+                f"Stored aggregates for {out['trusts']} partnerships ({out['members']} memberships); {out['seconds']}"
+            )
         else:
-            self.stdout.write(f"Member mapping: {out['rows']} rows; inserted {out['inserted']}, updated {out['updated']}, "
-                              f"deleted {out['deleted']}, unchanged {out['unchanged']}")
+            self.stdout.write(
+                f"Member mapping: {out['rows']} rows; inserted {out['inserted']}, updated {out['updated']}, "
+                f"deleted {out['deleted']}, unchanged {out['unchanged']}"
+            )
         for line in _report_lines(report):
             self.stdout.write(line)

@@ -29,16 +29,33 @@ def setup(settings):
     settings.MAP_TILE_URL = UNREACHABLE_TILES
     cache.clear()
     trust = PartnershipFactory(kind=Kind.MAT, name="Riverside Learning Trust")
-    member = SchoolFactory(urn=160001, name="Riverside Primary", region_name=REGION, la_name="Wigan", latitude=53.545, longitude=-2.632)
-    joiner = SchoolFactory(urn=160002, name="Hillside Primary", region_name=REGION, la_name="Wigan", latitude=53.56, longitude=-2.60)
+    member = SchoolFactory(
+        urn=160001,
+        name="Riverside Primary",
+        region_name=REGION,
+        la_name="Wigan",
+        latitude=53.545,
+        longitude=-2.632,
+    )
+    joiner = SchoolFactory(
+        urn=160002,
+        name="Hillside Primary",
+        region_name=REGION,
+        la_name="Wigan",
+        latitude=53.56,
+        longitude=-2.60,
+    )
     CensusRecordFactory(school=member, year=2025, nor=300)
     CensusRecordFactory(school=joiner, year=2025, nor=150)
     MembershipFactory(partnership=trust, school=member)
     services.recompute()
     User = get_user_model()
     users = {}
-    for name, role, scope in (("head", Role.SCHOOL_USER, {"school": joiner}), ("board", Role.TRUST_ADMIN, {"partnership": trust}),
-                              ("director", Role.REGIONAL_APPROVER, {"region": REGION})):
+    for name, role, scope in (
+        ("head", Role.SCHOOL_USER, {"school": joiner}),
+        ("board", Role.TRUST_ADMIN, {"partnership": trust}),
+        ("director", Role.REGIONAL_APPROVER, {"region": REGION}),
+    ):
         users[name] = User.objects.create_user(name, password=f"pw-{name}-12345")
         RoleAssignment.objects.create(user=users[name], role=role, **scope)
     yield trust, joiner

@@ -29,7 +29,11 @@ from schools.importers.runner import FileResult, import_file, import_many, plan
 def deferred_checkpoint() -> Iterator[None]:
     """SQLite (WAL): checkpoint once after all files instead of after every file's commit (pages rewritten by
     several files are then copied back to the database file once)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block or getattr(connection, "is_in_memory_db", lambda: True)():
+    if (
+        connection.vendor != "sqlite"
+        or connection.in_atomic_block
+        or getattr(connection, "is_in_memory_db", lambda: True)()
+    ):
         yield
         return
     with connection.cursor() as cur:
@@ -50,12 +54,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="*", help="files to import (.csv, .json, .xlsx, optionally .xz)")
-        parser.add_argument("--all", action="store_true", help="import every file of --source in dependency order")
-        parser.add_argument("--source", default="", help="bundle | pack | a folder (default: pack if present, else bundle)")
-        parser.add_argument("--kind", choices=sorted(KINDS), help="force the file kind instead of detecting it")
-        parser.add_argument("--force", action="store_true", help="re-import files already imported with the same sha256")
-        parser.add_argument("--year", type=int, help="academic year end (2019 = 2018/19) when the file name does not say")
-        parser.add_argument("--as-of", dest="as_of", type=dt.date.fromisoformat, help="date of a register/coordinates file")
+        parser.add_argument(
+            "--all", action="store_true", help="import every file of --source in dependency order"
+        )
+        parser.add_argument(
+            "--source", default="", help="bundle | pack | a folder (default: pack if present, else bundle)"
+        )
+        parser.add_argument(
+            "--kind", choices=sorted(KINDS), help="force the file kind instead of detecting it"
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="re-import files already imported with the same sha256"
+        )
+        parser.add_argument(
+            "--year", type=int, help="academic year end (2019 = 2018/19) when the file name does not say"
+        )
+        parser.add_argument(
+            "--as-of", dest="as_of", type=dt.date.fromisoformat, help="date of a register/coordinates file"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["all"] == bool(opts["files"]):
@@ -72,6 +88,7 @@ class Command(BaseCommand):
             chosen, ignored = plan(folder)
             self.stderr.write(f"Importing {len(chosen)} files from {folder}")
             with tqdm(total=len(chosen), file=sys.stderr, unit="file", dynamic_ncols=True) as bar:
+
                 def progress(name: str) -> None:
                     if bar.n or bar.desc:
                         bar.update(1)
@@ -86,7 +103,11 @@ class Command(BaseCommand):
                 if not path.exists():
                     raise CommandError(f"{path}: no such file")
                 bar.set_description(path.name[:40])
-                results.append(import_file(path, kind=opts["kind"], force=opts["force"], year=opts["year"], as_of=opts["as_of"]))
+                results.append(
+                    import_file(
+                        path, kind=opts["kind"], force=opts["force"], year=opts["year"], as_of=opts["as_of"]
+                    )
+                )
 
     def _report(self, results: list[FileResult]) -> None:
         for r in results:

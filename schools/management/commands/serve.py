@@ -30,21 +30,36 @@ def gunicorn_argv(
     max_requests: int,
 ) -> list[str]:
     argv = [
-        sys.executable, "-m", "gunicorn", WSGI_APP,
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--timeout", str(timeout),
-        "--graceful-timeout", "20",
-        "--error-logfile", "-",
-        "--log-level", "info",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        WSGI_APP,
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        str(timeout),
+        "--graceful-timeout",
+        "20",
+        "--error-logfile",
+        "-",
+        "--log-level",
+        "info",
     ]
     if threads > 1:
         argv += ["--worker-class", "gthread"]
     if access_log:
         argv += ["--access-logfile", "-"]
     if max_requests:
-        argv += ["--max-requests", str(max_requests), "--max-requests-jitter", str(max(1, max_requests // 10))]
+        argv += [
+            "--max-requests",
+            str(max_requests),
+            "--max-requests-jitter",
+            str(max(1, max_requests // 10)),
+        ]
     return argv
 
 
@@ -53,19 +68,33 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # gunicorn's workers load the app and run the checks they need
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="bind address (default 127.0.0.1)")
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="default $PORT or 8000")
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "0")) or default_workers(),
+            "--host", default=os.environ.get("HOST", "127.0.0.1"), help="bind address (default 127.0.0.1)"
+        )
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="default $PORT or 8000"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_WORKERS", "0")) or default_workers(),
             help="worker processes (default 2 x cores + 1, or $WEB_WORKERS)",
         )
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("WEB_THREADS", "1")),
+            "--threads",
+            type=int,
+            default=int(os.environ.get("WEB_THREADS", "1")),
             help="threads per worker (default 1; >1 uses the gthread worker)",
         )
-        parser.add_argument("--access-log", action="store_true", help="write an access log line per request to stdout")
-        parser.add_argument("--timeout", type=int, default=30, help="seconds before a silent worker is restarted")
-        parser.add_argument("--max-requests", type=int, default=0, help="recycle a worker after this many requests (0: never)")
+        parser.add_argument(
+            "--access-log", action="store_true", help="write an access log line per request to stdout"
+        )
+        parser.add_argument(
+            "--timeout", type=int, default=30, help="seconds before a silent worker is restarted"
+        )
+        parser.add_argument(
+            "--max-requests", type=int, default=0, help="recycle a worker after this many requests (0: never)"
+        )
         parser.add_argument("--dry-run", action="store_true", help="print the gunicorn command line and exit")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -85,7 +114,9 @@ class Command(BaseCommand):
         if opts["dry_run"]:
             self.stdout.write(" ".join(argv))
             return
-        self.stderr.write(f"Serving School Partners on http://{opts['host']}:{opts['port']}/ ({opts['workers']} workers)")
+        self.stderr.write(
+            f"Serving School Partners on http://{opts['host']}:{opts['port']}/ ({opts['workers']} workers)"
+        )
         sys.stdout.flush()
         sys.stderr.flush()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "schoolpartners.settings")

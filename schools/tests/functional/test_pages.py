@@ -61,7 +61,9 @@ def school_data():
     ResultFactory(school=s, year=2019, measure="READPROG", value=None, note="SUPP")
     InspectionFactory(school=s, date=dt.date(2017, 6, 1), rating="Good")
     MembershipFactory(school=s, partnership=PartnershipFactory(name="Harbour Learning Trust"))
-    SchoolLinkFactory(urn=s.urn, link_urn=120144, link_name="Oakfield Primary School", link_type="Predecessor")
+    SchoolLinkFactory(
+        urn=s.urn, link_urn=120144, link_name="Oakfield Primary School", link_type="Predecessor"
+    )
     return s
 
 
@@ -101,7 +103,9 @@ def test_map_without_tile_url_has_no_tile_layer(live_server, page, school_data, 
     assert page.locator("#school-coordinates").is_visible()
 
 
-@pytest.mark.parametrize("path", ["/", "/schools/?q=LE16", "/schools/?phase=primary", "/schools/140001/", "/accounts/login/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/schools/?q=LE16", "/schools/?phase=primary", "/schools/140001/", "/accounts/login/"]
+)
 def test_no_serious_accessibility_violations(live_server, page, school_data, settings, path):
     settings.MAP_TILE_URL = ""
     page.goto(live_server.url + path)

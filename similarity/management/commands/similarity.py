@@ -27,7 +27,7 @@ WEIGHT_ALIASES = {"fsm": "PNUMFSMEVER", "eal": "PNUMEAL", "sen": "PSEN", "nor": 
 
 
 def parse_weights(text: str, method: Method = DEFAULT_METHOD) -> tuple[tuple[str, float], ...]:
-    """"fsm=2,eal=1,sen=1,nor=0" -> features with weights; a weight of 0 drops the feature."""
+    """ "fsm=2,eal=1,sen=1,nor=0" -> features with weights; a weight of 0 drops the feature."""
     known = dict(method.features)
     given: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
@@ -56,12 +56,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{recompute,coverage}")
         rec = sub.add_parser("recompute", help="recompute families, partners, coverage, strengths and pairs")
-        rec.add_argument("--family-size", type=int, default=DEFAULT_METHOD.family_size, help="family size K (50)")
-        rec.add_argument("--radius", type=float, default=DEFAULT_METHOD.radius_miles, help="partner radius, miles (75)")
-        rec.add_argument("--weights", default="", help="feature weights, e.g. fsm=1,eal=1,sen=1,nor=1 (0 drops one)")
-        rec.add_argument("--year", type=int, default=DEFAULT_METHOD.year, help="academic year end (2019 = 2018/19)")
+        rec.add_argument(
+            "--family-size", type=int, default=DEFAULT_METHOD.family_size, help="family size K (50)"
+        )
+        rec.add_argument(
+            "--radius", type=float, default=DEFAULT_METHOD.radius_miles, help="partner radius, miles (75)"
+        )
+        rec.add_argument(
+            "--weights", default="", help="feature weights, e.g. fsm=1,eal=1,sen=1,nor=1 (0 drops one)"
+        )
+        rec.add_argument(
+            "--year", type=int, default=DEFAULT_METHOD.year, help="academic year end (2019 = 2018/19)"
+        )
         rec.add_argument("--robust", action="store_true", help="pages show the robust partner for this run")
-        rec.add_argument("--no-current", dest="current", action="store_false", help="store without making it current")
+        rec.add_argument(
+            "--no-current", dest="current", action="store_false", help="store without making it current"
+        )
         cov = sub.add_parser("coverage", help="print coverage from a stored run")
         cov.add_argument("--json", action="store_true", help='print {"primary": {"10": percent, ...}, ...}')
         cov.add_argument("--run", type=int, help="stored run id (default: the current run)")
@@ -95,7 +105,9 @@ class Command(BaseCommand):
         method = self.method_from(opts)
         self.stderr.write(f"Method: {method.description()}")
         bars: dict[str, tqdm[Any]] = {}
-        stream = getattr(self.stderr, "_out", sys.stderr)  # the raw stream: tqdm redraws with carriage returns
+        stream = getattr(
+            self.stderr, "_out", sys.stderr
+        )  # the raw stream: tqdm redraws with carriage returns
 
         def progress(step: str, done: int, total: int) -> None:
             bar = bars.get(step)
@@ -125,7 +137,8 @@ class Command(BaseCommand):
         )
         for phase, curve in services.coverage_summary(run).items():
             self.stdout.write(
-                f"Coverage {phase}: " + ", ".join(f"{r} mi {p:.1f}%" for r, p in curve.items() if p is not None)
+                f"Coverage {phase}: "
+                + ", ".join(f"{r} mi {p:.1f}%" for r, p in curve.items() if p is not None)
             )
 
     def coverage(self, opts: dict[str, Any]) -> None:
@@ -142,7 +155,9 @@ class Command(BaseCommand):
         radii = sorted({int(r) for curve in summary.values() for r in curve})
         rule = "robust" if opts["robust"] else "default"
         self.stdout.write(f"Run {run.pk}: {run.description}")
-        self.stdout.write(f"Share of schools with a better-performing family member within R miles ({rule} rule)")
+        self.stdout.write(
+            f"Share of schools with a better-performing family member within R miles ({rule} rule)"
+        )
         header = f"{'phase':<10} {'schools':>8} " + " ".join(f"{str(r) + ' mi':>8}" for r in radii)
         self.stdout.write(header)
         self.stdout.write("-" * len(header))

@@ -33,8 +33,10 @@ def stored(settings):
 
 def test_similar_page_and_coverage_page_are_accessible(live_server, page, stored):
     sim = (
-        SchoolSimilarity.objects.filter(run=stored, partner__isnull=False).exclude(challenge_pairs=[])
-        .select_related("school", "partner").first()
+        SchoolSimilarity.objects.filter(run=stored, partner__isnull=False)
+        .exclude(challenge_pairs=[])
+        .select_related("school", "partner")
+        .first()
     )
     assert sim is not None
     page.goto(f"{live_server.url}/schools/{sim.school_id}/")

@@ -25,5 +25,7 @@ class Command(BaseCommand):
                 rep = import_file(f)
             except ImportFailed as exc:
                 raise CommandError(str(exc)) from exc
-            self.stdout.write(f"{rep.file}: {rep.kind}, {rep.rows} rows: {rep.inserted} inserted, "
-                              f"{rep.updated} updated, {rep.unchanged} unchanged")
+            self.stdout.write(
+                f"{rep.file}: {rep.kind}, {rep.rows} rows: {rep.inserted} inserted, "
+                f"{rep.updated} updated, {rep.unchanged} unchanged"
+            )

@@ -167,6 +167,8 @@ def rows_evaluation(r: Results) -> list[str]:
         return []
     cmd = e.get("command")
     command = f"; `schoolpartners evaluation run` {s(cmd['wall_seconds'])} wall incl. DB" if cmd else ""
+    loads = e["machine"].get("load_average_1min_start_end", [])
+    command += f" ({load_note(*loads)})" if loads else ""
     return [
         f"| what works, national evaluation (`bench_evaluation.py`) | ≤ {e['target_seconds']:g} s | "
         f"**{s(e['engine_seconds_best'])}** engine{command} | {x(e['ratio_naive_over_engine'])} faster than a "

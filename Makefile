@@ -52,6 +52,7 @@ test: lint test-sqlite test-postgres
 
 bench: assets data
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python scripts/bench_figures.py
 
 # Rebuild the compact national data bundle (data/bundle) from ../shared/data.
 bundle: venv

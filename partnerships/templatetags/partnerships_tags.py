@@ -29,4 +29,3 @@ def school_partnerships(school: Any) -> dict[str, Any]:
         "current": [m for m in memberships if m.left is None],
         "past": [m for m in memberships if m.left is not None],
     }
-

@@ -12,7 +12,7 @@ AuditEvent is append-only, enforced twice:
     DELETE trigger would break every transactional test teardown. SQLite serves development and tests;
     production runs on PostgreSQL, where both are refused.
   SQLite rebuilds a table (and silently drops its triggers) when a migration alters it: a later migration that
-  alters audit_auditevent must recreate the triggers (see `audit.migrations.0002_...`: `TRIGGERS`);
+  alters audit_auditevent must recreate the triggers (copy `TRIGGERS` from `audit/migrations/0002_audit_v2.py`);
   `audit/tests` prove raw UPDATE fails on both backends.
 
 The actor is a snapshot (`actor_id`, `actor_username`), not a foreign key: deleting a user rewrites nothing.

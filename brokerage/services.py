@@ -313,8 +313,7 @@ def derive_from_register(actor: Any = None) -> dict[str, int]:
     counts["offers_created"] = len(new_offers)
     gone = [o.pk for u, o in current.items() if u not in wanted_offers and o.is_active]
     counts["offers_deactivated"] = Offer.objects.filter(pk__in=gone).update(is_active=False)
-    if any(counts.values()):
-        record("brokerage.derive", actor=actor, object_type="brokerage", data=counts)
+    record("brokerage.derive", actor=actor, object_type="brokerage", data=counts)  # every run, even a no-op
     return counts
 
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 
+from audit.kinds import EventKind
 from audit.services import record
 from evaluation import engine
 from evaluation.models import EffectEstimate, EvaluationRun, SchoolEvent
@@ -294,11 +294,10 @@ def run_national(
         t3 = time.perf_counter()
         run.total_seconds = round(t3 - t0, 3)
         run.save(update_fields=["is_current", "total_seconds"])
-        # school pages show the run's before-and-after chart; the page cache's data version does not know
-        # evaluation runs, so cached pages are dropped once the new run is committed (runs are rare)
-        transaction.on_commit(cache.clear)
+        # school pages show the run's before-and-after chart: a public event kind, so the page cache's data
+        # version moves on once the new run is committed
         record(
-            "evaluation.run",
+            EventKind.EVALUATION_RUN,
             actor=actor,
             object_type="evaluation.EvaluationRun",
             object_id=run.pk,

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.kinds import EventKind
 from audit.services import record
 from schools.models import School
 from support.models import ConverterPledge, Source, SupportType, SurveyResponse
@@ -282,7 +283,7 @@ def import_file(path: str | Path, actor: Any = None, display_name: str | None = 
                 raise ImportFailed(name, str(exc), row=n) from exc
             setattr(rep, status, getattr(rep, status) + 1)
         record(
-            "support.import",
+            EventKind.SUPPORT_IMPORT,
             actor=actor,
             object_type="support.import",
             object_id=name,

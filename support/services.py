@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.permissions import can_act_for_school, require
+from audit.kinds import EventKind
 from audit.services import record
 from partnerships.models import Kind, Membership
 from schools.models import School
@@ -165,7 +166,7 @@ def record_activity(data: ActivityData, actor: Any) -> SupportActivity:
                 "this activity is already recorded (same recipient, type, start date and provider)"
             )
         record(
-            "support.activity.recorded",
+            EventKind.SUPPORT_ACTIVITY_RECORDED,
             actor=actor,
             object_type="support.SupportActivity",
             object_id=act.pk,
@@ -244,7 +245,7 @@ def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportAct
             prior.providers.set(data.provider_urns)
         act, status = _save_activity(data, actor)
         record(
-            "support.brokered_deployment",
+            EventKind.SUPPORT_BROKERED_DEPLOYMENT,
             actor=actor,
             object_type="support.SupportActivity",
             object_id=act.pk,
@@ -284,7 +285,7 @@ def record_pledge(
         if not created:
             raise SupportError("this pledge is already recorded")
         record(
-            "support.pledge.recorded",
+            EventKind.SUPPORT_PLEDGE_RECORDED,
             actor=actor,
             object_type="support.ConverterPledge",
             object_id=pledge.pk,

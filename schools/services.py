@@ -96,7 +96,7 @@ def query_filter(q: str) -> Q:
 def english_region(stored: str) -> str:
     """A stored region name (the 2024/25 DfE table lists sub-regions such as "London East" or "North West B")
     -> the English region it belongs to ("London", "North West"); "" when unknown."""
-    from similarity.pack import SUBREGION_TO_REGION
+    from schoolpartners.regions import SUBREGION_TO_REGION
 
     name = (stored or "").strip()
     for prefix, region in SUBREGION_TO_REGION.items():

@@ -28,7 +28,7 @@ from schools.services import (
     search_all,
     search_page,
 )
-from similarity.services import school_summary_context
+from similarity.queries import school_summary_context
 
 PHASES = dict(Phase.choices)
 STATUSES = dict(Status.choices)

@@ -99,7 +99,7 @@ def capacity_for(designation: str) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Derive needs and default offers from the register (idempotent)
 # ---------------------------------------------------------------------------------------------------------------
-def _current_similarity() -> tuple[Any, dict[int, Any]]:
+def current_similarity() -> tuple[Any, dict[int, Any]]:
     from similarity.models import SchoolSimilarity, SimilarityRun
 
     run = SimilarityRun.objects.filter(is_current=True).first()
@@ -219,7 +219,7 @@ def derive_from_register(actor: Actor | None = None) -> dict[str, int]:
     stale = [n.pk for k, n in existing.items() if k not in wanted and n.is_open]
     counts["needs_closed"] = Need.objects.filter(pk__in=stale).update(is_open=False)
 
-    _, sims = _current_similarity()
+    _, sims = current_similarity()
     in_need = set(Need.objects.filter(is_open=True).values_list("school_id", flat=True))
     ratings = [r.lower() for r in eligible_ratings()]
     wanted_offers: dict[int, tuple[list[str], list[str]]] = {}

@@ -29,7 +29,7 @@ from brokerage.models import (
     Offer,
 )
 from brokerage.queries import is_broker_for
-from brokerage.services.derive import PHASE_BITS, _current_similarity, area_z
+from brokerage.services.derive import PHASE_BITS, area_z, current_similarity
 from partnerships.models import Membership
 from schoolpartners.regions import region_q
 from schoolpartners.types import Actor, User
@@ -80,7 +80,7 @@ def build_problem(region: str, today: dt.date | None = None) -> dict[str, Any]:
         .select_related("school")
         .order_by("id")
     )
-    run, sims = _current_similarity()
+    run, sims = current_similarity()
     sd = (run.feature_sd if run else {}) or {}
     feats = ("PNUMFSMEVER", "PNUMEAL", "PSEN", "LOG_NOR")
 

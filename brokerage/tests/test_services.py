@@ -298,3 +298,19 @@ def test_support_from_must_be_a_date():
     w = world()
     with pytest.raises(ValidationError):
         services.run_matching(w.broker, "West Midlands", {"support_from": "next month"})
+
+
+def test_offers_of_one_query_for_page_export_and_api():
+    """The offers of a user: their schools' own offers (not system-leader offers made from them) and their
+    system-leader offers; nothing for anonymous users. The needs of a user: their schools' needs."""
+    from django.contrib.auth.models import AnonymousUser
+
+    w = world()
+    leader_offer = Offer.objects.create(
+        school=w.helper, leader=w.leader, areas=["maths"], phases=["primary"], capacity=1
+    )
+    assert set(queries.offers_of(w.helper_user)) == {w.offer}
+    assert set(queries.offers_of(w.leader)) == {leader_offer}
+    assert list(queries.offers_of(w.outsider)) == [] and list(queries.offers_of(AnonymousUser())) == []
+    assert list(queries.needs_of(w.needy_user)) == [w.need]
+    assert list(queries.needs_of(AnonymousUser())) == []

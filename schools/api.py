@@ -1,6 +1,6 @@
 """Public, read-only JSON API over the school register (mounted at /api/schools and /api/measures).
 
-Operations only validate input, call schools.services and shape the answer. Every operation states its
+Operations only validate input, call schools.queries and shape the answer. Every operation states its
 access policy in its description (checked by schools/tests/test_api_access.py).
 """
 
@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.errors import HttpError
 
-from schools import services
+from schools import queries
 from schools.measures import HEADLINE, MEASURES, academic_year_label
 from schools.models import School
 from schools.schemas import (
@@ -45,7 +45,7 @@ def _describe(text: str) -> str:
     ),
 )
 def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> dict[str, Any]:
-    params = services.SearchParams(
+    params = queries.SearchParams(
         q=filters.q,
         phase=filters.phase.value if filters.phase else "",
         establishment_type=filters.establishment_type,
@@ -59,7 +59,7 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> dic
         page=filters.page,
         page_size=filters.page_size,
     )
-    page, total = services.search_page(params)
+    page, total = queries.search_page(params)
     return {"count": total, "page": filters.page, "page_size": filters.page_size, "results": page}
 
 
@@ -74,7 +74,7 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> dic
     ),
 )
 def school_detail(request: HttpRequest, urn: int) -> tuple[int, dict[str, Any]]:
-    detail = services.school_detail(urn)
+    detail = queries.school_detail(urn)
     if detail is None:
         return 404, {"detail": f"No school with URN {urn}"}
     school = detail.school
@@ -155,7 +155,7 @@ def school_results(
         raise HttpError(422, "year must be the year the academic year ends, e.g. 2019 for 2018/19")
     if not School.objects.filter(urn=urn).exists():
         return 404, {"detail": f"No school with URN {urn}"}
-    rows = services.result_rows(urn, year=year, key_stage=key_stage)
+    rows = queries.result_rows(urn, year=year, key_stage=key_stage)
     for r in rows:
         r["academic_year"] = academic_year_label(r["year"])
     return 200, {"urn": urn, "count": len(rows), "results": rows}

@@ -7,6 +7,7 @@ from django.forms import BoundField
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from schoolpartners.regions import english_region as region_of
 from schools.measures import academic_year_label
 
 register = template.Library()
@@ -49,6 +50,4 @@ def select_options(field: BoundField) -> str:
 @register.filter
 def english_region(stored: str | None) -> str:
     """The English region a stored DfE sub-region belongs to ("London East" -> "London")."""
-    from schools.services import english_region as region_of
-
     return region_of(stored or "")

@@ -560,7 +560,7 @@ def test_search_page_matches_search_schools(query):
     from django.http import QueryDict
 
     from schools.forms import SearchForm
-    from schools.services import search_page, search_schools
+    from schools.queries import search_page, search_schools
 
     for i in range(70):
         s = SchoolFactory(

@@ -12,14 +12,13 @@ from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
-from brokerage import services
-from brokerage.models import Deployment, MatchingRun, Need, Offer, Proposal
+from brokerage import queries, services
+from brokerage.models import Deployment, MatchingRun, Proposal
 
 router = Router(tags=["brokerage"])
 
@@ -194,7 +193,7 @@ def _run_out(run: MatchingRun) -> dict[str, Any]:
     ),
 )
 def regions(request: HttpRequest) -> list[str]:
-    return services.broker_regions(request.user) if _signed_in(request) else []
+    return queries.broker_regions(request.user) if _signed_in(request) else []
 
 
 @router.post(
@@ -225,7 +224,7 @@ def run_matching(request: HttpRequest, payload: MatchingIn) -> dict[str, Any]:
     ),
 )
 def list_matchings(request: HttpRequest) -> list[dict[str, Any]]:
-    regs = services.broker_regions(request.user) if _signed_in(request) else []
+    regs = queries.broker_regions(request.user) if _signed_in(request) else []
     return [_run_out(r) for r in MatchingRun.objects.filter(region__in=regs)[:50]]
 
 
@@ -240,12 +239,12 @@ def list_matchings(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
     run = MatchingRun.objects.filter(pk=run_id).first()
-    if run is None or not services.can_view_run(request.user, run):
+    if run is None or not queries.can_view_run(request.user, run):
         raise HttpError(404, "Not found")
-    cold = services.cold_spots(run)
+    cold = queries.cold_spots(run)
     return {
         "run": _run_out(run),
-        "results": services.result_rows(run),
+        "results": queries.result_rows(run),
         "cold_spots_by_la": cold["by_la"],
         "cold_spots_by_region": cold["by_region"],
     }
@@ -275,9 +274,9 @@ def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> l
 )
 def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
     run = MatchingRun.objects.filter(pk=run_id).first()
-    if run is None or not services.can_view_run(request.user, run):
+    if run is None or not queries.can_view_run(request.user, run):
         raise HttpError(404, "Not found")
-    return services.proposal_rows_for_run(run)
+    return queries.proposal_rows_for_run(run)
 
 
 @router.get(
@@ -287,7 +286,7 @@ def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
 )
 def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
     rows = (
-        [r for r in services.proposal_rows(request.user) if r["id"] == proposal_id]
+        [r for r in queries.proposal_rows(request.user) if r["id"] == proposal_id]
         if _signed_in(request)
         else []
     )
@@ -306,7 +305,7 @@ def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
     ),
 )
 def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
-    return services.proposal_rows(request.user) if _signed_in(request) else []
+    return queries.proposal_rows(request.user) if _signed_in(request) else []
 
 
 @router.post(
@@ -326,7 +325,7 @@ def respond(request: HttpRequest, proposal_id: int, payload: RespondIn) -> dict[
         p = services.respond(request.user, proposal_id, payload.side, payload.accept)
     except services.CapacityExhausted as exc:
         raise HttpError(409, "; ".join(exc.messages)) from exc
-    return next(r for r in services.proposal_rows(request.user) if r["id"] == p.pk)
+    return next(r for r in queries.proposal_rows(request.user) if r["id"] == p.pk)
 
 
 @router.get(
@@ -338,11 +337,11 @@ def respond(request: HttpRequest, proposal_id: int, payload: RespondIn) -> dict[
     ),
 )
 def list_deployments(request: HttpRequest) -> list[dict[str, Any]]:
-    return services.deployment_rows(request.user) if _signed_in(request) else []
+    return queries.deployment_rows(request.user) if _signed_in(request) else []
 
 
 def _deployment_out(user: Any, d: Deployment) -> dict[str, Any]:
-    return next(r for r in services.deployment_rows(user) if r["id"] == d.pk)
+    return next(r for r in queries.deployment_rows(user) if r["id"] == d.pk)
 
 
 @router.get(
@@ -354,12 +353,9 @@ def _deployment_out(user: Any, d: Deployment) -> dict[str, Any]:
     ),
 )
 def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
-    if (
-        not _signed_in(request)
-        or not services.deployments_for(request.user).filter(pk=deployment_id).exists()
-    ):
+    if not _signed_in(request) or not queries.deployments_for(request.user).filter(pk=deployment_id).exists():
         raise HttpError(404, "Not found")
-    return next(r for r in services.deployment_rows(request.user) if r["id"] == deployment_id)
+    return next(r for r in queries.deployment_rows(request.user) if r["id"] == deployment_id)
 
 
 @router.post(
@@ -428,7 +424,7 @@ def list_needs(request: HttpRequest) -> list[dict[str, Any]]:
             "evidence": n.evidence,
             "is_open": n.is_open,
         }
-        for n in Need.objects.filter(school_id__in=services.schools_of(request.user))
+        for n in queries.needs_of(request.user)
     ]
 
 
@@ -443,9 +439,6 @@ def list_needs(request: HttpRequest) -> list[dict[str, Any]]:
 def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
     if not _signed_in(request):
         return []
-    qs = Offer.objects.filter(
-        Q(school_id__in=services.schools_of(request.user), leader__isnull=True) | Q(leader=request.user)
-    )
     return [
         {
             "id": o.pk,
@@ -460,7 +453,7 @@ def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
             "source": o.source,
             "is_active": o.is_active,
         }
-        for o in qs
+        for o in queries.offers_of(request.user)
     ]
 
 

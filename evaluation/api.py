@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from evaluation import services
+from evaluation import queries
 from evaluation.models import EvaluationRun
 from schools.schemas import Error
 
@@ -97,8 +97,8 @@ def _run_out(run: EvaluationRun) -> dict[str, Any]:
 
 def _run(run: int | None) -> EvaluationRun | None:
     try:
-        return services.get_run(run)
-    except services.RunNotFound:
+        return queries.get_run(run)
+    except queries.RunNotFound:
         return None
 
 
@@ -127,11 +127,11 @@ def effects(
     r = _run(run)
     if r is None:
         return 404, {"detail": "No stored evaluation run"}
-    rows = services.effect_rows(r, event_type, measure)
+    rows = queries.effect_rows(r, event_type, measure)
     return 200, {
         "run": _run_out(r),
         "event_type": event_type,
-        "event_label": services.event_label(event_type),
+        "event_label": queries.event_label(event_type),
         "effects": rows,
     }
 
@@ -146,7 +146,7 @@ def before_after(request: HttpRequest, urn: int, run: int | None = None) -> Any:
     r = _run(run)
     if r is None:
         return 404, {"detail": "No stored evaluation run"}
-    evs = services.school_events(urn, r)
+    evs = queries.school_events(urn, r)
     return 200, {
         "run": _run_out(r),
         "urn": urn,

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from schools.schemas import Error
-from similarity import services
+from similarity import queries
 from similarity.models import SchoolSimilarity, SimilarityRun
 
 PUBLIC_READ = "Public: anyone may read; read-only."
@@ -140,8 +140,8 @@ class CoverageOut(Schema):
 
 def _run(run: int | None) -> SimilarityRun | None:
     try:
-        return services.get_run(run)
-    except services.RunNotFound:
+        return queries.get_run(run)
+    except queries.RunNotFound:
         return None
 
 
@@ -149,7 +149,7 @@ def _lookup(urn: int, run: int | None) -> tuple[SimilarityRun, SchoolSimilarity]
     r = _run(run)
     if r is None:
         return None, (f"No stored similarity run {run}" if run is not None else "No similarity run is stored")
-    sim = services.school_similarity(urn, r)
+    sim = queries.school_similarity(urn, r)
     if sim is None:
         return None, f"No similar-schools results for URN {urn} in run {r.pk}"
     return r, sim
@@ -182,10 +182,10 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int,
             },
             "features": {f: row.get(f) for f in features},
         }
-        for row in services.family_rows(sim)
+        for row in queries.family_rows(sim)
     ]
     return 200, {
-        "run": services.run_info(r),
+        "run": queries.run_info(r),
         "urn": urn,
         "phase": sim.phase,
         "headline": sim.headline,
@@ -209,7 +209,7 @@ def partner(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int
     if r is None:
         return 404, {"detail": sim}
     assert isinstance(sim, SchoolSimilarity)
-    return 200, {"run": services.run_info(r), "urn": urn, **services.partner_info(sim, r)}
+    return 200, {"run": queries.run_info(r), "urn": urn, **queries.partner_info(sim, r)}
 
 
 @router.get(
@@ -228,7 +228,7 @@ def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> t
     if r is None:
         return 404, {"detail": sim}
     assert isinstance(sim, SchoolSimilarity)
-    return 200, {"run": services.run_info(r), "urn": urn, "pairs": services.pair_rows(sim)}
+    return 200, {"run": queries.run_info(r), "urn": urn, "pairs": queries.pair_rows(sim)}
 
 
 @router.get(
@@ -246,7 +246,7 @@ def strengths(request: HttpRequest, urn: int, run: int | None = None) -> tuple[i
     if r is None:
         return 404, {"detail": sim}
     assert isinstance(sim, SchoolSimilarity)
-    return 200, {"run": services.run_info(r), "urn": urn, "strengths": services.strength_rows(sim)}
+    return 200, {"run": queries.run_info(r), "urn": urn, "strengths": queries.strength_rows(sim)}
 
 
 @router.get(
@@ -272,7 +272,7 @@ def coverage(
         return 404, {
             "detail": f"No stored similarity run {run}" if run is not None else "No similarity run is stored"
         }
-    rows = services.coverage_rows(r)
+    rows = queries.coverage_rows(r)
     if phase:
         rows = [x for x in rows if x["phase"] == phase]
     if region is not None:
@@ -282,7 +282,7 @@ def coverage(
         rows = [x for x in rows if x["radius_miles"] == radius]
     if robust is not None:
         rows = [x for x in rows if x["robust"] == robust]
-    return 200, {"run": services.run_info(r), "figures": rows}
+    return 200, {"run": queries.run_info(r), "figures": rows}
 
 
 @router.get(
@@ -295,4 +295,4 @@ def coverage(
     ),
 )
 def runs(request: HttpRequest) -> list[dict[str, Any]]:
-    return [services.run_info(r) for r in services.runs()]
+    return [queries.run_info(r) for r in queries.runs()]

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 def _school_summary(school: Any) -> dict[str, Any]:
-    from similarity.services import school_summary_context
+    from similarity.queries import school_summary_context
 
     return {"similarity": school_summary_context(school.urn)}
 

@@ -29,7 +29,7 @@ from ninja.files import UploadedFile
 from ninja.security import django_auth
 
 from partnerships.models import Membership
-from support import services
+from support import queries, services
 from support.importer import KINDS, ImportFailed, import_file
 from support.models import SupportActivity, SupportType
 
@@ -277,7 +277,7 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Any:
     if not _signed_in(request):
         return {"count": 0, "results": []}
     try:
-        qs = services.activities_for(request.user)
+        qs = queries.activities_for(request.user)
     except PermissionDenied as exc:
         return 403, {"detail": str(exc)}
     if filters.provider is not None:
@@ -357,7 +357,7 @@ def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
 def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> dict[str, Any]:
     if not _signed_in(request):
         return {"count": 0, "results": []}
-    rows = services.pledge_rows()
+    rows = queries.pledge_rows()
     if filters.academy is not None:
         rows = [r for r in rows if r["academy_urn"] == filters.academy]
     if filters.supported is not None:
@@ -423,10 +423,10 @@ def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
 def pledge_monitoring(request: HttpRequest) -> dict[str, Any]:
     if not _signed_in(request):
         return {"by_region": [], "by_trust": []}
-    rows = services.pledge_rows()
+    rows = queries.pledge_rows()
     return {
-        "by_region": services.pledge_summary(rows, "region"),
-        "by_trust": services.pledge_summary(rows, "trust"),
+        "by_region": queries.pledge_summary(rows, "region"),
+        "by_trust": queries.pledge_summary(rows, "trust"),
     }
 
 
@@ -445,7 +445,7 @@ def pledge_monitoring(request: HttpRequest) -> dict[str, Any]:
     ),
 )
 def report(request: HttpRequest) -> dict[str, Any]:
-    rep = services.survey_report()
+    rep = queries.survey_report()
     return {"tables": [{"key": k, "title": title, "rows": rep[k]} for k, title in REPORT_TABLES.items()]}
 
 

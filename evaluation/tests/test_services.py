@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from audit.models import AuditEvent
-from evaluation import services
+from evaluation import queries, services
 from evaluation.engine import Settings
 from evaluation.models import EffectEstimate, EvaluationRun, SchoolEvent
 from evaluation.tests import world
@@ -169,4 +169,4 @@ def test_dated_trust_joins_are_events_unless_part_of_a_conversion(built):
     joins = prep.events[prep.events["event_type"] == "trust_join"]
     assert joins["unit"].tolist() == [built["controls"][2]]
     assert built["controls"][2] in prep.excluded and built["controls"][3] not in prep.excluded
-    assert services.event_label("trust_join").startswith("Joining a trust")
+    assert queries.event_label("trust_join").startswith("Joining a trust")

@@ -20,7 +20,7 @@ from schools.tests.factories import (
     SchoolFactory,
     empty_database,  # noqa: F401 - fixture
 )
-from support import services
+from support import queries, services
 from support.models import ConverterPledge, SupportActivity
 from support.tests.factories import SurveyResponseFactory
 
@@ -243,7 +243,7 @@ def test_report_is_public_with_every_table(client: Client, schools: SimpleNamesp
     for t in tables.values():
         assert t["title"] and t["rows"]
         assert all(set(row) == {"name", "count", "base", "percent"} for row in t["rows"])
-    assert tables["overall"]["rows"][0] == services.survey_report()["overall"][0]
+    assert tables["overall"]["rows"][0] == queries.survey_report()["overall"][0]
     assert tables["newly"]["rows"][0]["count"] == 1
     assert client.post("/api/support/report").status_code == 405
 

@@ -19,7 +19,7 @@ from schools.tests.factories import (
     SchoolFactory,
     empty_database,  # noqa: F401 - fixture
 )
-from support import services
+from support import queries, services
 from support.models import Relationship, Source, SupportActivity
 from support.tests.factories import SurveyResponseFactory
 
@@ -167,12 +167,12 @@ def test_pledges_delivered_by_region_and_trust(schools):
     # delivered: same provider and recipient, starting on/after the pledge; an earlier activity does not count
     services.record_activity(act(schools.a.urn, schools.d.urn, start_date=dt.date(2016, 9, 1)), staff)
     services.record_activity(act(schools.a.urn, schools.c.urn, start_date=dt.date(2015, 9, 1)), staff)
-    rows = {r["supported_urn"]: r for r in services.pledge_rows()}
+    rows = {r["supported_urn"]: r for r in queries.pledge_rows()}
     assert rows[schools.d.urn]["delivered"] and not rows[schools.c.urn]["delivered"]
-    region = services.pledge_summary(list(rows.values()), "region")
+    region = queries.pledge_summary(list(rows.values()), "region")
     assert region[0] == {"name": "England", "pledged": 2, "delivered": 1, "percent": 50.0}
     assert {"name": "London", "pledged": 2, "delivered": 1, "percent": 50.0} in region
-    trust = services.pledge_summary(list(rows.values()), "trust")
+    trust = queries.pledge_summary(list(rows.values()), "trust")
     assert trust[1]["name"] == schools.trust.name
 
 
@@ -188,7 +188,7 @@ def test_survey_report(schools):
     services.record_activity(
         act(schools.c.urn, schools.d.urn, support_type="governance"), user("s", staff=True)
     )
-    rep = services.survey_report()
+    rep = queries.survey_report()
     assert rep["overall"][0] == {
         "name": "Academies supporting other schools",
         "count": 2,

@@ -181,8 +181,10 @@ def regions(request: HttpRequest) -> list[str]:
     **operation(
         SIGNED_IN,
         MatchingRunOut,
-        description="Run a matching for a region (optionally a what-if: radius, exclusions, extra capacity). Solves the whole "
-        "region at once and stores one result per open need. Only offers available on `support_from` (default "
+        description="Run a matching for a region (optionally a what-if: radius, exclusions, extra capacity). "
+        "Solves the whole "
+        "region at once and stores one result per open need. Only offers available on `support_from` "
+        "(default "
         "today) take part.",
         who="a broker for that region (403 otherwise).",
         problems=WRITE_PROBLEMS,
@@ -216,7 +218,8 @@ def list_matchings(request: HttpRequest) -> list[dict[str, Any]]:
     **operation(
         SIGNED_IN,
         RunDetailOut,
-        description="One matching: every need with its match, reason and alternatives, or why it is unmatched; cold spots by "
+        description="One matching: every need with its match, reason and alternatives, or why it is "
+        "unmatched; cold spots by "
         "local authority and region.",
         who="a broker for the matching's region; 404 for anyone else.",
         problems=(404,),
@@ -294,7 +297,8 @@ def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
     **operation(
         SIGNED_IN,
         list[ProposalOut],
-        description="Proposals where the caller's school gives or receives support, or for the caller's own system-leader "
+        description="Proposals where the caller's school gives or receives support, or for the caller's own "
+        "system-leader "
         "offers; `sides` lists the sides the caller can still answer for.",
         who="any signed-in user; anonymous: empty.",
     ),
@@ -308,7 +312,8 @@ def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
     **operation(
         SIGNED_IN,
         ProposalOut,
-        description="Accept or decline one side of a proposal. When both sides accept, the deployment becomes "
+        description="Accept or decline one side of a proposal. When both sides accept, the deployment "
+        "becomes "
         "active and takes one place of the offer (409 when the offer is full).",
         who="for side=need a school user of the school in need; for side=offer a school user of the "
         "supporting school, or the system leader who made the offer (403 otherwise).",
@@ -489,7 +494,8 @@ def declare_need(request: HttpRequest, payload: NeedIn) -> dict[str, int]:
     **operation(
         SIGNED_IN,
         IdOut,
-        description="Offer support: areas, phases, capacity (default by designation), travel distance and dates.",
+        description="Offer support: areas, phases, capacity (default by designation), travel distance and "
+        "dates.",
         who="a school user of that school, or a system leader for their own offer (403 otherwise).",
         problems=WRITE_PROBLEMS,
         write=True,

@@ -243,7 +243,8 @@ class CompareQuery(Schema):
         PUBLIC_READ,
         list[TrustRow],
         summary="List and compare trusts",
-        description="Stored trust aggregates, filtered (name `q`, kind, main region, main phase, compactness, size) and sorted like "
+        description="Stored trust aggregates, filtered (name `q`, kind, main region, main phase, "
+        "compactness, size) and sorted like "
         "the Compare trusts page.",
     ),
 )
@@ -389,7 +390,8 @@ def _issp_school(s: Any) -> dict[str, Any]:
         PUBLIC_READ,
         IsspOut,
         summary="Search ISSPs and offers",
-        description="Independent-state school partnerships and open offers/requests, by activity, local authority, region and "
+        description="Independent-state school partnerships and open offers/requests, by activity, local "
+        "authority, region and "
         "distance (miles) from a postcode or a school.",
     ),
 )
@@ -463,7 +465,8 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         SCOPED,
         list[RequestOut],
         summary="Your partnership requests",
-        description="The requests of the caller's schools, trusts and region (staff see all). Anonymous callers get an empty list.",
+        description="The requests of the caller's schools, trusts and region (staff see all). Anonymous "
+        "callers get an empty list.",
     ),
 )
 def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
@@ -481,7 +484,8 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
         SCOPED,
         RequestOut,
         summary="One request",
-        description="One request with its steps; 404 unless it concerns the caller's school, trust or region.",
+        description="One request with its steps; 404 unless it concerns the caller's school, trust or "
+        "region.",
         problems=(404,),
     ),
 )
@@ -498,8 +502,10 @@ def get_request(request: HttpRequest, request_id: int) -> Any:
         SCOPED,
         RequestOut,
         summary="Make a request (join, leave, form)",
-        description="Step 1 of a procedure, by a school user for `school_urn`: `join_mat` (ask to join the MAT "
-        "`partnership_id`; 409 when the school is already in a MAT or has a request in progress), `leave_mat` "
+        description="Step 1 of a procedure, by a school user for `school_urn`: `join_mat` (ask to join the "
+        "MAT "
+        "`partnership_id`; 409 when the school is already in a MAT or has a request in progress), "
+        "`leave_mat` "
         "(leave the school's MAT by mutual consent; reason required), `form_federation` / `form_mat` (with "
         "`other_urns`, who must each consent; a MAT then needs regional approval).",
         problems=(
@@ -541,7 +547,8 @@ def post_request(request: HttpRequest, body: RequestIn) -> Any:
         SCOPED,
         RequestOut,
         summary="Take a step on a request",
-        description="`trust`: a trust administrator of the request's MAT consents or declines. `region`: the regional "
+        description="`trust`: a trust administrator of the request's MAT consents or declines. `region`: the "
+        "regional "
         "approver for the request's region approves (the change takes effect on the effective date) or "
         "declines. `school`: a school user of one of the proposed schools consents or declines. Declining "
         "needs a reason; a step already taken gives 409.",
@@ -620,7 +627,8 @@ def _designation_out(d: Designation) -> dict[str, Any]:
         PUBLIC_READ,
         list[DesignationOut],
         summary="System leaders and designations",
-        description="Designations (NLE, LLE, SLE, National Support School, teaching school hub, sponsor) as recorded on this service, "
+        description="Designations (NLE, LLE, SLE, National Support School, teaching school hub, sponsor) as "
+        "recorded on this service, "
         "filtered by `kind`, the school's `region` and the school's `urn`, like the designations page.",
     ),
 )

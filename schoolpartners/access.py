@@ -10,7 +10,8 @@ operation's description, and `page_description` for pages). Everything else deri
 
 Policies
 - PUBLIC_READ: anyone, signed in or not, may read. No changes possible through the route.
-- STAFF: signed-in staff users only (Django `is_staff`); others are sent to sign in (pages) or get 401/403 (API).
+- STAFF: signed-in staff users only (Django `is_staff`); others are sent to sign in (pages) or get 401/403
+  (API).
 - SIGNED_IN: any signed-in user.
 - SCOPED (`school_or_trust_scoped`): signed-in users acting for their own school, trust or region; the service
   checks the scope (accounts.permissions) and refuses anyone else with 403, changing nothing.
@@ -127,5 +128,6 @@ def signed_in(view: F) -> F:
 
 
 def school_or_trust_scoped(view: F) -> F:
-    """Signed-in users acting for their own school, trust or region (the service checks which; others get 403)."""
+    """Signed-in users acting for their own school, trust or region (the service checks which; others get
+    403)."""
     return declare(SCOPED)(login_required(view))  # type: ignore[arg-type]

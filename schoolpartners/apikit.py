@@ -7,7 +7,8 @@
 - `operation(policy, response, ...)` gives the keyword arguments of one operation: its description (the
   policy's phrase first), authentication derived from the policy (writes: 401 anonymous, 403 refused), the
   documented problem responses, the write throttle and an `x-access-policy` OpenAPI extension.
-- `paginated(...)` (`ninja.pagination.paginate` with `Paginated`) pages every list: `count`, `page`, `page_size`, `results`.
+- `paginated(...)` (`ninja.pagination.paginate` with `Paginated`) pages every list: `count`, `page`,
+  `page_size`, `results`.
 - `WriteThrottle` limits writes per user (settings.API_WRITE_THROTTLE, e.g. "300/min"; empty: no limit).
 """
 
@@ -72,15 +73,15 @@ def _summary(errs: Sequence[dict[str, Any]]) -> str:
 def install(api: NinjaAPI, extra: Mapping[type[Exception], int] | None = None) -> None:
     """Register the problem handlers on `api` (replacing django-ninja's defaults for these classes)."""
 
-    def domain(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def domain(request: HttpRequest, exc: Any) -> HttpResponse:
         status, body = errors.problem(exc)
         return respond(request, api, status, body)
 
     for cls in (errors.DomainError, PermissionDenied, ObjectDoesNotExist, Http404, DjangoValidationError):
         api.add_exception_handler(cls, domain)
 
-    def with_status(status: int) -> Callable[[HttpRequest, Exception], HttpResponse]:
-        def handler(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def with_status(status: int) -> Callable[[HttpRequest, Any], HttpResponse]:
+        def handler(request: HttpRequest, exc: Any) -> HttpResponse:
             if isinstance(exc, DjangoValidationError):
                 code, body = errors.problem(exc, status)
             else:
@@ -93,11 +94,11 @@ def install(api: NinjaAPI, extra: Mapping[type[Exception], int] | None = None) -
     for exc_class, status in (extra or {}).items():
         api.add_exception_handler(exc_class, with_status(status))
 
-    def invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    def invalid(request: HttpRequest, exc: Any) -> HttpResponse:
         body = errors.body(errors.Invalid, _summary(exc.errors), list(exc.errors))
         return respond(request, api, 422, body)
 
-    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         cls = _http_error_class(exc.status_code)
         body = errors.body(cls, str(exc))
         body["status"] = exc.status_code
@@ -238,9 +239,10 @@ class Paginated(PageNumberPagination):
 
     def __init__(self, page_size: int = 50, max_page_size: int = 200, **kwargs: Any) -> None:
         super().__init__(page_size=page_size, max_page_size=max_page_size, **kwargs)
+        base: Any = Schema
         self.Input = create_model(  # type: ignore[misc]
             f"Page{page_size}of{max_page_size}",
-            __base__=Schema,
+            __base__=base,
             page=(int, Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")),
             page_size=(
                 int,
@@ -268,6 +270,7 @@ def paginated(page_size: int = 50, max_page_size: int = 200) -> Callable[[F], F]
 
     def decorate(func: F) -> F:
         func.__annotations__ = get_type_hints(func, include_extras=True)
-        return paginate(Paginated, page_size=page_size, max_page_size=max_page_size)(func)  # type: ignore[no-any-return]
+        paged = paginate(Paginated, page_size=page_size, max_page_size=max_page_size)
+        return paged(func)  # type: ignore[no-any-return]
 
     return decorate

@@ -37,8 +37,10 @@ measures_router = Router(tags=["measures"])
         PUBLIC_READ,
         list[SchoolSummary],
         summary="Search schools",
-        description="Search the national register with the same service and rules as the search page: free text "
-        "`q` (name, town, URN, LAESTAB, LA code, postcode or postcode district) and exact filters. Returns the "
+        description="Search the national register with the same service and rules as the search page: free "
+        "text "
+        "`q` (name, town, URN, LAESTAB, LA code, postcode or postcode district) and exact filters. Returns "
+        "the "
         "total `count` and one page of results.",
     ),
 )
@@ -65,7 +67,8 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> Row
         PUBLIC_READ,
         SchoolDetail,
         summary="One school",
-        description="Identity, address, coordinates (with their source), latest Ofsted judgement and inspection "
+        description="Identity, address, coordinates (with their source), latest Ofsted judgement and "
+        "inspection "
         "history, census by year, trust memberships, predecessor/successor links and results by year. "
         "Suppressed results have `value` null and the code in `note`.",
         problems=(404,),

@@ -164,8 +164,10 @@ RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default:
         FamilyOut,
         summary="Family of similar schools",
         description=(
-            "The school's family: the most similar same-phase schools by intake, most similar first, with rank, "
-            "distance in standardised feature space, great-circle miles, headline progress, pupils on roll and "
+            "The school's family: the most similar same-phase schools by intake, most similar first, with "
+            "rank, "
+            "distance in standardised feature space, great-circle miles, headline progress, pupils on roll "
+            "and "
             "each feature. 404 when the school has no stored result." + RUN_PARAM
         ),
         problems=(404,),
@@ -201,8 +203,10 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, 
         PartnerOut,
         summary="Better-performing partner",
         description=(
-            "The nearest better-performing member of the school's family, its miles and whether it is within the "
-            "run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or top_of_family). "
+            "The nearest better-performing member of the school's family, its miles and whether it is within "
+            "the "
+            "run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or "
+            "top_of_family). "
             "`partner` follows the run's rule; `default` and `robust` give both rules." + RUN_PARAM
         ),
         problems=(404,),
@@ -220,7 +224,8 @@ def partner(request: HttpRequest, urn: int, run: int | None = None) -> dict[str,
         PairsOut,
         summary="Two-way challenge pairs",
         description=(
-            "Family members within the radius where each school is clearly better than the other on some measure: "
+            "Family members within the radius where each school is clearly better than the other on some "
+            "measure: "
             "score (the smaller of the two gains, in family SDs), miles, and the measures each side learns "
             "(`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs first."
             + RUN_PARAM
@@ -240,9 +245,10 @@ def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> d
         StrengthsOut,
         summary="Strengths and weaknesses within the family",
         description=(
-            "For each measure: the school's value, the family mean and SD, the z-score, the percentile in the family "
-            "and the flag (strength / weakness when the gap is beyond 1.96 combined standard errors, else none)."
-            + RUN_PARAM
+            "For each measure: the school's value, the family mean and SD, the z-score, the percentile in "
+            "the family "
+            "and the flag (strength / weakness when the gap is beyond 1.96 combined standard errors, else "
+            "none)." + RUN_PARAM
         ),
         problems=(404,),
     ),
@@ -295,7 +301,8 @@ def coverage(
         list[SimilarityRunOut],
         summary="Stored similar-schools runs",
         description=(
-            "Every stored run (current first) with its method description, hash, family size, radius, rule and "
+            "Every stored run (current first) with its method description, hash, family size, radius, rule "
+            "and "
             "population sizes. Pass a run's id as `run=` to the other similar-schools operations."
         ),
     ),

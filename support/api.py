@@ -271,7 +271,8 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Rows
         SIGNED_IN,
         ActivityOut,
         summary="Record a support activity",
-        description="Records one activity through `support.services.record_activity` (relationship derived from "
+        description="Records one activity through `support.services.record_activity` (relationship derived "
+        "from "
         "trust memberships on the start date; audit event). Invalid input: 422 naming the field; the same "
         "activity (recipient, type, start date, providers) already recorded: 409.",
         who="staff, or a school user recording support their own school provides (one of "
@@ -313,8 +314,10 @@ def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
         SIGNED_IN,
         list[PledgeOut],
         summary="Converter pledges",
-        description="Pledges with `delivered` (an activity from the academy to the named school starting on or after the pledge "
-        "date) and the first matching activity's date; filtered by academy, supported school, region (of the academy), "
+        description="Pledges with `delivered` (an activity from the academy to the named school starting on "
+        "or after the pledge "
+        "date) and the first matching activity's date; filtered by academy, supported school, region (of the "
+        "academy), "
         "trust name and delivered; paginated.",
         who="any signed-in user reads every pledge (as on /support/pledges/); anonymous callers get an empty "
         "page (count 0).",
@@ -344,7 +347,8 @@ def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> list[dict
         SIGNED_IN,
         PledgeCreated,
         summary="Record a converter pledge",
-        description="Records an academy's pledge to support a named school (`support.services.record_pledge`, audit "
+        description="Records an academy's pledge to support a named school "
+        "(`support.services.record_pledge`, audit "
         "event). Invalid input: 422 naming the field; the same pledge already recorded: 409.",
         who="staff, or a school user of the pledging academy (`academy_urn`); anyone else gets 403 "
         "and nothing changes; anonymous callers 401.",
@@ -378,7 +382,8 @@ def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
         SIGNED_IN,
         MonitoringOut,
         summary="Pledged vs delivered",
-        description="Pledged vs delivered, grouped by the academy's region and by its trust, each with an England row first "
+        description="Pledged vs delivered, grouped by the academy's region and by its trust, each with an "
+        "England row first "
         "(`percent` delivered, null when nothing was pledged).",
         who="any signed-in user (as on /support/pledges/); anonymous callers get empty tables.",
     ),
@@ -401,8 +406,10 @@ def pledge_monitoring(request: HttpRequest) -> dict[str, Any]:
         ReportOut,
         summary="Survey-style report (2014 academies survey)",
         description="The tables of /support/report/: academies supporting other schools overall, by type of "
-        "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another trust, "
-        "standalone school), and academies that did not support others before converting. Each row: `count` out of "
+        "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another "
+        "trust, "
+        "standalone school), and academies that did not support others before converting. Each row: `count` "
+        "out of "
         "`base`, `percent`. Aggregate figures only.",
     ),
 )
@@ -418,7 +425,8 @@ def report(request: HttpRequest) -> dict[str, Any]:
         PUBLIC_READ,
         list[ImportKind],
         summary="Import file formats",
-        description="The file kinds POST /api/support/import accepts, recognised by their header: required and "
+        description="The file kinds POST /api/support/import accepts, recognised by their header: required "
+        "and "
         "optional columns of each (docs/support-import.md).",
     ),
 )
@@ -432,7 +440,8 @@ def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
         STAFF,
         ImportOut,
         summary="Import a CSV or XLSX file",
-        description="Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, converter "
+        description="Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, "
+        "converter "
         "pledges or survey responses - the same importer as `schoolpartners support import`. The whole "
         "file is checked before anything is written and written in one transaction: on any error nothing "
         "is saved and the answer (422) names the file, row (header = row 1), column and value. "

@@ -3,7 +3,8 @@ deployments, declared needs and offers. Every operation states its access policy
 role scope (a broker only for their region, a school user only for their school, a system leader only for
 their own offer). Reads return only what the caller may see (nothing for anonymous callers); writes need a
 signed-in session (401 otherwise) and answer 403 when the role does not allow them. Errors are domain errors
-answered as problem bodies (schoolpartners/apikit.py): refused 403, missing 404, invalid 400, offer full 409."""
+answered as problem bodies (schoolpartners/apikit.py): refused 403, missing 404, invalid 400, offer full
+409."""
 
 from __future__ import annotations
 
@@ -182,10 +183,8 @@ def regions(request: HttpRequest) -> list[str]:
         SIGNED_IN,
         MatchingRunOut,
         description="Run a matching for a region (optionally a what-if: radius, exclusions, extra capacity). "
-        "Solves the whole "
-        "region at once and stores one result per open need. Only offers available on `support_from` "
-        "(default "
-        "today) take part.",
+        "Solves the whole region at once and stores one result per open need. Only offers available on "
+        "`support_from` (default today) take part.",
         who="a broker for that region (403 otherwise).",
         problems=WRITE_PROBLEMS,
         write=True,
@@ -298,8 +297,7 @@ def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
         SIGNED_IN,
         list[ProposalOut],
         description="Proposals where the caller's school gives or receives support, or for the caller's own "
-        "system-leader "
-        "offers; `sides` lists the sides the caller can still answer for.",
+        "system-leader offers; `sides` lists the sides the caller can still answer for.",
         who="any signed-in user; anonymous: empty.",
     ),
 )
@@ -313,8 +311,7 @@ def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
         SIGNED_IN,
         ProposalOut,
         description="Accept or decline one side of a proposal. When both sides accept, the deployment "
-        "becomes "
-        "active and takes one place of the offer (409 when the offer is full).",
+        "becomes active and takes one place of the offer (409 when the offer is full).",
         who="for side=need a school user of the school in need; for side=offer a school user of the "
         "supporting school, or the system leader who made the offer (403 otherwise).",
         problems=WRITE_PROBLEMS,

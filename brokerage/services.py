@@ -567,8 +567,6 @@ def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) 
         params = params_from(options, prob["offers"])
         t1 = time.perf_counter()
         sol = engine.solve(prob["n"], prob["s"], params)
-        g = engine.greedy(prob["n"], prob["s"], params, arcs=sol.arcs)
-        t2 = time.perf_counter()
         with transaction.atomic():
             _store(run, prob, sol)
             run.status = MatchingRun.Status.DONE
@@ -583,13 +581,10 @@ def run_matching(user: Any, region: str, options: dict[str, Any] | None = None) 
                 "unserved": len(prob["needs"]) - sol.served,
                 "cost": sol.cost,
                 "arc_cost": sol.arc_cost,
-                "greedy_cost": g.cost,
-                "greedy_served": g.served,
                 "solve_seconds": round(sol.timings.get("total", 0.0), 3),
                 "read_seconds": round(t1 - t0, 3),
                 "total_seconds": round(time.perf_counter() - t0, 3),
                 "params": {k: v for k, v in asdict(params).items() if k not in ("extra_capacity", "exclude")},
-                "solve_and_greedy_seconds": round(t2 - t1, 3),
             }
             run.save(update_fields=["status", "summary"])
             record(

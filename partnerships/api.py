@@ -4,8 +4,8 @@ Public reads: trusts list/compare, a trust's stored aggregates and members, memb
 calculator, ISSP search and designations. Recording a designation is for staff or the regional approver of the
 school's region (as the web form). Requests (join, leave, form; each step) are for signed-in users acting for their own
 school, trust or region: the services check the scope and refuse others with 403, changing nothing. Errors
-are domain errors answered as problem bodies (schoolpartners/apikit.py): a refused step 409 (`ProcedureError`),
-not allowed 403, no such school, partnership or request 404.
+are domain errors answered as problem bodies (schoolpartners/apikit.py): a refused step 409
+(`ProcedureError`), not allowed 403, no such school, partnership or request 404.
 """
 
 from __future__ import annotations
@@ -391,8 +391,7 @@ def _issp_school(s: Any) -> dict[str, Any]:
         IsspOut,
         summary="Search ISSPs and offers",
         description="Independent-state school partnerships and open offers/requests, by activity, local "
-        "authority, region and "
-        "distance (miles) from a postcode or a school.",
+        "authority, region and distance (miles) from a postcode or a school.",
     ),
 )
 def issp(request: HttpRequest, query: Query[IsspQuery]) -> dict[str, Any]:
@@ -503,11 +502,9 @@ def get_request(request: HttpRequest, request_id: int) -> Any:
         RequestOut,
         summary="Make a request (join, leave, form)",
         description="Step 1 of a procedure, by a school user for `school_urn`: `join_mat` (ask to join the "
-        "MAT "
-        "`partnership_id`; 409 when the school is already in a MAT or has a request in progress), "
-        "`leave_mat` "
-        "(leave the school's MAT by mutual consent; reason required), `form_federation` / `form_mat` (with "
-        "`other_urns`, who must each consent; a MAT then needs regional approval).",
+        "MAT `partnership_id`; 409 when the school is already in a MAT or has a request in progress), "
+        "`leave_mat` (leave the school's MAT by mutual consent; reason required), `form_federation` / "
+        "`form_mat` (with `other_urns`, who must each consent; a MAT then needs regional approval).",
         problems=(
             404,
             409,
@@ -548,9 +545,8 @@ def post_request(request: HttpRequest, body: RequestIn) -> Any:
         RequestOut,
         summary="Take a step on a request",
         description="`trust`: a trust administrator of the request's MAT consents or declines. `region`: the "
-        "regional "
-        "approver for the request's region approves (the change takes effect on the effective date) or "
-        "declines. `school`: a school user of one of the proposed schools consents or declines. Declining "
+        "regional approver for the request's region approves (the change takes effect on the effective date) "
+        "or declines. `school`: a school user of one of the proposed schools consents or declines. Declining "
         "needs a reason; a step already taken gives 409.",
         problems=(
             404,

@@ -1,6 +1,6 @@
 """Public, read-only JSON API over the school register (mounted at /api/schools and /api/measures).
 
-Operations only validate input, call schools.services and shape the answer. Every operation declares its
+Operations only validate input, call schools.queries and shape the answer. Every operation declares its
 access policy (`operation(PUBLIC_READ, ...)`, checked by schools/tests/test_api_access.py); errors are raised
 as domain errors and answered as problem bodies by schoolpartners/apikit.py.
 """
@@ -16,7 +16,7 @@ from ninja import Query, Router
 from schoolpartners.access import PUBLIC_READ
 from schoolpartners.apikit import Rows, operation, paginated
 from schoolpartners.errors import Invalid, NotFound
-from schools import services
+from schools import queries
 from schools.measures import HEADLINE, MEASURES, academic_year_label
 from schools.models import School
 from schools.schemas import (
@@ -38,15 +38,13 @@ measures_router = Router(tags=["measures"])
         list[SchoolSummary],
         summary="Search schools",
         description="Search the national register with the same service and rules as the search page: free "
-        "text "
-        "`q` (name, town, URN, LAESTAB, LA code, postcode or postcode district) and exact filters. Returns "
-        "the "
-        "total `count` and one page of results.",
+        "text `q` (name, town, URN, LAESTAB, LA code, postcode or postcode district) and exact filters. "
+        "Returns the total `count` and one page of results.",
     ),
 )
 @paginated(page_size=50, max_page_size=200)
 def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> Rows:
-    params = services.SearchParams(
+    params = queries.SearchParams(
         q=filters.q,
         phase=filters.phase.value if filters.phase else "",
         establishment_type=filters.establishment_type,
@@ -58,7 +56,7 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> Row
         sort=filters.sort,
         descending=filters.order == "desc",
     )
-    return Rows(fetch=lambda page, size: services.search_page(replace(params, page=page, page_size=size)))
+    return Rows(fetch=lambda page, size: queries.search_page(replace(params, page=page, page_size=size)))
 
 
 @router.get(
@@ -68,14 +66,13 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> Row
         SchoolDetail,
         summary="One school",
         description="Identity, address, coordinates (with their source), latest Ofsted judgement and "
-        "inspection "
-        "history, census by year, trust memberships, predecessor/successor links and results by year. "
-        "Suppressed results have `value` null and the code in `note`.",
+        "inspection history, census by year, trust memberships, predecessor/successor links and results by "
+        "year. Suppressed results have `value` null and the code in `note`.",
         problems=(404,),
     ),
 )
 def school_detail(request: HttpRequest, urn: int) -> dict[str, Any]:
-    detail = services.school_detail(urn)
+    detail = queries.school_detail(urn)
     if detail is None:
         raise NotFound(f"No school with URN {urn}")
     school = detail.school
@@ -162,7 +159,7 @@ def school_results(
         )
     if not School.objects.filter(urn=urn).exists():
         raise NotFound(f"No school with URN {urn}")
-    rows = services.result_rows(urn, year=year, key_stage=key_stage)
+    rows = queries.result_rows(urn, year=year, key_stage=key_stage)
     for r in rows:
         r["academic_year"] = academic_year_label(r["year"])
     return {"urn": urn, "count": len(rows), "results": rows}

@@ -9,7 +9,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from schools.models import Phase, Status
-from schools.services import SORTS
+from schools.queries import SORTS
 
 SORT_CHOICES = sorted(SORTS)
 

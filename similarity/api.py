@@ -165,9 +165,8 @@ RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default:
         summary="Family of similar schools",
         description=(
             "The school's family: the most similar same-phase schools by intake, most similar first, with "
-            "rank, "
-            "distance in standardised feature space, great-circle miles, headline progress, pupils on roll "
-            "and "
+            "rank, distance in standardised feature space, great-circle miles, headline progress, pupils on "
+            "roll and "
             "each feature. 404 when the school has no stored result." + RUN_PARAM
         ),
         problems=(404,),
@@ -204,8 +203,7 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, 
         summary="Better-performing partner",
         description=(
             "The nearest better-performing member of the school's family, its miles and whether it is within "
-            "the "
-            "run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or "
+            "the run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or "
             "top_of_family). "
             "`partner` follows the run's rule; `default` and `robust` give both rules." + RUN_PARAM
         ),
@@ -225,10 +223,9 @@ def partner(request: HttpRequest, urn: int, run: int | None = None) -> dict[str,
         summary="Two-way challenge pairs",
         description=(
             "Family members within the radius where each school is clearly better than the other on some "
-            "measure: "
-            "score (the smaller of the two gains, in family SDs), miles, and the measures each side learns "
-            "(`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs first."
-            + RUN_PARAM
+            "measure: score (the smaller of the two gains, in family SDs), miles, and the measures each side "
+            "learns (`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs "
+            "first." + RUN_PARAM
         ),
         problems=(404,),
     ),
@@ -246,8 +243,8 @@ def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> d
         summary="Strengths and weaknesses within the family",
         description=(
             "For each measure: the school's value, the family mean and SD, the z-score, the percentile in "
-            "the family "
-            "and the flag (strength / weakness when the gap is beyond 1.96 combined standard errors, else "
+            "the family and the flag (strength / weakness when the gap is beyond 1.96 combined standard "
+            "errors, else "
             "none)." + RUN_PARAM
         ),
         problems=(404,),
@@ -302,8 +299,7 @@ def coverage(
         summary="Stored similar-schools runs",
         description=(
             "Every stored run (current first) with its method description, hash, family size, radius, rule "
-            "and "
-            "population sizes. Pass a run's id as `run=` to the other similar-schools operations."
+            "and population sizes. Pass a run's id as `run=` to the other similar-schools operations."
         ),
     ),
 )

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from schoolpartners.access import public_read
 from schoolpartners.exports import Column, export_response
+from schoolpartners.markdown import markdown_to_html
 from schoolpartners.pagecache import cache_public_page
 from schools.measures import MEASURES, academic_year_label
 from schools.models import School
@@ -416,7 +417,7 @@ def methodology(request: HttpRequest) -> HttpResponse:
         "similarity/methodology.html",
         {
             "title": title.lstrip("# ").strip(),
-            "body": charts.markdown_to_html(body),
+            "body": markdown_to_html(body),
             "run": services.current_run(),
             "measures": MEASURES,
         },

@@ -272,9 +272,8 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Rows
         ActivityOut,
         summary="Record a support activity",
         description="Records one activity through `support.services.record_activity` (relationship derived "
-        "from "
-        "trust memberships on the start date; audit event). Invalid input: 422 naming the field; the same "
-        "activity (recipient, type, start date, providers) already recorded: 409.",
+        "from trust memberships on the start date; audit event). Invalid input: 422 naming the field; the "
+        "same activity (recipient, type, start date, providers) already recorded: 409.",
         who="staff, or a school user recording support their own school provides (one of "
         "`provider_urns`); anyone else gets 403 and nothing changes; anonymous callers 401.",
         problems=(409,),
@@ -315,10 +314,8 @@ def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
         list[PledgeOut],
         summary="Converter pledges",
         description="Pledges with `delivered` (an activity from the academy to the named school starting on "
-        "or after the pledge "
-        "date) and the first matching activity's date; filtered by academy, supported school, region (of the "
-        "academy), "
-        "trust name and delivered; paginated.",
+        "or after the pledge date) and the first matching activity's date; filtered by academy, supported "
+        "school, region (of the academy), trust name and delivered; paginated.",
         who="any signed-in user reads every pledge (as on /support/pledges/); anonymous callers get an empty "
         "page (count 0).",
     ),
@@ -383,8 +380,7 @@ def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
         MonitoringOut,
         summary="Pledged vs delivered",
         description="Pledged vs delivered, grouped by the academy's region and by its trust, each with an "
-        "England row first "
-        "(`percent` delivered, null when nothing was pledged).",
+        "England row first (`percent` delivered, null when nothing was pledged).",
         who="any signed-in user (as on /support/pledges/); anonymous callers get empty tables.",
     ),
 )
@@ -407,10 +403,8 @@ def pledge_monitoring(request: HttpRequest) -> dict[str, Any]:
         summary="Survey-style report (2014 academies survey)",
         description="The tables of /support/report/: academies supporting other schools overall, by type of "
         "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another "
-        "trust, "
-        "standalone school), and academies that did not support others before converting. Each row: `count` "
-        "out of "
-        "`base`, `percent`. Aggregate figures only.",
+        "trust, standalone school), and academies that did not support others before converting. Each row: "
+        "`count` out of `base`, `percent`. Aggregate figures only.",
     ),
 )
 def report(request: HttpRequest) -> dict[str, Any]:
@@ -426,8 +420,7 @@ def report(request: HttpRequest) -> dict[str, Any]:
         list[ImportKind],
         summary="Import file formats",
         description="The file kinds POST /api/support/import accepts, recognised by their header: required "
-        "and "
-        "optional columns of each (docs/support-import.md).",
+        "and optional columns of each (docs/support-import.md).",
     ),
 )
 def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
@@ -441,10 +434,9 @@ def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
         ImportOut,
         summary="Import a CSV or XLSX file",
         description="Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, "
-        "converter "
-        "pledges or survey responses - the same importer as `schoolpartners support import`. The whole "
-        "file is checked before anything is written and written in one transaction: on any error nothing "
-        "is saved and the answer (422) names the file, row (header = row 1), column and value. "
+        "converter pledges or survey responses - the same importer as `schoolpartners support import`. The "
+        "whole file is checked before anything is written and written in one transaction: on any error "
+        "nothing is saved and the answer (422) names the file, row (header = row 1), column and value. "
         "Re-importing the same file changes nothing.",
         who="signed-in staff users; other users get 403, anonymous callers 401.",
         problems={422: ImportProblem},

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from brokerage import services
-from brokerage.models import Deployment, MatchResult, Need, Offer, Proposal
+from brokerage.models import Deployment, MatchResult, Need, Offer
+from brokerage.tests.factories import ProposalFactory
 from brokerage.tests.helpers import world
-from schools.models import Result
-from schools.tests.factories import SchoolFactory, empty_database  # noqa: F401 - fixture
+from schools.tests.factories import ResultFactory, SchoolFactory, empty_database  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
@@ -131,8 +131,8 @@ def test_system_leader_answers_only_for_own_offer():
 
 def test_capacity_exhausted_refuses_second_acceptance():
     w = world()
-    p1 = Proposal.objects.create(need=w.need, offer=w.offer)
-    p2 = Proposal.objects.create(need=w.need2, offer=w.offer)
+    p1 = ProposalFactory(need=w.need, offer=w.offer)
+    p2 = ProposalFactory(need=w.need2, offer=w.offer)
     services.respond(w.helper_user, p1.pk, "offer", True)
     services.respond(w.helper_user, p2.pk, "offer", True)
     services.respond(w.needy_user, p1.pk, "need", True)
@@ -158,9 +158,9 @@ def test_derive_is_idempotent_and_follows_the_rules():
     ri = SchoolFactory(urn=400001, ofsted_rating="Requires Improvement")
     bad = SchoolFactory(urn=400002, ofsted_rating="Good")
     for year in (2017, 2018, 2019):
-        Result.objects.create(school=bad, year=year, measure="MATPROG", value=-3.1, source="t")
-        Result.objects.create(school=bad, year=year, measure="READPROG", value=0.5, source="t")
-        Result.objects.create(school=bad, year=year, measure="WRITPROG", value=0.2, source="t")
+        ResultFactory(school=bad, year=year, measure="MATPROG", value=-3.1, source="t")
+        ResultFactory(school=bad, year=year, measure="READPROG", value=0.5, source="t")
+        ResultFactory(school=bad, year=year, measure="WRITPROG", value=0.2, source="t")
     SchoolFactory(urn=400003, ofsted_rating="Outstanding")
     SchoolFactory(urn=400004, ofsted_rating="Good")  # no strength data: no default offer
     first = services.derive_from_register()
@@ -180,7 +180,7 @@ def test_support_ledger_hook_called_when_present(monkeypatch):
     w = world()
     seen = []
     monkeypatch.setattr(services, "_support_hook", lambda: lambda payload, actor: seen.append(payload))
-    p = Proposal.objects.create(need=w.need, offer=w.offer)
+    p = ProposalFactory(need=w.need, offer=w.offer)
     services.respond(w.helper_user, p.pk, "offer", True)
     services.respond(w.needy_user, p.pk, "need", True)
     d = Deployment.objects.get()
@@ -192,7 +192,7 @@ def test_support_ledger_receives_the_deployment():
     from support.models import SupportActivity
 
     w = world()
-    p = Proposal.objects.create(need=w.need, offer=w.offer)
+    p = ProposalFactory(need=w.need, offer=w.offer)
     services.respond(w.helper_user, p.pk, "offer", True)
     services.respond(w.needy_user, p.pk, "need", True)
     d = Deployment.objects.get()

@@ -137,13 +137,17 @@ def test_api(built, client: Client):
 
 
 def test_support_activities_are_events(built):
-    from support.models import SupportActivity
+    from schools.models import School
+    from support.tests.factories import SupportActivityFactory
 
     t = built["controls"][0]
-    act = SupportActivity.objects.create(
-        recipient_id=t, support_type="jpd", start_date="2017-09-01", provider_key=f"{built['controls'][1]}|"
+    SupportActivityFactory(
+        recipient=School.objects.get(urn=t),
+        support_type="jpd",
+        start_date="2017-09-01",
+        provider_key=f"{built['controls'][1]}|",
+        providers=[built["controls"][1]],
     )
-    act.providers.set([built["controls"][1]])
     prep = services.prepare(services.load_inputs())
     assert t in prep.excluded
     ev = prep.events[prep.events["event_type"] == "support:jpd"]

@@ -344,7 +344,7 @@ def test_openapi_lists_the_paths(client: Client) -> None:
 @pytest.mark.parametrize("descending", [False, True])
 def test_small_result_sort_matches_indexed_sort(town: list, sort: str, descending: bool) -> None:
     """search_schools sorts small results by an unindexed expression: the order must be the same."""
-    from schools.services import SearchParams, annotate_and_sort, filter_schools
+    from schools.queries import SearchParams, annotate_and_sort, filter_schools
 
     params = SearchParams(sort=sort, descending=descending)
     indexed = [s.urn for s in annotate_and_sort(filter_schools(params), params, use_index=True)]

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from audit.models import AuditEvent
 from schools.tests.factories import (
     MembershipFactory,
@@ -21,7 +21,8 @@ from schools.tests.factories import (
     empty_database,  # noqa: F401 - fixture
 )
 from support import services
-from support.models import ConverterPledge, SupportActivity, SurveyResponse
+from support.models import ConverterPledge, SupportActivity
+from support.tests.factories import SurveyResponseFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
@@ -44,9 +45,9 @@ def schools() -> SimpleNamespace:
 
 
 def user(name: str, staff: bool = False, school: Any = None) -> Any:
-    u = get_user_model().objects.create_user(name, password="pw-123456", is_staff=staff)
+    u = UserFactory(username=name, password="pw-123456", is_staff=staff)
     if school is not None:
-        RoleAssignment.objects.create(user=u, role=Role.SCHOOL_USER, school=school)
+        RoleAssignmentFactory(user=u, role=Role.SCHOOL_USER, school=school)
     return u
 
 
@@ -232,7 +233,7 @@ def test_record_pledge_scoped(client: Client, schools: SimpleNamespace) -> None:
 
 # ------------------------------------------------------------------------------------------------ report
 def test_report_is_public_with_every_table(client: Client, schools: SimpleNamespace) -> None:
-    SurveyResponse.objects.create(
+    SurveyResponseFactory(
         school=schools.a,
         survey_year=2014,
         supports_others=True,

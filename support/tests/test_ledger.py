@@ -7,11 +7,11 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from audit.models import AuditEvent
 from schools.tests.factories import (
     MembershipFactory,
@@ -20,7 +20,8 @@ from schools.tests.factories import (
     empty_database,  # noqa: F401 - fixture
 )
 from support import services
-from support.models import Relationship, Source, SupportActivity, SurveyResponse
+from support.models import Relationship, Source, SupportActivity
+from support.tests.factories import SurveyResponseFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
@@ -41,9 +42,9 @@ def schools():
 
 
 def user(name: str, staff: bool = False, school=None):
-    u = get_user_model().objects.create_user(name, password="pw-123456", is_staff=staff)
+    u = UserFactory(username=name, password="pw-123456", is_staff=staff)
     if school is not None:
-        RoleAssignment.objects.create(user=u, role=Role.SCHOOL_USER, school=school)
+        RoleAssignmentFactory(user=u, role=Role.SCHOOL_USER, school=school)
     return u
 
 
@@ -176,14 +177,14 @@ def test_pledges_delivered_by_region_and_trust(schools):
 
 
 def test_survey_report(schools):
-    SurveyResponse.objects.create(
+    SurveyResponseFactory(
         school=schools.a,
         survey_year=2014,
         supports_others=True,
         support_types=["jpd", "cpd"],
         supported_before_conversion=False,
     )
-    SurveyResponse.objects.create(school=schools.b, survey_year=2014, supports_others=False)
+    SurveyResponseFactory(school=schools.b, survey_year=2014, supports_others=False)
     services.record_activity(
         act(schools.c.urn, schools.d.urn, support_type="governance"), user("s", staff=True)
     )

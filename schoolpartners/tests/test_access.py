@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.tests.factories import UserFactory
-from schoolpartners.access import POLICIES, PUBLIC_READ
+from schoolpartners.access import POLICIES, PUBLIC_READ, STAFF
 from schools.tests.factories import (
     CensusRecordFactory,
     InspectionFactory,
@@ -58,7 +58,7 @@ def test_every_view_declares_an_access_policy(route, pattern):
 
 
 def staff_routes() -> list[str]:
-    return [r for r, p in all_patterns() if getattr(p.callback, "access_policy", None) == "staff"]
+    return [r for r, p in all_patterns() if getattr(p.callback, "access_policy", None) is STAFF]
 
 
 @pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_get_on_public_pages_changes_nothing(client):
     before = _table_counts()
     visited = 0
     for route, pattern in all_patterns():
-        if getattr(pattern.callback, "access_policy", None) != PUBLIC_READ:
+        if getattr(pattern.callback, "access_policy", None) is not PUBLIC_READ:
             continue
         for url in _concrete(route, school.urn):
             response = client.get(url)

@@ -110,7 +110,7 @@ def test_every_support_operation_starts_with_its_policy(client: Client) -> None:
 def test_activities_list_scoped_like_the_ledger(client: Client, schools: SimpleNamespace) -> None:
     seed(schools)
     anon = client.get("/api/support/activities")
-    assert anon.status_code == 200 and anon.json() == {"count": 0, "results": []}
+    assert anon.status_code == 200 and anon.json() == {"count": 0, "page": 1, "page_size": 50, "results": []}
 
     login(client, name="nobody")  # signed in, neither staff nor a school user
     assert client.get("/api/support/activities").status_code == 403
@@ -181,14 +181,19 @@ def test_record_activity_validation_names_the_field(
     login(client, name="staff", staff=True)
     r = post(client, "/api/support/activities", {**ACT, **change})
     assert r.status_code == 422, r.content
-    assert any(e["loc"][-1] == field for e in r.json()["detail"]), r.json()
+    assert any(e["loc"][-1] == field for e in r.json()["errors"]), r.json()
     assert SupportActivity.objects.count() == 0
 
 
 # ------------------------------------------------------------------------------------------------ pledges
 def test_pledges_list_and_monitoring(client: Client, schools: SimpleNamespace) -> None:
     seed(schools)
-    assert client.get("/api/support/pledges").json() == {"count": 0, "results": []}
+    assert client.get("/api/support/pledges").json() == {
+        "count": 0,
+        "page": 1,
+        "page_size": 50,
+        "results": [],
+    }
     assert client.get("/api/support/pledges/monitoring").json() == {"by_region": [], "by_trust": []}
 
     login(client, name="anyone")  # any signed-in user, as on the page
@@ -218,11 +223,11 @@ def test_record_pledge_scoped(client: Client, schools: SimpleNamespace) -> None:
     assert ConverterPledge.objects.get().note == "maths"
     assert post(client, "/api/support/pledges", body).status_code == 409
     r = post(client, "/api/support/pledges", {**body, "supported_urn": 100001})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "supported_urn"
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "supported_urn"
     r = post(client, "/api/support/pledges", {**body, "supported_urn": 999999})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "supported_urn"
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "supported_urn"
     r = post(client, "/api/support/pledges", {**body, "pledge_date": "soon"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "pledge_date"
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "pledge_date"
     assert ConverterPledge.objects.count() == 1
 
 

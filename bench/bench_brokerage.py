@@ -6,8 +6,8 @@ Builds the national instance with pandas straight from the pack (`brokerage.pack
 need signal x every eligible supporter within the radius ladder; not timed), then times in the same run:
 - national: `brokerage.engine.solve` (candidate arcs + exact min-cost flow with candidate pricing), best of
   `--repeat`; also the full arc set handed to the solver directly (no pricing), which must give the same cost;
-- greedy baseline (`bench.baselines.greedy`) on the national instance (needs by severity, nearest supporter with a place left):
-  cost ratio greedy / optimal, on the same objective;
+- greedy baseline (`bench.baselines.greedy`) on the national instance (needs by severity, nearest supporter
+  with a place left): cost ratio greedy / optimal, on the same objective;
 - networkx baseline on a region-sized instance (`--region`, default North East: that region's needs and
   their candidate arcs): `networkx.network_simplex` vs the OR-Tools solve on the same graph; the costs must be
   equal; speed ratio networkx / OR-Tools (solver calls incl. graph building);

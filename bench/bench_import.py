@@ -5,9 +5,9 @@ database, against a plain Django import of one file (batched `bulk_create` upser
                                            [--skip-postgres]
 
 1. Full pack, per backend: a fresh database (SQLite: a temporary file; PostgreSQL: scratch database
-   `$BENCH_PG_DB`, default `schoolpartners_bench`, dropped and re-created), `schoolpartners migrate` (not timed), then the wall time of
-   `schoolpartners import --all --source <pack>` run as a subprocess: what a user waits for, Python start-up
-   included.
+   `$BENCH_PG_DB`, default `schoolpartners_bench`, dropped and re-created), `schoolpartners migrate`
+   (not timed), then the wall time of `schoolpartners import --all --source <pack>` run as a subprocess:
+   what a user waits for, Python start-up included.
 2. Baseline, per backend, on england_ks2final_2018-19.csv (the KS2 2018/19 school file): into a database holding
    only the register (LA codes, spine, GIAS), time (a) our importer on that file, in-process, and (b) the plain
    Django way: csv.DictReader, one `Result` object per result cell, upserted in batches of --batch rows with
@@ -327,7 +327,8 @@ def main() -> int:
             base = baseline(fresh(), args.pack, args.sample, args.batch)
             print(
                 f"[{name}] ours {base['ours_seconds']:.2f} s for {base['result_rows']:,} rows; bulk upsert baseline "
-                f"{base['baseline_ms_per_row']:.3f} ms/row x {base['result_rows']:,} = {base['baseline_estimated_seconds']:.1f} s "
+                f"{base['baseline_ms_per_row']:.3f} ms/row x {base['result_rows']:,} = "
+                f"{base['baseline_estimated_seconds']:.1f} s "
                 f"-> ratio {base['ratio']}x",
                 flush=True,
             )

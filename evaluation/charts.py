@@ -61,26 +61,30 @@ def effects_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) 
         f'<line x1="{_n(x(0))}" y1="{top - 8}" x2="{_n(x(0))}" y2="{height - 28}" stroke="{BLACK}" stroke-width="2"/>'
     )
     parts.append(
-        f'<text x="{_n(x(0))}" y="{height - 10}" text-anchor="middle" font-size="13" fill="{BLACK}">0 (no effect)</text>'
+        f'<text x="{_n(x(0))}" y="{height - 10}" text-anchor="middle" font-size="13" fill="{BLACK}">0 (no '
+        "effect)</text>"
     )
     parts.append(f'<text x="{_n(x(lo))}" y="{height - 10}" font-size="13" fill="{GREY}">{lo:+.2f}</text>')
     parts.append(
         f'<text x="{_n(x(hi))}" y="{height - 10}" text-anchor="end" font-size="13" fill="{GREY}">{hi:+.2f}</text>'
     )
     parts.append(
-        f'<text x="{label_w}" y="18" font-size="13" fill="{BLACK}">Effect with {95}% interval (worse ← 0 → better)</text>'
+        f'<text x="{label_w}" y="18" font-size="13" fill="{BLACK}">Effect with {95}% interval (worse ← 0 → '
+        "better)</text>"
     )
     for i, r in enumerate(rows):
         y = top + i * row_h + row_h / 2
         label = f"{r['group']} · {r['measure_label']}"
         parts.append(
-            f'<text x="{label_w - 8}" y="{_n(y + 4)}" text-anchor="end" font-size="13" fill="{BLACK}">{escape(label[:48])}</text>'
+            f'<text x="{label_w - 8}" y="{_n(y + 4)}" text-anchor="end" font-size="13" '
+            f'fill="{BLACK}">{escape(label[:48])}</text>'
         )
         if r.get("effect") is None:
             continue
         if r.get("ci_low") is not None and r.get("ci_high") is not None:
             parts.append(
-                f'<line x1="{_n(x(r["ci_low"]))}" y1="{_n(y)}" x2="{_n(x(r["ci_high"]))}" y2="{_n(y)}" stroke="{BLUE}" stroke-width="3"/>'
+                f'<line x1="{_n(x(r["ci_low"]))}" y1="{_n(y)}" x2="{_n(x(r["ci_high"]))}" y2="{_n(y)}" '
+                f'stroke="{BLUE}" stroke-width="3"/>'
             )
         parts.append(f'<circle cx="{_n(x(r["effect"]))}" cy="{_n(y)}" r="5" fill="{BLUE}" stroke="{BLACK}"/>')
         parts.append(
@@ -131,7 +135,8 @@ def event_study_chart(leads: Mapping[str, Mapping[str, Any]], chart_id: str, tit
     for r in rels:
         p = pts[r]
         parts.append(
-            f'<text x="{_n(x(r))}" y="{height - bottom + 18}" text-anchor="middle" font-size="12">{"before" if r < 0 else "after"} {r:+d}</text>'
+            f'<text x="{_n(x(r))}" y="{height - bottom + 18}" text-anchor="middle" '
+            f'font-size="12">{"before" if r < 0 else "after"} {r:+d}</text>'
         )
         e = 0.0 if r == -1 else p.get("effect")
         if e is None:
@@ -139,7 +144,8 @@ def event_study_chart(leads: Mapping[str, Mapping[str, Any]], chart_id: str, tit
         colour = GREY if r < 0 else BLUE
         if r != -1 and p.get("ci_low") is not None and p.get("ci_high") is not None:
             parts.append(
-                f'<line x1="{_n(x(r))}" y1="{_n(y(p["ci_low"]))}" x2="{_n(x(r))}" y2="{_n(y(p["ci_high"]))}" stroke="{colour}" stroke-width="3"/>'
+                f'<line x1="{_n(x(r))}" y1="{_n(y(p["ci_low"]))}" x2="{_n(x(r))}" y2="{_n(y(p["ci_high"]))}" '
+                f'stroke="{colour}" stroke-width="3"/>'
             )
         shape = (
             f'<rect x="{_n(x(r) - 5)}" y="{_n(y(e) - 5)}" width="10" height="10" fill="{colour}"/>'
@@ -151,7 +157,8 @@ def event_study_chart(leads: Mapping[str, Mapping[str, Any]], chart_id: str, tit
             f'<text x="{_n(x(r) + 8)}" y="{_n(y(e) - 6)}" font-size="12">{"ref" if r == -1 else _fmt(e)}</text>'
         )
     parts.append(
-        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" font-size="12">Years relative to the event (squares: before — should sit near 0)</text>'
+        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" font-size="12">Years relative '
+        "to the event (squares: before — should sit near 0)</text>"
     )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308
@@ -190,7 +197,8 @@ def before_after_chart(
     if last_pre in years:
         xe = x(last_pre) + (plot_w / len(years)) * (0.5 if first_post == last_pre + 1 else 1.0)
         parts.append(
-            f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" stroke-dasharray="5,4"/>'
+            f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" '
+            'stroke-dasharray="5,4"/>'
         )
         parts.append(f'<text x="{_n(xe + 4)}" y="{top + 10}" font-size="12" fill="{GREY}">event</text>')
     for key, colour, dash, name in (
@@ -200,7 +208,8 @@ def before_after_chart(
         pts = [(x(s["year"]), y(s[key])) for s in series if s.get(key) is not None]
         if len(pts) > 1:
             parts.append(
-                f'<polyline fill="none" stroke="{colour}" stroke-width="2.5"{dash} points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in pts)}"/>'
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2.5"{dash} '
+                f'points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in pts)}"/>'
             )
         for a, b in pts:
             parts.append(f'<circle cx="{_n(a)}" cy="{_n(b)}" r="4" fill="{colour}"/>')
@@ -210,7 +219,8 @@ def before_after_chart(
             )
     for yr in years:
         parts.append(
-            f'<text x="{_n(x(yr))}" y="{height - bottom + 18}" text-anchor="middle" font-size="12">{yr - 1}/{str(yr)[-2:]}</text>'
+            f'<text x="{_n(x(yr))}" y="{height - bottom + 18}" text-anchor="middle" '
+            f'font-size="12">{yr - 1}/{str(yr)[-2:]}</text>'
         )
     parts.append(
         f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" font-size="12">{escape(label)}</text>'

@@ -121,7 +121,8 @@ def prepare_mat(src: Source, ctx: Ctx) -> Writer:
 
     def write() -> db.Counts:
         existing = db.query_frame(
-            f"SELECT id, kind, external_id, name, uid, companies_house_number, ukprn, lead_region, source FROM {T_PARTNERSHIP} "
+            "SELECT id, kind, external_id, name, uid, companies_house_number, ukprn, lead_region, source "
+            f"FROM {T_PARTNERSHIP} "
             "WHERE kind = 'mat'"
         )
         t = trusts.copy()

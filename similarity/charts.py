@@ -38,7 +38,8 @@ def zscore_chart(bars: Sequence[Bar], chart_id: str, title: str, limit: float = 
     scale = (plot_w / 2) / limit
     desc_parts = []
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, arial, sans-serif" viewBox="0 0 {width} {height}" '
+        '<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, '
+        f'arial, sans-serif" viewBox="0 0 {width} {height}" '
         f'width="100%" style="max-width:{width}px" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
@@ -107,7 +108,8 @@ def coverage_chart(series: Sequence[Series], chart_id: str, title: str, max_x: i
         return top + ph * (1 - p / 100)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, arial, sans-serif" viewBox="0 0 {width} {height}" '
+        '<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, '
+        f'arial, sans-serif" viewBox="0 0 {width} {height}" '
         f'width="100%" style="max-width:{width}px" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]

@@ -17,7 +17,8 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) -> S
     height = top + row_h * max(len(rows), 1) + 10
     desc = "; ".join(f"{r['name']}: {r['percent'] if r['percent'] is not None else 'no data'}%" for r in rows)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, arial, sans-serif" '
+        '<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, '
+        'arial, sans-serif" '
         f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>',
@@ -26,7 +27,8 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) -> S
         y = top + i * row_h
         p = r.get("percent") or 0.0
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" font-size="13" fill="{BLACK}">{escape(str(r["name"])[:52])}</text>'
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" font-size="13" '
+            f'fill="{BLACK}">{escape(str(r["name"])[:52])}</text>'
         )
         parts.append(
             f'<rect x="{label_w}" y="{y + 4}" width="{plot_w * p / 100:.1f}" height="{row_h - 8}" fill="{BLUE}"/>'

@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
 @pytest.fixture
 def trust():
-    """Three academies: A with its own 2018 results, B through one predecessor (P1), C through a chain (C -> P2 -> P3)."""
+    """Three academies: A with its own 2018 results, B through one predecessor (P1), C through a chain
+    (C -> P2 -> P3)."""
     t = PartnershipFactory(kind=Kind.MAT, name="Hand Trust")
     a = SchoolFactory(urn=150001, name="A Academy", la_name="Leeds", latitude=53.80, longitude=-1.55)
     b = SchoolFactory(urn=150002, name="B Academy", la_name="Leeds", latitude=53.85, longitude=-1.60)

@@ -27,12 +27,14 @@ from partnerships import services
 
 def _report_lines(report: list[dict[str, Any]]) -> list[str]:
     lines = [
-        f"{'KS':>2} {'year':>4} {'members':>7} {'direct':>7} {'1 link':>7} {'chain':>6} {'found':>13} {'none':>5} {'not in register':>15}"
+        f"{'KS':>2} {'year':>4} {'members':>7} {'direct':>7} {'1 link':>7} {'chain':>6} {'found':>13} "
+        f"{'none':>5} {'not in register':>15}"
     ]
     for r in report:
         lines.append(
             f"{r['key_stage']:>2} {r['year']:>4} {r['members']:>7} {r['direct']:>7} {r['link']:>7} {r['chain']:>6} "
-            f"{r['found']:>6} ({r['found_pct'] if r['found_pct'] is not None else '-':>4}%) {r['none']:>5} {r['not_in_register']:>15}"
+            f"{r['found']:>6} ({r['found_pct'] if r['found_pct'] is not None else '-':>4}%) {r['none']:>5} "
+            f"{r['not_in_register']:>15}"
         )
     return lines
 

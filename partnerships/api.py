@@ -18,8 +18,9 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
-from partnerships import services
+from partnerships import queries, services
 from partnerships.models import Activity, Designation, Partnership, PartnershipRequest, TrustAggregate
+from schools.models import School
 
 PUBLIC_READ = "Public: anyone may read; read-only."
 SCOPED = (
@@ -271,7 +272,7 @@ class CompareQuery(Schema):
     ),
 )
 def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> dict[str, Any]:
-    params = services.CompareParams(
+    params = queries.CompareParams(
         q=filters.q,
         kind=filters.kind,
         region=filters.region,
@@ -282,7 +283,7 @@ def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> dict[str,
         sort=filters.sort,
         descending=filters.order == "desc",
     )
-    qs = services.compare_trusts(params)
+    qs = queries.compare_trusts(params)
     start = (filters.page - 1) * filters.page_size
     return {"count": qs.count(), "results": [_row(a) for a in qs[start : start + filters.page_size]]}
 
@@ -322,7 +323,7 @@ def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
         "performance": a.performance,
         "dfe_measures": [
             {"measure": r.measure, "year": r.year, "value": r.value, "note": r.note}
-            for r in services.trust_results(a.partnership)
+            for r in queries.trust_results(a.partnership)
         ],
     }
 
@@ -350,7 +351,7 @@ def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
     ),
 )
 def mapping(request: HttpRequest) -> list[dict[str, Any]]:
-    return services.mapping_report()
+    return queries.mapping_report()
 
 
 class GrantQuery(Schema):
@@ -375,7 +376,7 @@ def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
     parts = [p for p in query.urns.replace(",", " ").split() if p]
     if not all(p.isdigit() for p in parts):
         return 400, {"detail": "urns must be comma-separated numbers"}
-    g = services.grant_for([int(p) for p in parts][:100])
+    g = queries.grant_for([int(p) for p in parts][:100])
     return {
         "per_chain": g.per_chain,
         "lines": [line.__dict__ for line in g.lines],
@@ -410,9 +411,9 @@ def _issp_school(s: Any) -> dict[str, Any]:
     ),
 )
 def issp(request: HttpRequest, query: Query[IsspQuery]) -> dict[str, Any]:
-    point = services.point_for(query.postcode, query.urn)
-    r = services.search_issp(
-        services.IsspSearch(
+    point = queries.point_for(query.postcode, query.urn)
+    r = queries.search_issp(
+        queries.IsspSearch(
             activity=query.activity, la=query.la, region=query.region, point=point, miles=query.miles
         )
     )
@@ -470,7 +471,7 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
         raise HttpError(403, str(exc) or "Not allowed") from exc
     except services.ProcedureError as exc:
         raise HttpError(409, "; ".join(exc.messages)) from exc
-    except (Partnership.DoesNotExist, services.School.DoesNotExist) as exc:
+    except (Partnership.DoesNotExist, School.DoesNotExist) as exc:
         raise HttpError(404, "No such school or partnership") from exc
     req.refresh_from_db()
     return 200, _request_out(req)
@@ -488,8 +489,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
     if not request.user.is_authenticated:
         return []
     return [
-        _request_out(r)
-        for r in services.requests_for(request.user).prefetch_related("schools", "steps")[:500]
+        _request_out(r) for r in queries.requests_for(request.user).prefetch_related("schools", "steps")[:500]
     ]
 
 
@@ -503,7 +503,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def get_request(request: HttpRequest, request_id: int) -> Any:
     req = get_object_or_404(PartnershipRequest, pk=request_id)
-    if not request.user.is_authenticated or not services.can_view_request(request.user, req):
+    if not request.user.is_authenticated or not queries.can_view_request(request.user, req):
         return 404, {"detail": "Not found"}
     return _request_out(req)
 
@@ -637,7 +637,7 @@ def _designation_out(d: Designation) -> dict[str, Any]:
     ),
 )
 def list_designations(request: HttpRequest, query: Query[DesignationQuery]) -> dict[str, Any]:
-    qs = services.designations(kind=query.kind, region=query.region, urn=query.urn)
+    qs = queries.designations(kind=query.kind, region=query.region, urn=query.urn)
     start = (query.page - 1) * query.page_size
     return {
         "count": qs.count(),
@@ -657,7 +657,7 @@ def list_designations(request: HttpRequest, query: Query[DesignationQuery]) -> d
     ),
 )
 def post_designation(request: HttpRequest, body: DesignationIn) -> Any:
-    if not services.can_record_designation(
+    if not queries.can_record_designation(
         request.user, None
     ):  # as the web form: refuse before looking anything up
         raise HttpError(403, "Only staff or the regional director's office can record designations.")
@@ -678,6 +678,6 @@ def post_designation(request: HttpRequest, body: DesignationIn) -> Any:
         raise HttpError(403, str(exc) or "Not allowed") from exc
     except services.ProcedureError as exc:
         raise HttpError(409, "; ".join(exc.messages)) from exc
-    except services.School.DoesNotExist as exc:
+    except School.DoesNotExist as exc:
         raise HttpError(404, "No such school") from exc
     return 201, _designation_out(d)

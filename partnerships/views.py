@@ -1,7 +1,7 @@
 """Partnership pages: compare trusts, a trust's page (map, members, pupil-weighted results, geography), member
-mapping coverage, sponsors, the join/leave/form procedures, notifications, designations, the ISSP register and
-the grant calculator. Views validate input, call partnerships.services and render; aggregates are stored by
-`schoolpartners partnerships recompute`, never computed per request.
+mapping coverage, sponsors, the join/leave/form procedures, designations, the ISSP register and the grant
+calculator. Views validate input, read through partnerships.queries, write through partnerships.services and
+render; aggregates are stored by `schoolpartners partnerships recompute`, never computed per request.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import schools_of
 from partnerships import aggregates as agg
-from partnerships import forms, services
+from partnerships import forms, queries, services
 from partnerships.models import (
     Designation,
     Kind,
@@ -79,9 +79,9 @@ COMPARE_COLUMNS = [
 ]
 
 
-def _compare_params(get: QueryDict) -> services.CompareParams:
+def _compare_params(get: QueryDict) -> queries.CompareParams:
     sort = get.get("sort", "members")
-    return services.CompareParams(
+    return queries.CompareParams(
         q=get.get("q", "").strip()[:100],
         kind=get.get("kind", "") if get.get("kind", "") in Kind.values else "",
         region=get.get("region", "")[:100],
@@ -89,7 +89,7 @@ def _compare_params(get: QueryDict) -> services.CompareParams:
         compactness=get.get("compactness", "") if get.get("compactness", "") in COMPACTNESS else "",
         min_members=_int(get.get("min_members")),
         max_members=_int(get.get("max_members")),
-        sort=sort if sort in services.COMPARE_SORTS else "members",
+        sort=sort if sort in queries.COMPARE_SORTS else "members",
         descending=get.get("order", "desc") != "asc",
     )
 
@@ -120,7 +120,7 @@ def _compare_row(a: TrustAggregate) -> dict[str, Any]:
 @public_read
 def compare(request: HttpRequest) -> HttpResponse:
     params = _compare_params(request.GET)
-    qs = services.compare_trusts(params)
+    qs = queries.compare_trusts(params)
     total = qs.count()
     page = max(1, _int(request.GET.get("page")) or 1)
     size = 50
@@ -149,7 +149,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             "params": params,
             "page": page,
             "pages": (total + size - 1) // size,
-            "regions": services.compare_regions(),
+            "regions": queries.compare_regions(),
             "phases": PHASES,
             "compactness": COMPACTNESS,
             "kinds": Kind.choices,
@@ -188,8 +188,7 @@ COMPARE_EXPORT = [
 @public_read
 def compare_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     rows = (
-        _compare_row(a)
-        for a in services.compare_trusts(_compare_params(request.GET)).iterator(chunk_size=500)
+        _compare_row(a) for a in queries.compare_trusts(_compare_params(request.GET)).iterator(chunk_size=500)
     )
     return export_response(rows, COMPARE_EXPORT, "trusts", fmt, sheet="Trusts")
 
@@ -263,7 +262,7 @@ def trust(request: HttpRequest, pk: int) -> HttpResponse:
     perf = _perf_rows(a)
     dfe = [
         {"measure": r.measure, "year": academic_year_label(r.year), "value": r.value, "note": r.note}
-        for r in services.trust_results(p)
+        for r in queries.trust_results(p)
     ]
     user_schools = schools_of(request.user) if request.user.is_authenticated else []
     return render(
@@ -306,7 +305,7 @@ def trust_export(request: HttpRequest, pk: int, table: str, fmt: str) -> HttpRes
     if table == "dfe":
         rows = [
             {"measure": r.measure, "year": r.year, "value": r.value, "note": r.note, "source": r.source}
-            for r in services.trust_results(p)
+            for r in queries.trust_results(p)
         ]
         return export_response(rows, DFE_COLUMNS, f"trust-{pk}-dfe-measures", fmt, sheet="DfE measures")
     raise Http404("No such table")
@@ -329,7 +328,7 @@ MAPPING_COLUMNS = [
 
 @public_read
 def mapping(request: HttpRequest) -> HttpResponse:
-    report = services.mapping_report()
+    report = queries.mapping_report()
     for r in report:
         r["academic_year"] = academic_year_label(r["year"])
     return render(
@@ -344,7 +343,7 @@ def mapping(request: HttpRequest) -> HttpResponse:
 
 @public_read
 def mapping_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    return export_response(services.mapping_report(), MAPPING_COLUMNS, "member-mapping", fmt, sheet="Mapping")
+    return export_response(queries.mapping_report(), MAPPING_COLUMNS, "member-mapping", fmt, sheet="Mapping")
 
 
 @public_read
@@ -367,7 +366,7 @@ def methodology(request: HttpRequest) -> HttpResponse:
 @public_read
 def sponsors(request: HttpRequest) -> HttpResponse:
     rows = []
-    for s in services.sponsors():
+    for s in queries.sponsors():
         rows.append(
             {
                 "p": s,
@@ -457,7 +456,7 @@ def join(request: HttpRequest) -> HttpResponse:
             _refused(request, exc, target)
     elif request.GET.get("grant"):
         others = [int(p) for p in request.GET.get("grant", "").replace(",", " ").split() if p.isdigit()][:100]
-        grant = services.grant_for([s for s, _ in schools][:1] + others)
+        grant = queries.grant_for([s for s, _ in schools][:1] + others)
     return render(
         request,
         "partnerships/join.html",
@@ -472,7 +471,7 @@ def join(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 def requests_list(request: HttpRequest) -> HttpResponse:
-    reqs = services.requests_for(request.user)[:200]
+    reqs = queries.requests_for(request.user)[:200]
     return render(
         request,
         "partnerships/requests.html",
@@ -521,7 +520,7 @@ def requests_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
             "created_at": r.created_at,
             "decided_at": r.decided_at,
         }
-        for r in services.requests_for(request.user)
+        for r in queries.requests_for(request.user)
     )
     return export_response(rows, REQUEST_COLUMNS, "partnership-requests", fmt, sheet="Requests")
 
@@ -530,7 +529,7 @@ def _request_or_404(request: HttpRequest, pk: int) -> PartnershipRequest:
     req = get_object_or_404(
         PartnershipRequest.objects.select_related("school", "partnership", "result_partnership"), pk=pk
     )
-    if not services.can_view_request(request.user, req):
+    if not queries.can_view_request(request.user, req):
         raise PermissionDenied("This request is not for your school, trust or region.")
     return req
 
@@ -538,7 +537,7 @@ def _request_or_404(request: HttpRequest, pk: int) -> PartnershipRequest:
 @school_or_trust_scoped
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = _request_or_404(request, pk)
-    actions = services.request_actions(request.user, req)
+    actions = queries.request_actions(request.user, req)
     school_form = None
     if actions["schools"]:
         school_form = forms.SchoolConsentForm(
@@ -554,7 +553,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "schools": req.schools.select_related("school"),
             "decision_form": forms.DecisionForm(prefix="decision"),
             "school_form": school_form,
-            "grant": services.grant_for([rs.school_id for rs in req.schools.all()])
+            "grant": queries.grant_for([rs.school_id for rs in req.schools.all()])
             if req.kind == RequestKind.FORM_MAT
             else None,
         },
@@ -597,57 +596,19 @@ def request_decide(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     return redirect("partnerships:request", pk=pk)
 
 
-@signed_in
-def notifications(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        services.mark_all_read(request.user)
-        return redirect("partnerships:notifications")
-    return render(
-        request,
-        "partnerships/notifications.html",
-        {
-            "notifications": services.notifications_for(request.user)[:200],
-            "exports": {f: reverse("partnerships:notifications-export", args=[f]) for f in ("csv", "xlsx")},
-        },
-    )
-
-
-NOTIFICATION_COLUMNS = [
-    Column("created_at", "Sent"),
-    Column("text", "Notification"),
-    Column("url", "Link"),
-    Column("read_at", "Read"),
-]
-
-
-@signed_in
-def notifications_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    """The caller's own notifications (exporting does not mark them read)."""
-    rows = (
-        {
-            "created_at": n.created_at,
-            "text": n.text,
-            "url": request.build_absolute_uri(n.url) if n.url else "",
-            "read_at": n.read_at,
-        }
-        for n in services.notifications_for(request.user)
-    )
-    return export_response(rows, NOTIFICATION_COLUMNS, "notifications", fmt, sheet="Notifications")
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Designations, ISSP register, grants
 # ---------------------------------------------------------------------------------------------------------------
 @public_read
 def designations(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
-    rows = services.designations(kind=kind)
+    rows = queries.designations(kind=kind)
     return render(
         request,
         "partnerships/designations.html",
         {
             "rows": rows[:500],
-            "can_record": services.can_record_designation(request.user, None),
+            "can_record": queries.can_record_designation(request.user, None),
             "kinds": forms.DesignationKind.choices,
             "kind": kind,
             "exports": {
@@ -682,14 +643,14 @@ def designations_export(request: HttpRequest, fmt: str) -> HttpResponse | Stream
             "valid_to": d.valid_to,
             "expertise": d.expertise,
         }
-        for d in services.designations(kind=request.GET.get("kind", ""))
+        for d in queries.designations(kind=request.GET.get("kind", ""))
     )
     return export_response(rows, DESIGNATION_COLUMNS, "designations", fmt, sheet="Designations")
 
 
 @school_or_trust_scoped
 def designation_new(request: HttpRequest) -> HttpResponse:
-    if not services.can_record_designation(request.user, None):
+    if not queries.can_record_designation(request.user, None):
         raise PermissionDenied("Only staff or the regional director's office can record designations.")
     form = forms.DesignationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -717,7 +678,7 @@ def designation_new(request: HttpRequest) -> HttpResponse:
 @school_or_trust_scoped
 def register(request: HttpRequest) -> HttpResponse:
     """Staff or a regional director's office record an ISSP, sponsor, teaching school hub or umbrella trust."""
-    if not services.can_record_designation(request.user, None):
+    if not queries.can_record_designation(request.user, None):
         raise PermissionDenied("Only staff or the regional director's office can register partnerships.")
     form = forms.RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -741,10 +702,10 @@ def issp(request: HttpRequest) -> HttpResponse:
     point_missing = False
     if form.is_bound and form.is_valid():
         d = form.cleaned_data
-        point = services.point_for(d["postcode"] or "", d["urn"])
+        point = queries.point_for(d["postcode"] or "", d["urn"])
         point_missing = bool(d["postcode"] or d["urn"]) and point is None
-        results = services.search_issp(
-            services.IsspSearch(
+        results = queries.search_issp(
+            queries.IsspSearch(
                 activity=d["activity"], la=d["la"], region=d["region"], point=point, miles=d["miles"]
             )
         )
@@ -796,9 +757,9 @@ def issp_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | St
     if not form.is_valid():
         raise Http404("Invalid search")
     d = form.cleaned_data
-    point = services.point_for(d["postcode"] or "", d["urn"])
-    results = services.search_issp(
-        services.IsspSearch(
+    point = queries.point_for(d["postcode"] or "", d["urn"])
+    results = queries.search_issp(
+        queries.IsspSearch(
             activity=d["activity"], la=d["la"], region=d["region"], point=point, miles=d["miles"]
         )
     )
@@ -856,12 +817,12 @@ def issp_post(request: HttpRequest) -> HttpResponse:
             _refused(request, exc, form)
         else:
             messages.success(request, f"Your {post.get_kind_display().lower()} has been posted.")
-            matches = services.issp_matches(post)
+            matches = queries.issp_matches(post)
     return render(request, "partnerships/issp_post.html", {"form": form, "matches": matches})
 
 
 @public_read
 def grant(request: HttpRequest) -> HttpResponse:
     form = forms.GrantForm(request.GET or None)
-    result = services.grant_for(form.cleaned_data["urns"]) if form.is_bound and form.is_valid() else None
+    result = queries.grant_for(form.cleaned_data["urns"]) if form.is_bound and form.is_valid() else None
     return render(request, "partnerships/grant.html", {"form": form, "grant": result})

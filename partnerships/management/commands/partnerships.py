@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from partnerships import services
+from partnerships import queries, services
 
 
 def _report_lines(report: list[dict[str, Any]]) -> list[str]:
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         if opts["action"] == "map-members":
             s = services.map_members()
-            report = services.mapping_report()
+            report = queries.mapping_report()
             out: dict[str, Any] = {
                 "rows": s.rows,
                 "inserted": s.inserted,
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             }
         else:
             rs = services.recompute()
-            report = services.mapping_report()
+            report = queries.mapping_report()
             out = {
                 "trusts": rs.trusts,
                 "members": rs.members,

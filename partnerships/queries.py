@@ -94,6 +94,28 @@ def trust_results(partnership: Partnership) -> list[PartnershipResult]:
     return list(partnership.results.order_by("measure", "year"))
 
 
+def trust_aggregate(partnership: Partnership) -> TrustAggregate | None:
+    return TrustAggregate.objects.filter(partnership=partnership).first()
+
+
+def trust_members(partnership: Partnership) -> list[Membership]:
+    """Every membership, current first, by school name."""
+    return list(partnership.memberships.select_related("school").order_by("left", "school__name"))
+
+
+def current_schools(partnership: Partnership) -> list[School]:
+    return [m.school for m in partnership.memberships.filter(left__isnull=True).select_related("school")]
+
+
+def is_mat(partnership_id: int) -> bool:
+    return Partnership.objects.filter(pk=partnership_id, kind=Kind.MAT).exists()
+
+
+def school_choices(urns: Iterable[int]) -> list[tuple[int, str]]:
+    """(URN, "name (URN)") for a form's school choices."""
+    return [(s.urn, f"{s.name} ({s.urn})") for s in School.objects.filter(urn__in=list(urns))]
+
+
 def sponsors() -> QuerySet[Partnership]:
     return (
         Partnership.objects.filter(Q(kind=Kind.SPONSOR) | Q(designations__kind="sponsor"))

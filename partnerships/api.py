@@ -289,7 +289,7 @@ def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> dict[str,
 
 
 def _aggregate_or_404(trust_id: int) -> TrustAggregate:
-    a = TrustAggregate.objects.select_related("partnership").filter(partnership_id=trust_id).first()
+    a = queries.trust_figures(trust_id)
     if a is None:
         raise HttpError(404, "No stored figures for that partnership")
     return a

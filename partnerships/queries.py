@@ -98,6 +98,11 @@ def trust_aggregate(partnership: Partnership) -> TrustAggregate | None:
     return TrustAggregate.objects.filter(partnership=partnership).first()
 
 
+def trust_figures(partnership_id: int) -> TrustAggregate | None:
+    """A partnership's stored figures with the partnership, by id (None when not computed)."""
+    return TrustAggregate.objects.select_related("partnership").filter(partnership_id=partnership_id).first()
+
+
 def trust_members(partnership: Partnership) -> list[Membership]:
     """Every membership, current first, by school name."""
     return list(partnership.memberships.select_related("school").order_by("left", "school__name"))

@@ -39,6 +39,7 @@ run: assets data
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 test-sqlite: assets
 	$(BIN)/pytest -p no:cacheprovider -q
@@ -46,11 +47,12 @@ test-sqlite: assets
 test-postgres: assets
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider -q
 
-# The whole suite: lint and type checks, then every test against SQLite and against PostgreSQL.
+# The whole suite: lint, type and layer (import-linter) checks, then every test against SQLite and against PostgreSQL.
 test: lint test-sqlite test-postgres
 
 bench: assets data
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python scripts/bench_figures.py
 
 # Rebuild the compact national data bundle (data/bundle) from ../shared/data.
 bundle: venv

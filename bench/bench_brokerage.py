@@ -6,7 +6,7 @@ Builds the national instance with pandas straight from the pack (`brokerage.pack
 need signal x every eligible supporter within the radius ladder; not timed), then times in the same run:
 - national: `brokerage.engine.solve` (candidate arcs + exact min-cost flow with candidate pricing), best of
   `--repeat`; also the full arc set handed to the solver directly (no pricing), which must give the same cost;
-- greedy baseline on the national instance (needs by severity, nearest supporter with a place left):
+- greedy baseline (`bench.baselines.greedy`) on the national instance (needs by severity, nearest supporter with a place left):
   cost ratio greedy / optimal, on the same objective;
 - networkx baseline on a region-sized instance (`--region`, default North East: that region's needs and
   their candidate arcs): `networkx.network_simplex` vs the OR-Tools solve on the same graph; the costs must be
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.baselines import greedy  # noqa: E402
 from brokerage import engine  # noqa: E402
 from brokerage.engine import Needs, Params  # noqa: E402
 from brokerage.pack import build  # noqa: E402
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     assert full_cost == sol.cost, (full_cost, sol.cost)
     print(f"same optimum with all {sol.arcs.size:,} arcs in the solver: {full_flow_s:.2f} s flow")
 
-    g = engine.greedy(needs, sup, params, arcs=sol.arcs)
+    g = greedy(needs, sup, params, arcs=sol.arcs)
     cost_ratio = g.cost / sol.cost
     arc_ratio = (g.arc_cost / max(g.served, 1)) / (sol.arc_cost / max(sol.served, 1))
     print(

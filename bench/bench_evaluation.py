@@ -8,7 +8,7 @@
 2. Full command (optional, --db): `manage.py evaluation run --json` on a database that already holds the
    imported pack and a similarity run, as a subprocess (what a user waits for, Python start-up included), plus
    the command's own read/compute/write split.
-3. Naive baseline: `evaluation.engine.naive_effects` - for each treated school, filter the long results frame
+3. Naive baseline: `bench.baselines.naive_effects` - for each treated school, filter the long results frame
    for the school, filter its family, group by year, subtract, average - on the first --sample events of each
    event type for every measure; per-school-measure time x (events x measures) is the naive estimate of the
    school-level effects alone (it does no bootstrap at all, which favours the baseline). The school effects of the
@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "schoolpartners.settings")
 
-from evaluation import engine, national  # noqa: E402
+from bench.baselines import naive_effects  # noqa: E402
+from evaluation import national  # noqa: E402
 from evaluation.pack import load_inputs  # noqa: E402
 
 
@@ -45,6 +46,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    load_start = os.getloadavg()[0]  # other work on the machine inflates the times: recorded with them
 
     t = time.perf_counter()
     inp = load_inputs(Path(args.pack))
@@ -81,7 +83,7 @@ def main() -> None:
         sample = ev.head(args.sample)
         for m_i, m in enumerate(measures):
             t = time.perf_counter()
-            eff = engine.naive_effects(long_df, sample, inp.families, prep.excluded, m)
+            eff = naive_effects(long_df, sample, inp.families, prep.excluded, m)
             naive_s += time.perf_counter() - t
             naive_units += len(sample)
             ours = res.gaps[et].effect[: len(sample), m_i]
@@ -142,6 +144,7 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "load_average_1min_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         },
         "inputs_load_seconds": round(load_s, 3),
         "events": n_events,

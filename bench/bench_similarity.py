@@ -1,12 +1,13 @@
-"""Benchmark: national similar-schools recompute (KD-tree, N x 50) against a naive full N x N baseline.
+"""Benchmark: national similar-schools recompute (KD-tree, N x 50) against a brute-force baseline.
 
 Run from the repository root:  .venv/bin/python -m bench.bench_similarity [--pack ../shared/data] [--repeat 5]
 
 Loads the data pack with pandas (not timed), then times in the same run:
 - fast: `similarity.core.national_recompute` on both phases (prepare, families, default + robust partners,
   coverage by phase and region, strengths, challenge pairs);
-- naive: full N x N feature distance matrix + stable argsort for families, full N x N haversine matrix for
-  partners (default and robust), and coverage (computed in row blocks of the full matrices to bound memory).
+- brute force (`bench.baselines.similarity_brute_force`): the full N x N feature distance matrix (in row
+  blocks to bound memory) with a partial sort (`np.argpartition`) for the 50 nearest, great-circle miles for
+  the N x 50 family members only, partners (default and robust) and coverage.
 Asserts both give identical families and partners, prints both times and the ratio, and writes
 bench/results/similarity.json with the times and the national coverage figures.
 """
@@ -28,76 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from similarity.core import (  # noqa: E402
-    NO_PARTNER,
-    Families,
-    Partners,
-    PhaseData,
-    coverage_rows,
-    haversine_miles,
-    national_recompute,
-    prepare_phase,
-    squared_distance,
-)
-from similarity.method import DEFAULT_METHOD, Method  # noqa: E402
+from bench.baselines import similarity_brute_force  # noqa: E402
+from similarity.core import Families, Partners, coverage_rows, national_recompute, prepare_phase  # noqa: E402
+from similarity.method import DEFAULT_METHOD  # noqa: E402
 from similarity.pack import load_frames  # noqa: E402
-
-BLOCK = 2048
-
-
-def naive_phase(data: PhaseData, method: Method) -> tuple[Families, Partners, Partners]:
-    """Families and partners from full N x N matrices (row blocks of BLOCK rows)."""
-    N, K = data.n, min(method.family_size, data.n - 1)
-    X = data.X
-    fam_idx = np.empty((N, K), dtype=np.int64)
-    fam_d2 = np.empty((N, K))
-    p_idx = {r: np.full(N, NO_PARTNER, dtype=np.int64) for r in (False, True)}
-    p_mi = {r: np.full(N, np.nan) for r in (False, True)}
-    h, se, avg = data.headline, data.headline_se, data.headline_avg
-    for s in range(0, N, BLOCK):
-        rows = np.arange(s, min(N, s + BLOCK))
-        d2 = squared_distance(X[rows][:, None, :], X[None, :, :])  # block x N, full feature distance matrix
-        d2[np.arange(len(rows)), rows] = np.inf
-        order = np.argsort(d2, axis=1, kind="stable")[:, :K]  # stable: equal distances keep lower URN first
-        fam_idx[rows] = order
-        fam_d2[rows] = np.take_along_axis(d2, order, axis=1)
-        member = np.zeros((len(rows), N), dtype=bool)
-        np.put_along_axis(member, order, True, axis=1)
-        miles = haversine_miles(
-            data.lat[rows][:, None],
-            data.lon[rows][:, None],
-            data.lat[None, :],
-            data.lon[None, :],
-            method.earth_radius_miles,
-        )  # block x N, full great-circle matrix
-        better = h[None, :] > h[rows][:, None]
-        with np.errstate(invalid="ignore"):
-            robust = (
-                better
-                & (avg[None, :] - avg[rows][:, None] > 0)
-                & (
-                    h[None, :] - h[rows][:, None]
-                    > method.z * np.sqrt(se[rows][:, None] ** 2 + se[None, :] ** 2)
-                )
-            )
-        for r, b in ((False, better), (True, robust)):
-            m = np.where(member & b, miles, np.inf)
-            j = np.argmin(m, axis=1)  # first minimum = lower URN on equal miles
-            mn = m[np.arange(len(rows)), j]
-            ok = np.isfinite(mn)
-            p_idx[r][rows] = np.where(ok, j, NO_PARTNER)
-            p_mi[r][rows] = np.where(ok, mn, np.nan)
-    fam_miles = haversine_miles(
-        data.lat[:, None], data.lon[:, None], data.lat[fam_idx], data.lon[fam_idx], method.earth_radius_miles
-    )
-    fam = Families(fam_idx, np.sqrt(fam_d2), fam_miles)
-    out = []
-    for r in (False, True):
-        has = p_idx[r] != NO_PARTNER
-        with np.errstate(invalid="ignore"):
-            within = has & (p_mi[r] <= method.radius_miles)
-        out.append(Partners(p_idx[r], p_mi[r], within, ~has, robust=r))
-    return fam, out[0], out[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,15 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     naive: dict[str, tuple[Families, Partners, Partners]] = {}
     for phase, df in frames.items():
         data = prepare_phase(df, phase, method)
-        fam, p, rp = naive_phase(data, method)
+        fam, p, rp = similarity_brute_force(data, method)
         coverage_rows(data, p, method.coverage_radii)
         coverage_rows(data, rp, method.coverage_radii)
         naive[phase] = (fam, p, rp)
     naive_s = time.perf_counter() - t0
     ratio = naive_s / fast_cmp
     print(
-        f"naive N x N (families+partners+coverage): {naive_s:.2f} s; ratio naive/fast = {ratio:.1f}x "
-        f"(naive / fast total incl. strengths and challenge pairs = {naive_s / fast:.1f}x)"
+        f"brute force (families+partners+coverage): {naive_s:.2f} s; ratio brute force/fast = {ratio:.1f}x "
+        f"(brute force / fast total incl. strengths and challenge pairs = {naive_s / fast:.1f}x)"
     )
 
     checks: dict[str, bool] = {}
@@ -163,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         checks[f"{phase}.robust_partners"] = bool(np.array_equal(rp.index, res.robust_partners.index))
     for k, ok in checks.items():
         print(f"check {k:28s} {'identical' if ok else 'DIFFERENT'}")
-    assert all(checks.values()), "fast and naive implementations disagree"
+    assert all(checks.values()), "fast and brute-force implementations disagree"
 
     cov = result.coverage
     coverage = {
@@ -218,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             "fast_steps_last_run": {k: round(v, 4) for k, v in result.seconds.items()},
             "naive_families_partners_coverage": round(naive_s, 3),
         },
+        "baseline": "brute force: N x N feature distances in row blocks, np.argpartition for the 50 nearest, "
+        "miles for the N x 50 members only",
         "ratio_naive_over_fast": round(ratio, 1),
         "ratio_naive_over_fast_total": round(naive_s / fast, 1),
         "checks": checks,

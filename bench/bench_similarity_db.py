@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from schools.models import CensusRecord
-    from similarity import services
+    from similarity import queries, services
     from similarity.core import national_recompute
     from similarity.method import DEFAULT_METHOD
     from similarity.models import SimilarityRun
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in step_median.items():
         print(f"   {k:12s} {v:8.3f} s")
     coverage = {
-        variant: services.coverage_summary(run, robust=robust)
+        variant: queries.coverage_summary(run, robust=robust)
         for variant, robust in (("default", False), ("robust", True))
     }
     for variant, d in coverage.items():

@@ -2,50 +2,28 @@
 deployments, declared needs and offers. Every operation states its access policy; the services enforce the
 role scope (a broker only for their region, a school user only for their school, a system leader only for
 their own offer). Reads return only what the caller may see (nothing for anonymous callers); writes need a
-signed-in session (401 otherwise) and answer 403 when the role does not allow them."""
+signed-in session (401 otherwise) and answer 403 when the role does not allow them. Errors are domain errors
+answered as problem bodies (schoolpartners/apikit.py): refused 403, missing 404, invalid 400, offer full
+409."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.errors import HttpError
-from ninja.security import django_auth
 
-from brokerage import services
-from brokerage.models import Deployment, MatchingRun, Need, Offer, Proposal
+from brokerage import queries, services
+from brokerage.models import MatchingRun, Proposal
+from schoolpartners.access import SIGNED_IN
+from schoolpartners.apikit import operation
+from schoolpartners.errors import NotFound
+from schoolpartners.types import Actor
 
 router = Router(tags=["brokerage"])
 
-SIGNED_IN = "Signed-in users only"
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def policy(text: str, who: str) -> str:
-    return f"{SIGNED_IN}: {who}\n\n{text}"
-
-
-def errors(fn: F) -> F:
-    """Service exceptions as HTTP answers: 403 refused, 404 missing, 400 invalid."""
-
-    @wraps(fn)
-    def inner(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except PermissionDenied as exc:
-            raise HttpError(403, str(exc) or "Not allowed") from exc
-        except ObjectDoesNotExist as exc:
-            raise HttpError(404, "Not found") from exc
-        except ValidationError as exc:
-            raise HttpError(400, "; ".join(exc.messages)) from exc
-
-    return inner  # type: ignore[return-value]
+WRITE_PROBLEMS = (400, 404, 409)  # invalid for the domain, missing, conflicting (beside 401/403/422/429)
 
 
 def _signed_in(request: HttpRequest) -> bool:
@@ -64,7 +42,7 @@ class MatchingIn(Schema):
     extra_capacity: dict[str, int] = {}
 
 
-class RunOut(Schema):
+class MatchingRunOut(Schema):
     id: int
     region: str
     status: str
@@ -97,7 +75,7 @@ class ResultOut(Schema):
 
 
 class RunDetailOut(Schema):
-    run: RunOut
+    run: MatchingRunOut
     results: list[ResultOut]
     cold_spots_by_la: list[dict[str, Any]]
     cold_spots_by_region: list[dict[str, Any]]
@@ -187,28 +165,30 @@ def _run_out(run: MatchingRun) -> dict[str, Any]:
 
 @router.get(
     "/brokerage/regions",
-    response=list[str],
-    description=policy(
-        "The regions the caller is a broker for (empty for anyone else).",
-        "any signed-in user; anonymous: empty.",
+    **operation(
+        SIGNED_IN,
+        list[str],
+        description="The regions the caller is a broker for (empty for anyone else).",
+        who="any signed-in user; anonymous: empty.",
     ),
 )
 def regions(request: HttpRequest) -> list[str]:
-    return services.broker_regions(request.user) if _signed_in(request) else []
+    return queries.broker_regions(request.user) if _signed_in(request) else []
 
 
 @router.post(
     "/brokerage/matchings",
-    response=RunOut,
-    auth=django_auth,
-    description=policy(
-        "Run a matching for a region (optionally a what-if: radius, exclusions, extra capacity). Solves the whole "
-        "region at once and stores one result per open need. Only offers available on `support_from` (default "
-        "today) take part.",
-        "a broker for that region (403 otherwise).",
+    **operation(
+        SIGNED_IN,
+        MatchingRunOut,
+        description="Run a matching for a region (optionally a what-if: radius, exclusions, extra capacity). "
+        "Solves the whole region at once and stores one result per open need. Only offers available on "
+        "`support_from` (default today) take part.",
+        who="a broker for that region (403 otherwise).",
+        problems=WRITE_PROBLEMS,
+        write=True,
     ),
 )
-@errors
 def run_matching(request: HttpRequest, payload: MatchingIn) -> dict[str, Any]:
     opts = payload.dict(exclude={"region"})
     opts = {k: v for k, v in opts.items() if v not in (None, [], {})}
@@ -219,33 +199,38 @@ def run_matching(request: HttpRequest, payload: MatchingIn) -> dict[str, Any]:
 
 @router.get(
     "/brokerage/matchings",
-    response=list[RunOut],
-    description=policy(
-        "The caller's regions' matchings, newest first.", "brokers see their regions; others an empty list."
+    **operation(
+        SIGNED_IN,
+        list[MatchingRunOut],
+        description="The caller's regions' matchings, newest first.",
+        who="brokers see their regions; others an empty list.",
     ),
 )
 def list_matchings(request: HttpRequest) -> list[dict[str, Any]]:
-    regs = services.broker_regions(request.user) if _signed_in(request) else []
+    regs = queries.broker_regions(request.user) if _signed_in(request) else []
     return [_run_out(r) for r in MatchingRun.objects.filter(region__in=regs)[:50]]
 
 
 @router.get(
     "/brokerage/matchings/{run_id}",
-    response=RunDetailOut,
-    description=policy(
-        "One matching: every need with its match, reason and alternatives, or why it is unmatched; cold spots by "
+    **operation(
+        SIGNED_IN,
+        RunDetailOut,
+        description="One matching: every need with its match, reason and alternatives, or why it is "
+        "unmatched; cold spots by "
         "local authority and region.",
-        "a broker for the matching's region; 404 for anyone else.",
+        who="a broker for the matching's region; 404 for anyone else.",
+        problems=(404,),
     ),
 )
 def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
     run = MatchingRun.objects.filter(pk=run_id).first()
-    if run is None or not services.can_view_run(request.user, run):
-        raise HttpError(404, "Not found")
-    cold = services.cold_spots(run)
+    if run is None or not queries.can_view_run(request.user, run):
+        raise NotFound("Not found")
+    cold = queries.cold_spots(run)
     return {
         "run": _run_out(run),
-        "results": services.result_rows(run),
+        "results": queries.result_rows(run),
         "cold_spots_by_la": cold["by_la"],
         "cold_spots_by_region": cold["by_region"],
     }
@@ -253,14 +238,15 @@ def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
 
 @router.post(
     "/brokerage/matchings/{run_id}/proposals",
-    response=list[IdOut],
-    auth=django_auth,
-    description=policy(
-        "Send proposals for some matched needs of a matching.",
-        "a broker for the matching's region (403 otherwise).",
+    **operation(
+        SIGNED_IN,
+        list[IdOut],
+        description="Send proposals for some matched needs of a matching.",
+        who="a broker for the matching's region (403 otherwise).",
+        problems=WRITE_PROBLEMS,
+        write=True,
     ),
 )
-@errors
 def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> list[dict[str, int]]:
     run = MatchingRun.objects.get(pk=run_id)
     return [{"id": p.pk} for p in services.send_proposals(request.user, run, payload.result_ids)]
@@ -268,111 +254,123 @@ def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> l
 
 @router.get(
     "/brokerage/matchings/{run_id}/proposals",
-    response=list[ProposalOut],
-    description=policy(
-        "Proposals sent from one matching.", "a broker for the matching's region; 404 for anyone else."
+    **operation(
+        SIGNED_IN,
+        list[ProposalOut],
+        description="Proposals sent from one matching.",
+        who="a broker for the matching's region; 404 for anyone else.",
+        problems=(404,),
     ),
 )
 def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
     run = MatchingRun.objects.filter(pk=run_id).first()
-    if run is None or not services.can_view_run(request.user, run):
-        raise HttpError(404, "Not found")
-    return services.proposal_rows_for_run(run)
+    if run is None or not queries.can_view_run(request.user, run):
+        raise NotFound("Not found")
+    return queries.proposal_rows_for_run(run)
 
 
 @router.get(
     "/brokerage/proposals/{proposal_id}",
-    response=ProposalOut,
-    description=policy("One proposal.", "a user who can answer for either side; 404 for anyone else."),
+    **operation(
+        SIGNED_IN,
+        ProposalOut,
+        description="One proposal.",
+        who="a user who can answer for either side; 404 for anyone else.",
+        problems=(404,),
+    ),
 )
 def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
     rows = (
-        [r for r in services.proposal_rows(request.user) if r["id"] == proposal_id]
+        [r for r in queries.proposal_rows(request.user) if r["id"] == proposal_id]
         if _signed_in(request)
         else []
     )
     if not rows:
-        raise HttpError(404, "Not found")
+        raise NotFound("Not found")
     return rows[0]
 
 
 @router.get(
     "/brokerage/proposals",
-    response=list[ProposalOut],
-    description=policy(
-        "Proposals where the caller's school gives or receives support, or for the caller's own system-leader "
-        "offers; `sides` lists the sides the caller can still answer for.",
-        "any signed-in user; anonymous: empty.",
+    **operation(
+        SIGNED_IN,
+        list[ProposalOut],
+        description="Proposals where the caller's school gives or receives support, or for the caller's own "
+        "system-leader offers; `sides` lists the sides the caller can still answer for.",
+        who="any signed-in user; anonymous: empty.",
     ),
 )
 def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
-    return services.proposal_rows(request.user) if _signed_in(request) else []
+    return queries.proposal_rows(request.user) if _signed_in(request) else []
 
 
 @router.post(
     "/brokerage/proposals/{proposal_id}",
-    response=ProposalOut,
-    auth=django_auth,
-    description=policy(
-        "Accept or decline one side of a proposal. When both sides accept, the deployment becomes "
-        "active and takes one place of the offer (409 when the offer is full).",
-        "for side=need a school user of the school in need; for side=offer a school user of the "
+    **operation(
+        SIGNED_IN,
+        ProposalOut,
+        description="Accept or decline one side of a proposal. When both sides accept, the deployment "
+        "becomes active and takes one place of the offer (409 when the offer is full).",
+        who="for side=need a school user of the school in need; for side=offer a school user of the "
         "supporting school, or the system leader who made the offer (403 otherwise).",
+        problems=WRITE_PROBLEMS,
+        write=True,
     ),
 )
-@errors
 def respond(request: HttpRequest, proposal_id: int, payload: RespondIn) -> dict[str, Any]:
-    try:
-        p = services.respond(request.user, proposal_id, payload.side, payload.accept)
-    except services.CapacityExhausted as exc:
-        raise HttpError(409, "; ".join(exc.messages)) from exc
-    return next(r for r in services.proposal_rows(request.user) if r["id"] == p.pk)
+    p = services.respond(request.user, proposal_id, payload.side, payload.accept)  # full offer: 409
+    return next(r for r in queries.proposal_rows(request.user) if r["id"] == p.pk)
 
 
 @router.get(
     "/brokerage/deployments",
-    response=list[DeploymentOut],
-    description=policy(
-        "Deployments the caller is part of (either school, their offers) or brokers for.",
-        "any signed-in user; anonymous: empty.",
+    **operation(
+        SIGNED_IN,
+        list[DeploymentOut],
+        description="Deployments the caller is part of (either school, their offers) or brokers for.",
+        who="any signed-in user; anonymous: empty.",
     ),
 )
 def list_deployments(request: HttpRequest) -> list[dict[str, Any]]:
-    return services.deployment_rows(request.user) if _signed_in(request) else []
+    return queries.deployment_rows(request.user) if _signed_in(request) else []
 
 
-def _deployment_out(user: Any, d: Deployment) -> dict[str, Any]:
-    return next(r for r in services.deployment_rows(user) if r["id"] == d.pk)
+def _deployment_out(user: Actor, deployment_id: int) -> dict[str, Any]:
+    """The deployment as `user` sees it; 404 when they cannot see it (the same answer as a missing one)."""
+    row = next((r for r in queries.deployment_rows(user) if r["id"] == deployment_id), None)
+    if row is None:
+        raise NotFound("Not found")
+    return row
 
 
 @router.get(
     "/brokerage/deployments/{deployment_id}",
-    response=DeploymentOut,
-    description=policy(
-        "One deployment.",
-        "its schools, the system leader of its offer, or a broker for its region; 404 otherwise.",
+    **operation(
+        SIGNED_IN,
+        DeploymentOut,
+        description="One deployment.",
+        who="its schools, the system leader of its offer, or a broker for its region; 404 otherwise.",
+        problems=(404,),
     ),
 )
 def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
-    if (
-        not _signed_in(request)
-        or not services.deployments_for(request.user).filter(pk=deployment_id).exists()
-    ):
-        raise HttpError(404, "Not found")
-    return next(r for r in services.deployment_rows(request.user) if r["id"] == deployment_id)
+    if not _signed_in(request) or not queries.deployments_for(request.user).filter(pk=deployment_id).exists():
+        raise NotFound("Not found")
+    return _deployment_out(request.user, deployment_id)
 
 
 @router.post(
     "/brokerage/deployments/{deployment_id}",
-    response=DeploymentOut,
-    auth=django_auth,
-    description=policy(
-        "Set the type of support, days and dates of an active deployment; with "
+    **operation(
+        SIGNED_IN,
+        DeploymentOut,
+        description="Set the type of support, days and dates of an active deployment; with "
         "`close_with_outcome`, close it with that outcome note.",
-        "a broker for the supported school's region (403 otherwise).",
+        who="a broker for the supported school's region (403 otherwise).",
+        problems=WRITE_PROBLEMS,
+        write=True,
     ),
 )
-@errors
 def update_deployment(request: HttpRequest, deployment_id: int, payload: DeploymentIn) -> dict[str, Any]:
     data = payload.dict()
     outcome = data.pop("close_with_outcome")
@@ -380,7 +378,7 @@ def update_deployment(request: HttpRequest, deployment_id: int, payload: Deploym
         services.update_deployment(request.user, deployment_id, **data)
     if outcome is not None:
         services.close_deployment(request.user, deployment_id, outcome)
-    return _deployment_out(request.user, Deployment.objects.get(pk=deployment_id))
+    return _deployment_out(request.user, deployment_id)
 
 
 class NeedOut(Schema):
@@ -409,10 +407,11 @@ class OfferOut(Schema):
 
 @router.get(
     "/brokerage/needs",
-    response=list[NeedOut],
-    description=policy(
-        "The needs of the caller's schools (identified from data and declared).",
-        "any signed-in user; anonymous: empty.",
+    **operation(
+        SIGNED_IN,
+        list[NeedOut],
+        description="The needs of the caller's schools (identified from data and declared).",
+        who="any signed-in user; anonymous: empty.",
     ),
 )
 def list_needs(request: HttpRequest) -> list[dict[str, Any]]:
@@ -428,24 +427,22 @@ def list_needs(request: HttpRequest) -> list[dict[str, Any]]:
             "evidence": n.evidence,
             "is_open": n.is_open,
         }
-        for n in Need.objects.filter(school_id__in=services.schools_of(request.user))
+        for n in queries.needs_of(request.user)
     ]
 
 
 @router.get(
     "/brokerage/offers",
-    response=list[OfferOut],
-    description=policy(
-        "The offers of the caller's schools and the caller's own system-leader offers.",
-        "any signed-in user; anonymous: empty.",
+    **operation(
+        SIGNED_IN,
+        list[OfferOut],
+        description="The offers of the caller's schools and the caller's own system-leader offers.",
+        who="any signed-in user; anonymous: empty.",
     ),
 )
 def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
     if not _signed_in(request):
         return []
-    qs = Offer.objects.filter(
-        Q(school_id__in=services.schools_of(request.user), leader__isnull=True) | Q(leader=request.user)
-    )
     return [
         {
             "id": o.pk,
@@ -460,20 +457,21 @@ def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
             "source": o.source,
             "is_active": o.is_active,
         }
-        for o in qs
+        for o in queries.offers_of(request.user)
     ]
 
 
 @router.post(
     "/brokerage/needs",
-    response=IdOut,
-    auth=django_auth,
-    description=policy(
-        "Declare (or update) a need for support in one area, with a severity 1-3.",
-        "a school user of that school (403 otherwise).",
+    **operation(
+        SIGNED_IN,
+        IdOut,
+        description="Declare (or update) a need for support in one area, with a severity 1-3.",
+        who="a school user of that school (403 otherwise).",
+        problems=WRITE_PROBLEMS,
+        write=True,
     ),
 )
-@errors
 def declare_need(request: HttpRequest, payload: NeedIn) -> dict[str, int]:
     need = services.declare_need(
         request.user, payload.school, payload.area, payload.severity, payload.evidence
@@ -483,14 +481,16 @@ def declare_need(request: HttpRequest, payload: NeedIn) -> dict[str, int]:
 
 @router.post(
     "/brokerage/offers",
-    response=IdOut,
-    auth=django_auth,
-    description=policy(
-        "Offer support: areas, phases, capacity (default by designation), travel distance and dates.",
-        "a school user of that school, or a system leader for their own offer (403 otherwise).",
+    **operation(
+        SIGNED_IN,
+        IdOut,
+        description="Offer support: areas, phases, capacity (default by designation), travel distance and "
+        "dates.",
+        who="a school user of that school, or a system leader for their own offer (403 otherwise).",
+        problems=WRITE_PROBLEMS,
+        write=True,
     ),
 )
-@errors
 def declare_offer(request: HttpRequest, payload: OfferIn) -> dict[str, int]:
     d = payload.dict()
     school, areas, phases = d.pop("school"), d.pop("areas"), d.pop("phases")

@@ -118,7 +118,7 @@ class MatchingRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     params = models.JSONField(default=dict)  # engine Params + what-if settings, as submitted
     what_if = models.BooleanField(default=False)
-    summary = models.JSONField(default=dict)  # needs, served, arcs, cost, greedy cost, timings
+    summary = models.JSONField(default=dict)  # needs, served, arcs, cost, timings
     error = models.TextField(blank=True)
 
     class Meta:

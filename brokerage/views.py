@@ -1,5 +1,6 @@
-"""Brokerage pages. Views validate input, call `brokerage.services` and render; the services enforce roles
-(a broker only for their region, a school user only for their school, a system leader only for their offer)."""
+"""Brokerage pages. Views validate input, read through `brokerage.queries`, write through `brokerage.services`
+and render; the services enforce roles (a broker only for their region, a school user only for their school, a
+system leader only for their offer)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from brokerage import services
+from brokerage import queries, services
 from brokerage.forms import CloseForm, DeploymentForm, MatchingForm, NeedForm, OfferForm
-from brokerage.models import Deployment, MatchingRun, Need, Offer
+from brokerage.models import Deployment, MatchingRun, Offer, Proposal
 from schoolpartners.access import public_read, signed_in
 from schoolpartners.exports import Column, export_response
 from schools.models import School
@@ -81,13 +82,13 @@ def _exports(name: str, **kwargs: Any) -> dict[str, str]:
 
 def _run_or_denied(request: HttpRequest, run_id: int) -> MatchingRun:
     run = get_object_or_404(MatchingRun, pk=run_id)
-    services.check_view_run(request.user, run)
+    queries.check_view_run(request.user, run)
     return run
 
 
 @signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    regions = services.broker_regions(request.user)
+    regions = queries.broker_regions(request.user)
     form = MatchingForm(request.POST or None, regions=regions, initial={"region": request.GET.get("region")})
     if request.method == "POST":
         if not regions:
@@ -126,7 +127,7 @@ RUN_COLUMNS = [
 
 @signed_in
 def runs_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    regions = services.broker_regions(request.user)
+    regions = queries.broker_regions(request.user)
     rows = [
         {
             "id": r.pk,
@@ -146,8 +147,8 @@ def runs_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpR
 @signed_in
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_denied(request, run_id)
-    rows = services.result_rows(run)
-    cold = services.cold_spots(run)
+    rows = queries.result_rows(run)
+    cold = queries.cold_spots(run)
     return render(
         request,
         "brokerage/run.html",
@@ -182,8 +183,8 @@ def run_export(
 ) -> HttpResponse | StreamingHttpResponse:
     run = _run_or_denied(request, run_id)
     if table == "results":
-        return export_response(services.result_rows(run), RESULT_COLUMNS, f"matching-{run.pk}", fmt)
-    cold = services.cold_spots(run)
+        return export_response(queries.result_rows(run), RESULT_COLUMNS, f"matching-{run.pk}", fmt)
+    cold = queries.cold_spots(run)
     if table == "coldspots-la":
         return export_response(cold["by_la"], LA_COLUMNS, f"matching-{run.pk}-cold-spots-la", fmt)
     if table == "coldspots-region":
@@ -197,7 +198,7 @@ def proposals(request: HttpRequest) -> HttpResponse:
         request,
         "brokerage/proposals.html",
         {
-            "rows": services.proposal_rows(request.user),
+            "rows": queries.proposal_rows(request.user),
             "exports": _exports("brokerage:proposals-export"),
         },
     )
@@ -212,7 +213,7 @@ def respond(request: HttpRequest, proposal_id: int) -> HttpResponse:
         raise Http404("unknown response")
     try:
         p = services.respond(request.user, proposal_id, side, decision == "accept")
-    except services.Proposal.DoesNotExist as exc:
+    except Proposal.DoesNotExist as exc:
         raise Http404("no such proposal") from exc
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
@@ -223,7 +224,7 @@ def respond(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 @signed_in
 def proposals_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    return export_response(services.proposal_rows(request.user), PROPOSAL_COLUMNS, "proposals", fmt)
+    return export_response(queries.proposal_rows(request.user), PROPOSAL_COLUMNS, "proposals", fmt)
 
 
 @signed_in
@@ -232,7 +233,7 @@ def deployments(request: HttpRequest) -> HttpResponse:
         request,
         "brokerage/deployments.html",
         {
-            "rows": services.deployment_rows(request.user),
+            "rows": queries.deployment_rows(request.user),
             "exports": _exports("brokerage:deployments-export"),
         },
     )
@@ -243,9 +244,9 @@ def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
     d = get_object_or_404(
         Deployment.objects.select_related("need__school", "offer__school"), pk=deployment_id
     )
-    if not services.deployments_for(request.user).filter(pk=d.pk).exists():
+    if not queries.deployments_for(request.user).filter(pk=d.pk).exists():
         raise PermissionDenied("You cannot see this deployment.")
-    can_manage = services.can_manage_deployment(request.user, d)
+    can_manage = queries.can_manage_deployment(request.user, d)
     form = DeploymentForm(
         initial={"support_type": d.support_type, "days": d.days, "start": d.start, "end": d.end}
     )
@@ -275,7 +276,7 @@ def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
 
 @signed_in
 def deployments_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    return export_response(services.deployment_rows(request.user), DEPLOYMENT_COLUMNS, "deployments", fmt)
+    return export_response(queries.deployment_rows(request.user), DEPLOYMENT_COLUMNS, "deployments", fmt)
 
 
 @public_read
@@ -288,7 +289,7 @@ def methodology(request: HttpRequest) -> HttpResponse:
         {
             "p": engine.DEFAULT_PARAMS,
             "services": services,
-            "reasons": services.UNMATCHED_LABELS,
+            "reasons": queries.UNMATCHED_LABELS,
             "capacity": services.capacity_for(""),
             "ratings": ", ".join(services.eligible_ratings()),
         },
@@ -298,8 +299,8 @@ def methodology(request: HttpRequest) -> HttpResponse:
 @signed_in
 def school_needs_offers(request: HttpRequest) -> HttpResponse:
     """A school user declares needs and offers for their school; a system leader makes their own offers."""
-    urns = services.schools_of(request.user)
-    leader = services.is_system_leader(request.user)
+    urns = queries.schools_of(request.user)
+    leader = queries.is_system_leader(request.user)
     own = [(s.urn, s.name) for s in School.objects.filter(urn__in=urns)]
     all_schools = own
     post = request.POST.copy()
@@ -345,9 +346,8 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
             "offer_form": offer_form,
             "own": own,
             "leader": leader,
-            "needs": Need.objects.filter(school_id__in=urns).select_related("school"),
-            "offers": Offer.objects.filter(school_id__in=urns, leader__isnull=True).select_related("school")
-            | Offer.objects.filter(leader_id=request.user.pk).select_related("school"),
+            "needs": queries.needs_of(request.user),
+            "offers": queries.offers_of(request.user),
         },
     )
 
@@ -378,7 +378,6 @@ OFFER_COLUMNS = [
 
 @signed_in
 def school_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    urns = services.schools_of(request.user)
     if table == "needs":
         rows = [
             {
@@ -390,13 +389,9 @@ def school_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | 
                 "evidence": n.evidence,
                 "is_open": n.is_open,
             }
-            for n in Need.objects.filter(school_id__in=urns).select_related("school")
+            for n in queries.needs_of(request.user)
         ]
         return export_response(rows, NEED_COLUMNS, "needs", fmt)
-    offers = (
-        Offer.objects.filter(school_id__in=urns, leader__isnull=True)
-        | Offer.objects.filter(leader_id=request.user.pk)
-    ).select_related("school")
     rows = [
         {
             "id": o.pk,
@@ -411,6 +406,6 @@ def school_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | 
             "available_to": o.available_to,
             "is_active": o.is_active,
         }
-        for o in offers
+        for o in queries.offers_of(request.user)
     ]
     return export_response(rows, OFFER_COLUMNS, "offers", fmt)

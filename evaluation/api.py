@@ -1,7 +1,8 @@
 """Public, read-only JSON API over the stored 'what works' estimates (mounted at /api/ in schoolpartners/api.py).
 
 Paths: /api/evaluation/runs/current, /api/evaluation/effects?event_type=..., /api/schools/{urn}/before-after.
-Every answer names the run it comes from; `run=<id>` picks a stored run other than the current one.
+Every answer names the run it comes from; `run=<id>` picks a stored run other than the current one; a missing
+run raises `NotFound` (a 404 problem body, schoolpartners/apikit.py).
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from evaluation import services
+from evaluation import queries
 from evaluation.models import EvaluationRun
-from schools.schemas import Error
-
-PUBLIC_READ = "Public: anyone may read; read-only."
+from schoolpartners.access import PUBLIC_READ
+from schoolpartners.apikit import operation
+from schoolpartners.errors import NotFound
 
 router = Router(tags=["what works"])
 
 
-class RunOut(Schema):
+class EvaluationRunOut(Schema):
     run_id: int
     created_at: dt.datetime
     is_current: bool
@@ -52,7 +53,7 @@ class EffectOut(Schema):
 
 
 class EffectsOut(Schema):
-    run: RunOut
+    run: EvaluationRunOut
     event_type: str
     event_label: str
     effects: list[EffectOut]
@@ -79,7 +80,7 @@ class SchoolEventOut(Schema):
 
 
 class BeforeAfterOut(Schema):
-    run: RunOut
+    run: EvaluationRunOut
     urn: int
     events: list[SchoolEventOut]
 
@@ -95,59 +96,68 @@ def _run_out(run: EvaluationRun) -> dict[str, Any]:
     }
 
 
-def _run(run: int | None) -> EvaluationRun | None:
+def _run(run: int | None) -> EvaluationRun:
     try:
-        return services.get_run(run)
-    except services.RunNotFound:
-        return None
+        found = queries.get_run(run)
+    except queries.RunNotFound as exc:
+        raise NotFound("No stored evaluation run") from exc
+    if found is None:
+        raise NotFound("No stored evaluation run")
+    return found
 
 
 @router.get(
     "/evaluation/runs/current",
-    response={200: RunOut, 404: Error},
-    description=f"{PUBLIC_READ}\n\nThe current stored evaluation run (or `run=<id>`).",
+    **operation(
+        PUBLIC_READ,
+        EvaluationRunOut,
+        description="The current stored evaluation run (or `run=<id>`).",
+        problems=(404,),
+    ),
 )
-def current(request: HttpRequest, run: int | None = None) -> Any:
+def current(request: HttpRequest, run: int | None = None) -> dict[str, Any]:
     r = _run(run)
-    if r is None:
-        return 404, {"detail": "No stored evaluation run"}
-    return 200, _run_out(r)
+    return _run_out(r)
 
 
 @router.get(
     "/evaluation/effects",
-    response={200: EffectsOut, 404: Error},
-    description=f"{PUBLIC_READ}\n\nStored effects of one event type (`conversion`, `sponsor_change`, "
-    "`support:<type>`), every group and measure, with 95% intervals, numbers of treated and "
-    "comparison schools and the event-study leads/lags (`-1` is the reference year).",
+    **operation(
+        PUBLIC_READ,
+        EffectsOut,
+        description="Stored effects of one event type (`conversion`, `sponsor_change`, "
+        "`support:<type>`), every group and measure, with 95% intervals, numbers of treated and "
+        "comparison schools and the event-study leads/lags (`-1` is the reference year).",
+        problems=(404,),
+    ),
 )
 def effects(
     request: HttpRequest, event_type: str = "conversion", measure: str | None = None, run: int | None = None
-) -> Any:
+) -> dict[str, Any]:
     r = _run(run)
-    if r is None:
-        return 404, {"detail": "No stored evaluation run"}
-    rows = services.effect_rows(r, event_type, measure)
-    return 200, {
+    rows = queries.effect_rows(r, event_type, measure)
+    return {
         "run": _run_out(r),
         "event_type": event_type,
-        "event_label": services.event_label(event_type),
+        "event_label": queries.event_label(event_type),
         "effects": rows,
     }
 
 
 @router.get(
     "/schools/{urn}/before-after",
-    response={200: BeforeAfterOut, 404: Error},
-    description=f"{PUBLIC_READ}\n\nOne school's events in the evaluation window and its headline result "
-    "against the mean of its comparison schools, year by year.",
+    **operation(
+        PUBLIC_READ,
+        BeforeAfterOut,
+        description="One school's events in the evaluation window and its headline result "
+        "against the mean of its comparison schools, year by year.",
+        problems=(404,),
+    ),
 )
-def before_after(request: HttpRequest, urn: int, run: int | None = None) -> Any:
+def before_after(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
     r = _run(run)
-    if r is None:
-        return 404, {"detail": "No stored evaluation run"}
-    evs = services.school_events(urn, r)
-    return 200, {
+    evs = queries.school_events(urn, r)
+    return {
         "run": _run_out(r),
         "urn": urn,
         "events": [

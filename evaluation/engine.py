@@ -462,33 +462,3 @@ def evaluate(
                 continue
             out.append(estimate_group(gaps, mask, m, g, code, fam_rows, settings, excl))
     return Evaluation(tuple(out), gaps, panel.measures, panel.years, time.perf_counter() - t0)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Naive baseline (benchmark): one pandas filter/groupby per treated school
-# ---------------------------------------------------------------------------------------------------------------
-def naive_effects(
-    long: pd.DataFrame,
-    events: pd.DataFrame,
-    families: Mapping[int, Sequence[int]],
-    excluded_units: Iterable[int],
-    measure: str,
-    min_comparison: int = 5,
-) -> FloatArray:
-    """School-level DiD effects of one measure by a plain per-school loop (same definitions as the engine)."""
-    excl = set(int(u) for u in excluded_units)
-    lm = long[long["measure"] == measure]
-    out = np.full(len(events), np.nan)
-    for i, (u, lp, fp) in enumerate(
-        zip(events["unit"], events["last_pre"], events["first_post"], strict=True)
-    ):
-        own = lm[lm["unit"] == u].set_index("year")["value"]
-        comp_units = [f for f in families.get(int(u), ()) if f not in excl]
-        agg = lm[lm["unit"].isin(comp_units)].groupby("year")["value"].agg(["mean", "count"])
-        comp = agg[agg["count"] >= min_comparison]["mean"]
-        gap = (own - comp).dropna()
-        pre = gap[gap.index <= lp]
-        post = gap[gap.index >= fp]
-        if len(pre) and len(post):
-            out[i] = post.mean() - pre.mean()
-    return out

@@ -1,5 +1,5 @@
 """'What works' in the app: build the engine's inputs from the database, run the national evaluation and store it
-(the write), and read stored estimates for pages and the API (reads).
+(the write). Reads of stored estimates for pages and the API are in `evaluation.queries`.
 
 Inputs (all from the database):
 - events: GIAS Predecessor links (`schools.SchoolLink`) dated in the window whose successor is an academy
@@ -16,17 +16,15 @@ Inputs (all from the database):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import QuerySet
 
+from audit.kinds import EventKind
 from audit.services import record
 from evaluation import engine
 from evaluation.models import EffectEstimate, EvaluationRun, SchoolEvent
@@ -51,6 +49,7 @@ from evaluation.national import (
     group_masks,
     prepare,
 )
+from schoolpartners.types import Actor
 
 __all__ = [
     "EVENT_END",
@@ -76,19 +75,6 @@ from schools.measures import MEASURES
 from schools.models import Result, School, SchoolLink
 
 
-def event_label(event_type: str) -> str:
-    if event_type.startswith("support:"):
-        from support.models import SupportType
-
-        code = event_type.split(":", 1)[1]
-        return f"Support: {dict(SupportType.choices).get(code, code)}"
-    return EVENT_LABELS.get(event_type, event_type)
-
-
-def measure_label(code: str) -> str:
-    return MEASURE_LABELS.get(code, code)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Inputs from the database
 # ---------------------------------------------------------------------------------------------------------------
@@ -108,7 +94,7 @@ def family_urns(fam: Any) -> list[int]:
 def _families(urns: set[int]) -> tuple[dict[int, list[int]], dict[int, str], str]:
     """Families and phases of the schools `urns` (the treated units; nobody else's family is needed)."""
     from similarity.models import SchoolSimilarity
-    from similarity.services import current_run
+    from similarity.queries import current_run
 
     run = current_run()
     if run is not None:
@@ -226,7 +212,7 @@ class RunReport:
 
 
 def run_national(
-    settings: engine.Settings = engine.DEFAULT_SETTINGS, actor: Any = None, keep: int = 3
+    settings: engine.Settings = engine.DEFAULT_SETTINGS, actor: Actor | None = None, keep: int = 3
 ) -> RunReport:
     """Read, evaluate, store one run (current), keep the newest `keep` runs. One transaction + audit event."""
     t0 = time.perf_counter()
@@ -294,11 +280,10 @@ def run_national(
         t3 = time.perf_counter()
         run.total_seconds = round(t3 - t0, 3)
         run.save(update_fields=["is_current", "total_seconds"])
-        # school pages show the run's before-and-after chart; the page cache's data version does not know
-        # evaluation runs, so cached pages are dropped once the new run is committed (runs are rare)
-        transaction.on_commit(cache.clear)
+        # school pages show the run's before-and-after chart: a public event kind, so the page cache's data
+        # version moves on once the new run is committed
         record(
-            "evaluation.run",
+            EventKind.EVALUATION_RUN,
             actor=actor,
             object_type="evaluation.EvaluationRun",
             object_id=run.pk,
@@ -348,84 +333,3 @@ def _school_events(run: EvaluationRun, res: NationalResult) -> list[SchoolEvent]
                 )
             )
     return out
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Reads
-# ---------------------------------------------------------------------------------------------------------------
-class RunNotFound(Exception):
-    pass
-
-
-def current_run() -> EvaluationRun | None:
-    return EvaluationRun.objects.filter(is_current=True).first()
-
-
-def get_run(run_id: int | str | None = None) -> EvaluationRun | None:
-    if run_id in (None, ""):
-        return current_run()
-    try:
-        return EvaluationRun.objects.get(pk=int(run_id))  # type: ignore[arg-type]
-    except (EvaluationRun.DoesNotExist, ValueError, TypeError) as exc:
-        raise RunNotFound(str(run_id)) from exc
-
-
-def runs() -> QuerySet[EvaluationRun]:
-    return EvaluationRun.objects.all()
-
-
-def event_types(run: EvaluationRun | None) -> list[dict[str, Any]]:
-    if run is None:
-        return []
-    types = sorted(set(run.estimates.values_list("event_type", flat=True)))
-    return [{"code": t, "label": event_label(t), "is_support": t.startswith("support:")} for t in types]
-
-
-def effect_rows(run: EvaluationRun, event_type: str, measure: str | None = None) -> list[dict[str, Any]]:
-    """The stored estimates of one event type as dicts (pages, exports and the API)."""
-    qs = run.estimates.filter(event_type=event_type)
-    if measure:
-        qs = qs.filter(measure=measure)
-    order = {"all": 0, "phase": 1, "type": 2, "type_phase": 3, "trust": 4}
-    rows = []
-    for e in qs:
-        lead2 = e.leads.get("-2") or {}
-        rows.append(
-            {
-                "event_type": e.event_type,
-                "group": e.group,
-                "group_kind": e.group_kind,
-                "measure": e.measure,
-                "measure_label": measure_label(e.measure),
-                "effect": e.effect,
-                "ci_low": e.ci_low,
-                "ci_high": e.ci_high,
-                "n_treated": e.n_treated,
-                "n_comparison": e.n_comparison,
-                "clear": e.ci_low is not None and e.ci_high is not None and (e.ci_low > 0 or e.ci_high < 0),
-                "lead_2": lead2.get("effect"),
-                "lead_2_low": lead2.get("ci_low"),
-                "lead_2_high": lead2.get("ci_high"),
-                "leads": e.leads,
-            }
-        )
-    rows.sort(key=lambda r: (order.get(r["group_kind"], 9), r["group"], _measure_pos(r["measure"])))
-    return rows
-
-
-def _measure_pos(code: str) -> int:
-    allm = [*PHASE_MEASURES["primary"], *PHASE_MEASURES["secondary"]]
-    return allm.index(code) if code in allm else len(allm)
-
-
-def headline_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Only the phase headline measure rows (KS2 progress for primary groups, P8 for secondary)."""
-    heads = set(HEADLINE.values())
-    return [r for r in rows if r["measure"] in heads]
-
-
-def school_events(urn: int, run: EvaluationRun | None = None) -> list[SchoolEvent]:
-    run = run or current_run()
-    if run is None:
-        return []
-    return list(SchoolEvent.objects.filter(run=run, urn=urn).order_by("date"))

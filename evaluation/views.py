@@ -1,5 +1,5 @@
 """'What works' pages: the evaluation index, one page per event type and per support type (effects with
-intervals, pre-trends, table, exports). Views read stored estimates through `evaluation.services`; nothing is
+intervals, pre-trends, table, exports). Views read stored estimates through `evaluation.queries`; nothing is
 estimated per request. `?run=<id>` picks a stored run other than the current one."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.urls import reverse
 
-from evaluation import charts, services
+from evaluation import charts, queries
 from evaluation.models import EvaluationRun
 from schoolpartners.access import public_read
 from schoolpartners.exports import export_response
@@ -33,8 +33,8 @@ EXPORT_COLUMNS = [
 
 def _run(request: HttpRequest) -> EvaluationRun | None:
     try:
-        return services.get_run(request.GET.get("run"))
-    except services.RunNotFound as exc:
+        return queries.get_run(request.GET.get("run"))
+    except queries.RunNotFound as exc:
         raise Http404("No stored evaluation run with that id") from exc
 
 
@@ -45,7 +45,7 @@ def _event_type(kind: str, code: str) -> str:
         if code not in SupportType.values:
             raise Http404("Unknown support type")
         return f"support:{code}"
-    if code not in services.EVENT_LABELS:
+    if code not in queries.EVENT_LABELS:
         raise Http404("Unknown event type")
     return code
 
@@ -71,12 +71,12 @@ def index(request: HttpRequest) -> HttpResponse:
     sections = []
     from support.models import SupportType
 
-    types = [{"code": c, "label": services.event_label(c)} for c in services.EVENT_LABELS]
+    types = [{"code": c, "label": queries.event_label(c)} for c in queries.EVENT_LABELS]
     types += [
-        {"code": f"support:{c}", "label": services.event_label(f"support:{c}")} for c in SupportType.values
+        {"code": f"support:{c}", "label": queries.event_label(f"support:{c}")} for c in SupportType.values
     ]
     for t in types:
-        rows = services.headline_rows(services.effect_rows(run, t["code"])) if run else []
+        rows = queries.headline_rows(queries.effect_rows(run, t["code"])) if run else []
         sections.append(
             {
                 **t,
@@ -89,8 +89,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _event_page(request: HttpRequest, event_type: str) -> HttpResponse:
     run = _run(request)
-    rows = services.effect_rows(run, event_type) if run else []
-    heads = services.headline_rows(rows)
+    rows = queries.effect_rows(run, event_type) if run else []
+    heads = queries.headline_rows(rows)
     main = [r for r in heads if r["group_kind"] != "trust"]
     trusts = [r for r in heads if r["group_kind"] == "trust"]
     studies: list[dict[str, Any]] = []
@@ -108,13 +108,13 @@ def _event_page(request: HttpRequest, event_type: str) -> HttpResponse:
     ctx: dict[str, Any] = {
         "run": run,
         "event_type": event_type,
-        "label": services.event_label(event_type),
+        "label": queries.event_label(event_type),
         "rows": rows,
         "main": main,
         "trusts": trusts,
         "studies": studies,
         "urls": _urls(event_type),
-        "chart": charts.effects_chart(main, "effects-chart", f"Effects: {services.event_label(event_type)}")
+        "chart": charts.effects_chart(main, "effects-chart", f"Effects: {queries.event_label(event_type)}")
         if main
         else None,
         "counts": (run.counts.get(event_type) if run else None) or {},
@@ -135,7 +135,7 @@ def support(request: HttpRequest, code: str) -> HttpResponse:
 
 def _export(request: HttpRequest, event_type: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
     run = _run(request)
-    rows = services.effect_rows(run, event_type) if run else []
+    rows = queries.effect_rows(run, event_type) if run else []
     name = f"evaluation-{event_type.replace(':', '-')}"
     return export_response(rows, EXPORT_COLUMNS, name, fmt, sheet="Effects")
 

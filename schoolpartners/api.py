@@ -1,13 +1,23 @@
-"""The JSON API root (django-ninja). Each domain adds its router here. OpenAPI at /api/openapi.json."""
+"""The JSON API root (django-ninja). Each domain adds its router here. OpenAPI at /api/openapi.json.
+
+One boundary for every router (schoolpartners/apikit.py): errors answer JSON problem bodies, lists are paged
+by `Paginated`, every operation derives its description, authentication and documented errors from its access
+policy (schoolpartners/access.py), and writes pass the write throttle. As the composition root this module may
+map a domain's own exceptions to a status (`EXTRA_PROBLEMS`).
+"""
 
 from ninja import NinjaAPI
+
+from schoolpartners.apikit import install
 
 api = NinjaAPI(
     title="School Partners API",
     version="1",
     description=(
         "Read access to the national school register is public. Every operation states its access policy "
-        "in its description."
+        "first in its description (and as `x-access-policy`). Errors are JSON problem bodies "
+        "(RFC 9457: `type`, `title`, `status`, `detail`, and `errors` for invalid fields); lists are paged "
+        "(`count`, `page`, `page_size`, `results`); writes are rate-limited per user (429)."
     ),
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -39,3 +49,13 @@ api.add_router("/partnerships", partnerships_router)
 from support.api import router as support_router  # noqa: E402
 
 api.add_router("/support", support_router)
+
+from brokerage.services import CapacityExhausted  # noqa: E402
+from partnerships.services import ProcedureError  # noqa: E402
+
+# Domain exceptions (Django ValidationError subclasses, 400 by default) that mean something more specific.
+EXTRA_PROBLEMS: dict[type[Exception], int] = {
+    ProcedureError: 409,  # a procedure step refused: already taken, already in a MAT, ...
+    CapacityExhausted: 409,  # the offer has no place left
+}
+install(api, EXTRA_PROBLEMS)

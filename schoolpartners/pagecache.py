@@ -1,8 +1,9 @@
-"""Whole-page cache for public read pages, invalidated by data imports.
+"""Whole-page cache for public read pages, invalidated by the public data version.
 
-Public pages show national data that changes only when `schoolpartners import` runs, so an anonymous GET is
-served from the Django cache, keyed by the full URL and the *data version* (the newest ImportRun id and finish
-time: one indexed query per request). A new import changes the version, so no stale page is served after it.
+Public pages show national data that changes only when imports, recomputes or public register writes run, so an
+anonymous GET is served from the Django cache, keyed by the full URL and the *data version* (audit.version: a
+counter moved on, on commit, by every audited write of a public kind; one primary-key query per request). Such a
+write changes the version, so no stale page is served after it.
 Requests that carry a session or messages cookie (signed-in users, flash messages) bypass the cache, since their
 pages differ per user.
 
@@ -19,8 +20,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
+
+from audit.version import current as current_data_version
 
 PAGE_TTL = 600  # seconds; the data version key already invalidates on import
 BYPASS_COOKIES = ("sessionid", "messages")
@@ -31,23 +33,13 @@ def page_cache() -> Any:
 
 
 def data_version() -> str:
-    """The newest import (id, finish time), the newest similarity run and the newest audit event, in one query.
+    """The public data version (audit.version): one primary-key query.
 
-    Every multi-model write records an audit event (join/leave a trust, a deployment...), so any change a
-    public page could show moves the version on and no stale page is served after it.
+    Writes that change public data (imports, recomputes, membership changes, designations...) record an audit
+    event of a public kind, which moves the version on when their transaction commits; private writes (marking
+    notifications read, a request still in progress) leave cached pages in place.
     """
-    from audit.models import AuditEvent
-    from schools.models import ImportRun
-    from similarity.models import SimilarityRun
-
-    imports, runs, events = ImportRun._meta.db_table, SimilarityRun._meta.db_table, AuditEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(id) FROM {imports}), (SELECT MAX(finished_at) FROM {imports}), "
-            f"(SELECT MAX(id) FROM {runs}), (SELECT MAX(id) FROM {events})"
-        )
-        last_id, finished, similarity, event = cursor.fetchone()
-    return f"{last_id or 0}:{finished or ''}:{similarity or 0}:{event or 0}"
+    return current_data_version()
 
 
 def _key(request: HttpRequest, version: str) -> str:

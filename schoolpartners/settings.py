@@ -8,6 +8,7 @@ MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still sh
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
 SCHOOLPARTNERS_DATA   folder of the data pack to import from (default: ../shared/data if present, else the bundle)
 GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL   chain grant amounts in pounds (25000, 5000, 2000)
+API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hour, day; empty: no limit)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "schoolpartners",  # the kernel: base templates, static files, the `sp` template library
     "audit",
     "accounts",
     "notifications",
@@ -76,7 +78,7 @@ WSGI_APPLICATION = "schoolpartners.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "schoolpartners" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -122,7 +124,6 @@ USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "schoolpartners" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -143,6 +144,9 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
 GRANT_PER_CHAIN = int(os.environ.get("GRANT_PER_CHAIN", "25000"))
 GRANT_PER_SMALL_SCHOOL = int(os.environ.get("GRANT_PER_SMALL_SCHOOL", "5000"))  # fewer than 100 pupils
 GRANT_PER_MEDIUM_SCHOOL = int(os.environ.get("GRANT_PER_MEDIUM_SCHOOL", "2000"))  # 100-210 pupils
+
+# API writes per user (schoolpartners.apikit.WriteThrottle; more answer 429 with Retry-After). Generous by default.
+API_WRITE_THROTTLE = os.environ.get("API_WRITE_THROTTLE", "300/min")
 
 _shared = BASE_DIR.parent / "shared" / "data"
 SCHOOLPARTNERS_DATA = Path(os.environ.get("SCHOOLPARTNERS_DATA", str(_shared)))

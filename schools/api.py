@@ -1,51 +1,50 @@
 """Public, read-only JSON API over the school register (mounted at /api/schools and /api/measures).
 
-Operations only validate input, call schools.services and shape the answer. Every operation states its
-access policy in its description (checked by schools/tests/test_api_access.py).
+Operations only validate input, call schools.queries and shape the answer. Every operation declares its
+access policy (`operation(PUBLIC_READ, ...)`, checked by schools/tests/test_api_access.py); errors are raised
+as domain errors and answered as problem bodies by schoolpartners/apikit.py.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.errors import HttpError
 
-from schools import services
+from schoolpartners.access import PUBLIC_READ
+from schoolpartners.apikit import Rows, operation, paginated
+from schoolpartners.errors import Invalid, NotFound
+from schools import queries
 from schools.measures import HEADLINE, MEASURES, academic_year_label
 from schools.models import School
 from schools.schemas import (
-    Error,
     MeasureOut,
     ResultList,
     SchoolDetail,
-    SchoolPage,
     SchoolSearchQuery,
+    SchoolSummary,
 )
-
-PUBLIC_READ = "Public: anyone may read; read-only."
 
 router = Router(tags=["schools"])
 measures_router = Router(tags=["measures"])
 
 
-def _describe(text: str) -> str:
-    return f"{PUBLIC_READ}\n\n{text}"
-
-
 @router.get(
     "",
-    response=SchoolPage,
-    summary="Search schools",
-    description=_describe(
-        "Search the national register with the same service and rules as the search page: free text `q` (name, town, URN, "
-        "LAESTAB, LA code, postcode or postcode district) and exact filters. Returns the total `count` and one "
-        "page of results."
+    **operation(
+        PUBLIC_READ,
+        list[SchoolSummary],
+        summary="Search schools",
+        description="Search the national register with the same service and rules as the search page: free "
+        "text `q` (name, town, URN, LAESTAB, LA code, postcode or postcode district) and exact filters. "
+        "Returns the total `count` and one page of results.",
     ),
 )
-def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> dict[str, Any]:
-    params = services.SearchParams(
+@paginated(page_size=50, max_page_size=200)
+def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> Rows:
+    params = queries.SearchParams(
         q=filters.q,
         phase=filters.phase.value if filters.phase else "",
         establishment_type=filters.establishment_type,
@@ -56,27 +55,26 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> dic
         region=filters.region.strip(),
         sort=filters.sort,
         descending=filters.order == "desc",
-        page=filters.page,
-        page_size=filters.page_size,
     )
-    page, total = services.search_page(params)
-    return {"count": total, "page": filters.page, "page_size": filters.page_size, "results": page}
+    return Rows(fetch=lambda page, size: queries.search_page(replace(params, page=page, page_size=size)))
 
 
 @router.get(
     "/{urn}",
-    response={200: SchoolDetail, 404: Error},
-    summary="One school",
-    description=_describe(
-        "Identity, address, coordinates (with their source), latest Ofsted judgement and inspection history, "
-        "census by year, trust memberships, predecessor/successor links and results by year. Suppressed results "
-        "have `value` null and the code in `note`."
+    **operation(
+        PUBLIC_READ,
+        SchoolDetail,
+        summary="One school",
+        description="Identity, address, coordinates (with their source), latest Ofsted judgement and "
+        "inspection history, census by year, trust memberships, predecessor/successor links and results by "
+        "year. Suppressed results have `value` null and the code in `note`.",
+        problems=(404,),
     ),
 )
-def school_detail(request: HttpRequest, urn: int) -> tuple[int, dict[str, Any]]:
-    detail = services.school_detail(urn)
+def school_detail(request: HttpRequest, urn: int) -> dict[str, Any]:
+    detail = queries.school_detail(urn)
     if detail is None:
-        return 404, {"detail": f"No school with URN {urn}"}
+        raise NotFound(f"No school with URN {urn}")
     school = detail.school
     out: dict[str, Any] = {
         f: getattr(school, f)
@@ -133,41 +131,49 @@ def school_detail(request: HttpRequest, urn: int) -> tuple[int, dict[str, Any]]:
     out["memberships"] = detail.memberships
     out["links"] = detail.links
     out["results"] = {str(y): r for y, r in detail.results.items()}
-    return 200, out
+    return out
 
 
 @router.get(
     "/{urn}/results",
-    response={200: ResultList, 404: Error},
-    summary="Results of one school",
-    description=_describe(
-        "Published performance results of one school as long rows (year, measure, label, value, note, text, "
-        "national), optionally for one `year` (the year the academic year ends: 2019 = 2018/19) and one "
-        "`key_stage` (2 or 4). Suppressed values are null with their code in `note`."
+    **operation(
+        PUBLIC_READ,
+        ResultList,
+        summary="Results of one school",
+        description="Published performance results of one school as long rows (year, measure, label, value, "
+        "note, text, national), optionally for one `year` (the year the academic year ends: 2019 = 2018/19) "
+        "and one `key_stage` (2 or 4). Suppressed values are null with their code in `note`.",
+        problems=(404,),
     ),
 )
 def school_results(
     request: HttpRequest, urn: int, year: int | None = None, key_stage: int | None = None
-) -> tuple[int, dict[str, Any]]:
+) -> dict[str, Any]:
     if key_stage is not None and key_stage not in (2, 4):
-        raise HttpError(422, "key_stage must be 2 or 4")
+        raise Invalid("key_stage must be 2 or 4", field="key_stage", loc=("query",))
     if year is not None and not 1990 <= year <= 2100:
-        raise HttpError(422, "year must be the year the academic year ends, e.g. 2019 for 2018/19")
+        raise Invalid(
+            "year must be the year the academic year ends, e.g. 2019 for 2018/19",
+            field="year",
+            loc=("query",),
+        )
     if not School.objects.filter(urn=urn).exists():
-        return 404, {"detail": f"No school with URN {urn}"}
-    rows = services.result_rows(urn, year=year, key_stage=key_stage)
+        raise NotFound(f"No school with URN {urn}")
+    rows = queries.result_rows(urn, year=year, key_stage=key_stage)
     for r in rows:
         r["academic_year"] = academic_year_label(r["year"])
-    return 200, {"urn": urn, "count": len(rows), "results": rows}
+    return {"urn": urn, "count": len(rows), "results": rows}
 
 
 @measures_router.get(
     "",
-    response=list[MeasureOut],
-    summary="Measure catalogue",
-    description=_describe(
-        "Every performance measure School Partners stores: DfE code, label, key stage, unit, whether higher is "
-        "better, whether the national figure is 0 by construction, and whether it is a headline measure."
+    **operation(
+        PUBLIC_READ,
+        list[MeasureOut],
+        summary="Measure catalogue",
+        description="Every performance measure School Partners stores: DfE code, label, key stage, unit, "
+        "whether higher is better, whether the national figure is 0 by construction, and whether it is a "
+        "headline measure.",
     ),
 )
 def list_measures(request: HttpRequest) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from schools.services import SORTS, SearchParams, filter_options, search_measure_columns
+from schools.queries import SORTS, SearchParams, filter_options, search_measure_columns
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000

@@ -9,7 +9,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from schools.models import Phase, Status
-from schools.services import SORTS
+from schools.queries import SORTS
 
 SORT_CHOICES = sorted(SORTS)
 
@@ -33,8 +33,7 @@ class SchoolSearchQuery(Schema):
     region: str = Field("", max_length=100, description="Region name")
     sort: str = Field("name", description=f"Sort key, one of: {', '.join(SORT_CHOICES)}")
     order: Literal["asc", "desc"] = Field("asc", description="Sort direction")
-    page: int = Field(1, ge=1, description="Page number, from 1")
-    page_size: int = Field(50, ge=1, le=200, description="Results per page, 1 to 200")
+    # page and page_size: schoolpartners.apikit.Paginated (1 to 200 per page)
 
     _blank = field_validator("phase", "status", "trust", mode="before")(_blank_to_none)
 
@@ -63,17 +62,6 @@ class SchoolSummary(Schema):
     pupils: int | None = None
     latitude: float | None
     longitude: float | None
-
-
-class SchoolPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[SchoolSummary]
-
-
-class Error(Schema):
-    detail: str
 
 
 class Address(Schema):

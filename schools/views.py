@@ -1,6 +1,7 @@
 """Pages for the school register: home, search (with exports), the school page (with exports), import runs.
 
-Views only validate input, call `schools.services` and render.
+Views only validate input, read through `schools.queries` and render. Panels from higher domains (similar
+schools, partnerships, evaluation) come from the registry in `schools/panels.py`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ from schoolpartners.pagecache import cache_public_page
 from schools.forms import SearchForm
 from schools.measures import MEASURES, academic_year_label
 from schools.models import ImportRun, Phase, School, Status
-from schools.services import (
+from schools.panels import panel_context
+from schools.queries import (
     SchoolPage,
     SearchParams,
     find_trusts,
-    format_measure,
     get_trust,
     school_page,
     search_all,
     search_page,
 )
-from similarity.services import school_summary_context
+from schools.results import format_measure
 
 PHASES = dict(Phase.choices)
 STATUSES = dict(Status.choices)
@@ -243,7 +244,7 @@ def school_detail(request: HttpRequest, urn: int) -> HttpResponse:
                 t: {f: reverse("schools:school-export", args=[urn, t, f]) for f in ("csv", "xlsx")}
                 for t in ("results", "census", "inspections", "trusts", "links")
             },
-            "similarity": school_summary_context(urn),
+            **panel_context(school),
         },
     )
 

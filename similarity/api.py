@@ -2,7 +2,8 @@
 
 Paths: /api/schools/{urn}/family, /partner, /challenge-pairs, /strengths; /api/similarity/coverage and
 /api/similarity/runs. Every answer names the run it comes from (id, method description and hash); `run=<id>`
-picks a stored run other than the current one. Nothing is computed per request.
+picks a stored run other than the current one. Nothing is computed per request. A missing run or result
+raises `NotFound` (a 404 problem body, schoolpartners/apikit.py).
 """
 
 from __future__ import annotations
@@ -13,20 +14,16 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from schools.schemas import Error
-from similarity import services
+from schoolpartners.access import PUBLIC_READ
+from schoolpartners.apikit import operation
+from schoolpartners.errors import NotFound
+from similarity import queries
 from similarity.models import SchoolSimilarity, SimilarityRun
-
-PUBLIC_READ = "Public: anyone may read; read-only."
 
 router = Router(tags=["similar schools"])
 
 
-def _describe(text: str) -> str:
-    return f"{PUBLIC_READ}\n\n{text}"
-
-
-class RunOut(Schema):
+class SimilarityRunOut(Schema):
     run_id: int
     method_hash: str
     method_description: str
@@ -52,7 +49,7 @@ class FamilyMemberOut(Schema):
 
 
 class FamilyOut(Schema):
-    run: RunOut
+    run: SimilarityRunOut
     urn: int
     phase: str
     headline: float | None
@@ -79,7 +76,7 @@ class PartnerRuleOut(Schema):
 
 
 class PartnerOut(Schema):
-    run: RunOut
+    run: SimilarityRunOut
     urn: int
     radius_miles: float
     rule: Literal["default", "robust"]
@@ -101,7 +98,7 @@ class StrengthOut(Schema):
 
 
 class StrengthsOut(Schema):
-    run: RunOut
+    run: SimilarityRunOut
     urn: int
     strengths: list[StrengthOut]
 
@@ -118,7 +115,7 @@ class PairOut(Schema):
 
 
 class PairsOut(Schema):
-    run: RunOut
+    run: SimilarityRunOut
     urn: int
     pairs: list[PairOut]
 
@@ -134,24 +131,26 @@ class CoverageFigureOut(Schema):
 
 
 class CoverageOut(Schema):
-    run: RunOut
+    run: SimilarityRunOut
     figures: list[CoverageFigureOut]
 
 
-def _run(run: int | None) -> SimilarityRun | None:
+def _run(run: int | None) -> SimilarityRun:
+    missing = f"No stored similarity run {run}" if run is not None else "No similarity run is stored"
     try:
-        return services.get_run(run)
-    except services.RunNotFound:
-        return None
+        found = queries.get_run(run)
+    except queries.RunNotFound as exc:
+        raise NotFound(missing) from exc
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
-def _lookup(urn: int, run: int | None) -> tuple[SimilarityRun, SchoolSimilarity] | tuple[None, str]:
+def _lookup(urn: int, run: int | None) -> tuple[SimilarityRun, SchoolSimilarity]:
     r = _run(run)
-    if r is None:
-        return None, (f"No stored similarity run {run}" if run is not None else "No similarity run is stored")
-    sim = services.school_similarity(urn, r)
+    sim = queries.school_similarity(urn, r)
     if sim is None:
-        return None, f"No similar-schools results for URN {urn} in run {r.pk}"
+        raise NotFound(f"No similar-schools results for URN {urn} in run {r.pk}")
     return r, sim
 
 
@@ -160,19 +159,21 @@ RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default:
 
 @router.get(
     "/schools/{urn}/family",
-    response={200: FamilyOut, 404: Error},
-    summary="Family of similar schools",
-    description=_describe(
-        "The school's family: the most similar same-phase schools by intake, most similar first, with rank, "
-        "distance in standardised feature space, great-circle miles, headline progress, pupils on roll and "
-        "each feature. 404 when the school has no stored result." + RUN_PARAM
+    **operation(
+        PUBLIC_READ,
+        FamilyOut,
+        summary="Family of similar schools",
+        description=(
+            "The school's family: the most similar same-phase schools by intake, most similar first, with "
+            "rank, distance in standardised feature space, great-circle miles, headline progress, pupils on "
+            "roll and "
+            "each feature. 404 when the school has no stored result." + RUN_PARAM
+        ),
+        problems=(404,),
     ),
 )
-def family(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+def family(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
-    if r is None:
-        return 404, {"detail": sim}
-    assert isinstance(sim, SchoolSimilarity)
     features = [f for f, _ in (r.method or {}).get("features", [])]
     members = [
         {
@@ -182,10 +183,10 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int,
             },
             "features": {f: row.get(f) for f in features},
         }
-        for row in services.family_rows(sim)
+        for row in queries.family_rows(sim)
     ]
-    return 200, {
-        "run": services.run_info(r),
+    return {
+        "run": queries.run_info(r),
         "urn": urn,
         "phase": sim.phase,
         "headline": sim.headline,
@@ -196,67 +197,76 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int,
 
 @router.get(
     "/schools/{urn}/partner",
-    response={200: PartnerOut, 404: Error},
-    summary="Better-performing partner",
-    description=_describe(
-        "The nearest better-performing member of the school's family, its miles and whether it is within the "
-        "run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or top_of_family). "
-        "`partner` follows the run's rule; `default` and `robust` give both rules." + RUN_PARAM
+    **operation(
+        PUBLIC_READ,
+        PartnerOut,
+        summary="Better-performing partner",
+        description=(
+            "The nearest better-performing member of the school's family, its miles and whether it is within "
+            "the run's radius (`status` within_radius, outside_radius — the nearest one anywhere — or "
+            "top_of_family). "
+            "`partner` follows the run's rule; `default` and `robust` give both rules." + RUN_PARAM
+        ),
+        problems=(404,),
     ),
 )
-def partner(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+def partner(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
-    if r is None:
-        return 404, {"detail": sim}
-    assert isinstance(sim, SchoolSimilarity)
-    return 200, {"run": services.run_info(r), "urn": urn, **services.partner_info(sim, r)}
+    return {"run": queries.run_info(r), "urn": urn, **queries.partner_info(sim, r)}
 
 
 @router.get(
     "/schools/{urn}/challenge-pairs",
-    response={200: PairsOut, 404: Error},
-    summary="Two-way challenge pairs",
-    description=_describe(
-        "Family members within the radius where each school is clearly better than the other on some measure: "
-        "score (the smaller of the two gains, in family SDs), miles, and the measures each side learns "
-        "(`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs first."
-        + RUN_PARAM
+    **operation(
+        PUBLIC_READ,
+        PairsOut,
+        summary="Two-way challenge pairs",
+        description=(
+            "Family members within the radius where each school is clearly better than the other on some "
+            "measure: score (the smaller of the two gains, in family SDs), miles, and the measures each side "
+            "learns (`we_learn`: this school learns; `they_learn`: the other school learns). Best pairs "
+            "first." + RUN_PARAM
+        ),
+        problems=(404,),
     ),
 )
-def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
-    if r is None:
-        return 404, {"detail": sim}
-    assert isinstance(sim, SchoolSimilarity)
-    return 200, {"run": services.run_info(r), "urn": urn, "pairs": services.pair_rows(sim)}
+    return {"run": queries.run_info(r), "urn": urn, "pairs": queries.pair_rows(sim)}
 
 
 @router.get(
     "/schools/{urn}/strengths",
-    response={200: StrengthsOut, 404: Error},
-    summary="Strengths and weaknesses within the family",
-    description=_describe(
-        "For each measure: the school's value, the family mean and SD, the z-score, the percentile in the family "
-        "and the flag (strength / weakness when the gap is beyond 1.96 combined standard errors, else none)."
-        + RUN_PARAM
+    **operation(
+        PUBLIC_READ,
+        StrengthsOut,
+        summary="Strengths and weaknesses within the family",
+        description=(
+            "For each measure: the school's value, the family mean and SD, the z-score, the percentile in "
+            "the family and the flag (strength / weakness when the gap is beyond 1.96 combined standard "
+            "errors, else "
+            "none)." + RUN_PARAM
+        ),
+        problems=(404,),
     ),
 )
-def strengths(request: HttpRequest, urn: int, run: int | None = None) -> tuple[int, dict[str, Any]]:
+def strengths(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
-    if r is None:
-        return 404, {"detail": sim}
-    assert isinstance(sim, SchoolSimilarity)
-    return 200, {"run": services.run_info(r), "urn": urn, "strengths": services.strength_rows(sim)}
+    return {"run": queries.run_info(r), "urn": urn, "strengths": queries.strength_rows(sim)}
 
 
 @router.get(
     "/similarity/coverage",
-    response={200: CoverageOut, 404: Error},
-    summary="Coverage of better-performing partners",
-    description=_describe(
-        "Share of schools with a better-performing family member within each radius, by phase, region "
-        '(`region` "" = England) and rule (`robust`). Optional filters: `phase`, `region` (use `England` for '
-        "the national rows), `radius`, `robust`." + RUN_PARAM
+    **operation(
+        PUBLIC_READ,
+        CoverageOut,
+        summary="Coverage of better-performing partners",
+        description=(
+            "Share of schools with a better-performing family member within each radius, by phase, region "
+            '(`region` "" = England) and rule (`robust`). Optional filters: `phase`, `region` (use `England` for '
+            "the national rows), `radius`, `robust`." + RUN_PARAM
+        ),
+        problems=(404,),
     ),
 )
 def coverage(
@@ -266,13 +276,9 @@ def coverage(
     region: str | None = None,
     radius: int | None = None,
     robust: bool | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> dict[str, Any]:
     r = _run(run)
-    if r is None:
-        return 404, {
-            "detail": f"No stored similarity run {run}" if run is not None else "No similarity run is stored"
-        }
-    rows = services.coverage_rows(r)
+    rows = queries.coverage_rows(r)
     if phase:
         rows = [x for x in rows if x["phase"] == phase]
     if region is not None:
@@ -282,17 +288,20 @@ def coverage(
         rows = [x for x in rows if x["radius_miles"] == radius]
     if robust is not None:
         rows = [x for x in rows if x["robust"] == robust]
-    return 200, {"run": services.run_info(r), "figures": rows}
+    return {"run": queries.run_info(r), "figures": rows}
 
 
 @router.get(
     "/similarity/runs",
-    response=list[RunOut],
-    summary="Stored similar-schools runs",
-    description=_describe(
-        "Every stored run (current first) with its method description, hash, family size, radius, rule and "
-        "population sizes. Pass a run's id as `run=` to the other similar-schools operations."
+    **operation(
+        PUBLIC_READ,
+        list[SimilarityRunOut],
+        summary="Stored similar-schools runs",
+        description=(
+            "Every stored run (current first) with its method description, hash, family size, radius, rule "
+            "and population sizes. Pass a run's id as `run=` to the other similar-schools operations."
+        ),
     ),
 )
 def runs(request: HttpRequest) -> list[dict[str, Any]]:
-    return [services.run_info(r) for r in services.runs()]
+    return [queries.run_info(r) for r in queries.runs()]

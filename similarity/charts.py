@@ -1,5 +1,5 @@
-"""Server-side inline SVG charts for the similarity pages (no JavaScript), and a small Markdown renderer for the
-methodology page.
+"""Server-side inline SVG charts for the similarity pages (no JavaScript). The methodology page's Markdown is
+rendered by `schoolpartners.markdown`.
 
 Charts are accessible: `role="img"`, a `<title>` and `<desc>` referenced by `aria-labelledby`, and every value is
 also written as text in the chart and in the table printed beside it. Series are told apart by line style and
@@ -8,7 +8,6 @@ direct labels, not by colour alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -156,107 +155,3 @@ def coverage_chart(series: Sequence[Series], chart_id: str, title: str, max_x: i
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every label is escaped above
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Minimal Markdown (headings, paragraphs, lists, tables, code blocks, block quotes, inline code/bold/italic)
-# ---------------------------------------------------------------------------------------------------------------
-_HEADING = {1: "govuk-heading-l", 2: "govuk-heading-m", 3: "govuk-heading-s"}
-
-
-def _inline(text: str) -> str:
-    out = []
-    for i, chunk in enumerate(re.split(r"(`[^`]*`)", text)):
-        if i % 2:
-            out.append(f"<code>{escape(chunk[1:-1])}</code>")
-            continue
-        t = str(escape(chunk))
-        t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
-        t = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", t)
-        out.append(t)
-    return "".join(out)
-
-
-def markdown_to_html(md: str) -> SafeString:
-    lines = md.splitlines()
-    html: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-            continue
-        m = re.match(r"^(#{1,4})\s+(.*)$", line)
-        if m:
-            level = len(m.group(1))
-            tag = f"h{min(level, 4)}"
-            slug = re.sub(r"[^a-z0-9]+", "-", m.group(2).lower()).strip("-")
-            html.append(
-                f'<{tag} class="{_HEADING.get(level, "govuk-heading-s")}" id="{slug}">{_inline(m.group(2))}</{tag}>'
-            )
-            i += 1
-            continue
-        if line.startswith("    "):
-            block = []
-            while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
-                block.append(lines[i][4:])
-                i += 1
-            html.append(f'<pre class="sp-code"><code>{escape(chr(10).join(block).rstrip())}</code></pre>')
-            continue
-        if line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
-                i += 1
-            head, body = rows[0], [r for r in rows[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
-            th = "".join(f'<th scope="col" class="govuk-table__header">{_inline(c)}</th>' for c in head)
-            trs = "".join(
-                '<tr class="govuk-table__row">'
-                + "".join(f'<td class="govuk-table__cell">{_inline(c)}</td>' for c in r)
-                + "</tr>"
-                for r in body
-            )
-            html.append(
-                '<div class="sp-table-scroll"><table class="govuk-table"><thead class="govuk-table__head">'
-                f'<tr class="govuk-table__row">{th}</tr></thead><tbody class="govuk-table__body">{trs}</tbody></table></div>'
-            )
-            continue
-        if line.startswith(">"):
-            block = []
-            while i < len(lines) and lines[i].startswith(">"):
-                block.append(lines[i].lstrip("> ").strip())
-                i += 1
-            html.append(f'<div class="govuk-inset-text">{_inline(" ".join(block))}</div>')
-            continue
-        if re.match(r"^(\s*)([-*]|\d+\.)\s+", line):
-            ordered = bool(re.match(r"^\s*\d+\.", line))
-            items: list[str] = []
-            while i < len(lines) and lines[i].strip():
-                item = re.match(r"^\s*([-*]|\d+\.)\s+(.*)$", lines[i])
-                if item:
-                    items.append(item.group(2))
-                elif items:
-                    items[-1] += " " + lines[i].strip()
-                i += 1
-            tag, cls = (
-                ("ol", "govuk-list govuk-list--number")
-                if ordered
-                else ("ul", "govuk-list govuk-list--bullet")
-            )
-            html.append(
-                f'<{tag} class="{cls}">' + "".join(f"<li>{_inline(t)}</li>" for t in items) + f"</{tag}>"
-            )
-            continue
-        para = []
-        while (
-            i < len(lines)
-            and lines[i].strip()
-            and not re.match(r"^(#|\||>|\s*[-*]\s|\s*\d+\.\s|    )", lines[i])
-        ):
-            para.append(lines[i].strip())
-            i += 1
-        if not para:  # a line no rule took: print it as text
-            para.append(lines[i].strip())
-            i += 1
-        html.append(f'<p class="govuk-body">{_inline(" ".join(para))}</p>')
-    return mark_safe("\n".join(html))  # noqa: S308 - text is escaped in _inline

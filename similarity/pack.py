@@ -16,31 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from schoolpartners.regions import OLD_LA_REGION, english_region
 from similarity.method import CENSUS_TYPE
 
 MISSING = ["", "NA", "SUPP", "LOWCOV", "NP", "NE", "x", "NEW", "na"]
-
-#: The 2024/25 region table lists sub-regions ("London East", "North West B"); these are the nine English
-#: regions they belong to. LA codes of 2018/19 that the 2024/25 table lacks are added by hand.
-SUBREGION_TO_REGION = {
-    "North East": "North East",
-    "North West": "North West",
-    "North Yorkshire and The Humber": "Yorkshire and The Humber",
-    "South and West Yorkshire": "Yorkshire and The Humber",
-    "East Midlands": "East Midlands",
-    "West Midlands": "West Midlands",
-    "East of England": "East of England",
-    "London": "London",
-    "South East": "South East",
-    "South West": "South West",
-}
-OLD_LA_REGION = {
-    909: "North West",  # Cumbria (split 2023)
-    928: "East Midlands",  # Northamptonshire (split 2021)
-    835: "South West",  # Dorset (pre-2019 code)
-    836: "South West",  # Poole
-    837: "South West",  # Bournemouth
-}
 
 #: Fallback pupils at end of key stage when no earlier published count exists: NOR / year groups.
 YEAR_GROUPS = {"primary": 7.0, "secondary": 5.0}
@@ -69,11 +48,9 @@ def load_regions(pack: Path) -> dict[int, str]:
     meta = _read(pack / "register" / "la_and_region_codes_meta.csv")
     out: dict[int, str] = dict(OLD_LA_REGION)
     for la, sub in zip(meta["LEA"], meta["REGION NAME"], strict=True):
-        name = sub.strip()
-        for prefix, region in SUBREGION_TO_REGION.items():
-            if name.startswith(prefix):
-                out[int(la)] = region
-                break
+        region = english_region(sub)
+        if region:
+            out[int(la)] = region
     return out
 
 

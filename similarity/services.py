@@ -1,11 +1,9 @@
-"""Similar schools in the app: build the core's input frames from the database, run the national recompute and
-store it (writes), and read stored results for pages and the API (reads).
+"""Similar schools in the app: build the core's input frames from the database and run the national recompute
+(the write).
 
-Writes: `recompute()` is the only write; it stores one `SimilarityRun` with its `SchoolSimilarity` and
-`CoverageFigure` rows in one transaction with an audit event, replacing the previous run of the same method.
-
-Reads never compute anything: a school page is one indexed read of its `SchoolSimilarity` row plus one read of
-its family members' rows.
+`recompute()` is the only write; it stores one `SimilarityRun` with its `SchoolSimilarity` and `CoverageFigure`
+rows in one transaction with an audit event, replacing the previous run of the same method. Reads of stored
+results for pages and the API are in `similarity.queries`.
 """
 
 from __future__ import annotations
@@ -20,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
 
 from audit.services import record
-from schools.measures import MEASURES
-from schools.models import CensusRecord, Result, School
+from schoolpartners.regions import english_region
+from schoolpartners.types import Actor
+from schools.models import CensusRecord, Result
 from similarity.core import (
     NO_PARTNER,
     NationalResult,
@@ -35,32 +33,14 @@ from similarity.core import (
 )
 from similarity.method import CENSUS_TYPE, DEFAULT_METHOD, PHASES, Method
 from similarity.models import CoverageFigure, SchoolSimilarity, SimilarityRun
-from similarity.pack import SUBREGION_TO_REGION, YEAR_GROUPS
+from similarity.pack import YEAR_GROUPS
 
 #: Pupils at the end of the key stage, per phase (n for standard errors).
 PUPIL_MEASURE = {"primary": "TELIG", "secondary": "TPUP"}
 
-#: Feature labels for pages and exports.
-FEATURE_LABELS = {
-    "PNUMFSMEVER": "% FSM ever 6",
-    "PNUMEAL": "% EAL",
-    "PSEN": "% SEN (support + EHCP)",
-    "LOG_NOR": "ln(number on roll)",
-    "NOR": "Number on roll",
-}
-
 BATCH = 2000
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
-
-
-def region_of(name: str) -> str:
-    """A stored LA region name ("London East", "North West A") -> one of the nine English regions ("" if none)."""
-    name = (name or "").strip()
-    for prefix, region in SUBREGION_TO_REGION.items():
-        if name.startswith(prefix):
-            return region
-    return ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -141,7 +121,7 @@ def build_frames(method: Method = DEFAULT_METHOD) -> dict[str, pd.DataFrame]:
     census["PSEN"] = census["PSENELK"] + census["PSENELSE"]
     with np.errstate(divide="ignore", invalid="ignore"):
         census["LOG_NOR"] = np.log(census["NOR"].where(census["NOR"] > 0))
-    census["REGION"] = census["REGION_NAME"].fillna("").map(region_of)
+    census["REGION"] = census["REGION_NAME"].fillna("").map(english_region)
     census = census.drop(columns=["REGION_NAME"])
 
     for phase in PHASES:
@@ -366,7 +346,7 @@ def recompute(
     method: Method = DEFAULT_METHOD,
     make_current: bool = True,
     progress: Progress | None = None,
-    actor: Any = None,
+    actor: Actor | None = None,
     frames: dict[str, pd.DataFrame] | None = None,
 ) -> RecomputeReport:
     """Run the national recompute for `method` and store it as one run (one transaction, audited).
@@ -467,234 +447,3 @@ def _source_info(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
             "pupils_source": {str(k): int(v) for k, v in src.items()},
         }
     return info
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Reads
-# ---------------------------------------------------------------------------------------------------------------
-class RunNotFound(Exception):
-    pass
-
-
-def current_run() -> SimilarityRun | None:
-    return SimilarityRun.objects.filter(is_current=True).order_by("-id").first()
-
-
-def get_run(run_id: int | str | None = None) -> SimilarityRun | None:
-    """The run asked for (`?run=<id>`), else the current run. Raises RunNotFound for an unknown id."""
-    if run_id in (None, ""):
-        return current_run()
-    try:
-        pk = int(run_id)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise RunNotFound(str(run_id)) from exc
-    run = SimilarityRun.objects.filter(pk=pk).first()
-    if run is None:
-        raise RunNotFound(str(run_id))
-    return run
-
-
-def runs() -> QuerySet[SimilarityRun]:
-    return SimilarityRun.objects.order_by("-is_current", "-created_at", "-id")
-
-
-def run_info(run: SimilarityRun) -> dict[str, Any]:
-    m = run.method or {}
-    return {
-        "run_id": run.pk,
-        "method_hash": run.method_hash,
-        "method_description": run.description,
-        "is_current": run.is_current,
-        "created_at": run.created_at,
-        "year": m.get("year"),
-        "family_size": m.get("family_size"),
-        "radius_miles": m.get("radius_miles"),
-        "robust": bool(m.get("robust")),
-        "populations": run.populations,
-    }
-
-
-def _school_brief(s: School | None) -> dict[str, Any] | None:
-    if s is None:
-        return None
-    return {
-        "urn": s.urn,
-        "name": s.name,
-        "town": s.town,
-        "postcode": s.postcode,
-        "la_name": s.la_name,
-        "latitude": s.latitude,
-        "longitude": s.longitude,
-    }
-
-
-def school_similarity(urn: int, run: SimilarityRun | None) -> SchoolSimilarity | None:
-    if run is None:
-        return None
-    return SchoolSimilarity.objects.filter(run=run, school_id=urn).select_related("school", "partner").first()
-
-
-def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
-    """The family with each member's name, phase, pupils and features (one query for the members' rows)."""
-    urns = [m[0] for m in sim.members]
-    members: dict[int, dict[str, Any]] = {
-        r["school_id"]: dict(r)
-        for r in SchoolSimilarity.objects.filter(run_id=sim.run_id, school_id__in=urns).values(
-            "school_id", "school__name", "school__town", "phase", "features", "pupils"
-        )
-    }
-    out = []
-    for rank, (urn, distance, miles, headline) in enumerate(sim.members, start=1):
-        m = members.get(urn, {})
-        feats = m.get("features") or {}
-        row: dict[str, Any] = {
-            "rank": rank,
-            "urn": urn,
-            "name": m.get("school__name", ""),
-            "town": m.get("school__town", ""),
-            "phase": m.get("phase", sim.phase),
-            "distance": distance,
-            "miles": miles,
-            "headline": headline,
-            "pupils": feats.get("NOR"),
-        }
-        for f, v in feats.items():
-            if f != "NOR":
-                row[f] = v
-        out.append(row)
-    return out
-
-
-FLAG_LABEL = {1: "strength", -1: "weakness", 0: "none"}
-
-
-def strength_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
-    out = []
-    for code, s in sim.strengths.items():
-        m = MEASURES.get(code)
-        out.append(
-            {
-                "measure": code,
-                "label": m.label if m else code,
-                "value": s.get("value"),
-                "family_mean": s.get("family_mean"),
-                "family_sd": s.get("family_sd"),
-                "z": s.get("z"),
-                "percentile": s.get("percentile"),
-                "flag": FLAG_LABEL.get(int(s.get("flag") or 0), "none"),
-                "family_values": s.get("n"),
-            }
-        )
-    return out
-
-
-def _labels(codes: Sequence[str]) -> list[str]:
-    return [MEASURES[c].label if c in MEASURES else c for c in codes]
-
-
-def pair_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
-    urns = [p["urn"] for p in sim.challenge_pairs]
-    names = dict(School.objects.filter(urn__in=urns).values_list("urn", "name"))
-    return [
-        {
-            "urn": p["urn"],
-            "name": names.get(p["urn"], ""),
-            "miles": p["miles"],
-            "score": p["score"],
-            "gain_self": p["gain_self"],
-            "gain_other": p["gain_other"],
-            "we_learn": p["we_learn"],
-            "they_learn": p["they_learn"],
-            "we_learn_labels": _labels(p["we_learn"]),
-            "they_learn_labels": _labels(p["they_learn"]),
-        }
-        for p in sim.challenge_pairs
-    ]
-
-
-def partner_info(
-    sim: SchoolSimilarity, run: SimilarityRun, schools: dict[int, School] | None = None
-) -> dict[str, Any]:
-    """The partner shown for the run's method, with both rules' partners for reference."""
-    radius = (run.method or {}).get("radius_miles", 75.0)
-    rules = sim.partners or {}
-    if schools is None:
-        urns = [p.get("urn") for p in rules.values() if p.get("urn")]
-        schools = {s.urn: s for s in School.objects.filter(urn__in=urns)}
-
-    def one(p: dict[str, Any]) -> dict[str, Any]:
-        urn = p.get("urn")
-        if p.get("top_of_family"):
-            status = "top_of_family"
-        elif p.get("within_radius"):
-            status = "within_radius"
-        else:
-            status = "outside_radius"
-        return {
-            "status": status,
-            "miles": p.get("miles"),
-            "within_radius": bool(p.get("within_radius")),
-            "top_of_family": bool(p.get("top_of_family")),
-            "school": _school_brief(schools.get(urn)) if urn else None,
-        }
-
-    chosen = "robust" if (run.method or {}).get("robust") else "default"
-    return {
-        "radius_miles": radius,
-        "rule": chosen,
-        "partner": one(rules.get(chosen, {})),
-        "default": one(rules.get("default", {})),
-        "robust": one(rules.get("robust", {})),
-    }
-
-
-def coverage_rows(run: SimilarityRun) -> list[dict[str, Any]]:
-    qs = CoverageFigure.objects.filter(run=run).order_by("phase", "robust", "region", "radius_miles")
-    return [
-        dict(r)
-        for r in qs.values("phase", "region", "radius_miles", "robust", "schools", "covered", "percent")
-    ]
-
-
-def coverage_summary(run: SimilarityRun, robust: bool = False) -> dict[str, dict[str, float | None]]:
-    """{"primary": {"10": percent, ...}, "secondary": {...}} for England."""
-    out: dict[str, dict[str, float | None]] = {}
-    for r in CoverageFigure.objects.filter(run=run, region="", robust=robust).order_by(
-        "phase", "radius_miles"
-    ):
-        out.setdefault(r.phase, {})[str(r.radius_miles)] = r.percent
-    return out
-
-
-def school_summary_context(urn: int) -> dict[str, Any]:
-    """Context for the short summary on the school page (partner and top-3 family).
-
-    One query when the school has no stored result (the current run with the school's row id, if any), three
-    when it has one (that, the row, the partner and top-3 names).
-    """
-    run = (
-        SimilarityRun.objects.filter(is_current=True)
-        .annotate(
-            sim_id=Subquery(
-                SchoolSimilarity.objects.filter(run=OuterRef("pk"), school_id=urn).values("id")[:1]
-            )
-        )
-        .order_by("-id")
-        .first()
-    )
-    if run is None or run.sim_id is None:  # type: ignore[attr-defined]
-        return {"run": run, "sim": None}
-    sim = SchoolSimilarity.objects.get(pk=run.sim_id)  # type: ignore[attr-defined]
-    top3 = sim.members[:3]
-    partner_urns = [p.get("urn") for p in (sim.partners or {}).values() if p.get("urn")]
-    schools = {x.urn: x for x in School.objects.filter(urn__in=[m[0] for m in top3] + partner_urns)}
-    return {
-        "run": run,
-        "sim": sim,
-        "partner": partner_info(sim, run, schools)["partner"],
-        "top3": [
-            {"urn": m[0], "name": schools[m[0]].name if m[0] in schools else str(m[0]), "miles": m[2]}
-            for m in top3
-        ],
-        "pairs": len(sim.challenge_pairs),
-    }

@@ -1,6 +1,6 @@
 """Similar-schools pages: a school's family, strengths and weaknesses, partner and challenge pairs; national
 coverage; stored runs; the methodology. Views validate input, read stored results through
-`similarity.services` and render; nothing is computed per request. `?run=<id>` picks a stored run other than the
+`similarity.queries` and render; nothing is computed per request. `?run=<id>` picks a stored run other than the
 current one, so every page states which method produced its figures.
 """
 
@@ -16,10 +16,11 @@ from django.urls import reverse
 
 from schoolpartners.access import public_read
 from schoolpartners.exports import Column, export_response
+from schoolpartners.markdown import markdown_to_html
 from schoolpartners.pagecache import cache_public_page
 from schools.measures import MEASURES, academic_year_label
 from schools.models import School
-from similarity import charts, services
+from similarity import charts, queries
 from similarity.models import SchoolSimilarity, SimilarityRun
 
 PHASE_LABEL = {"primary": "Primary", "secondary": "Secondary"}
@@ -31,8 +32,8 @@ HEADLINE_LABEL = {
 
 def _run_or_404(request: HttpRequest) -> SimilarityRun | None:
     try:
-        return services.get_run(request.GET.get("run"))
-    except services.RunNotFound as exc:
+        return queries.get_run(request.GET.get("run"))
+    except queries.RunNotFound as exc:
         raise Http404("No stored similarity run with that id") from exc
 
 
@@ -60,7 +61,7 @@ def _run_context(run: SimilarityRun | None) -> dict[str, Any]:
         "radius": m.get("radius_miles", 75),
         "family_size": m.get("family_size", 50),
         "run_query": "" if run.is_current else f"run={run.pk}",
-        "run_choices": [services.run_info(r) for r in services.runs()[:50]],
+        "run_choices": [queries.run_info(r) for r in queries.runs()[:50]],
     }
 
 
@@ -77,7 +78,7 @@ def family_columns(features: list[str]) -> list[tuple[str, str, bool]]:
         ("miles", "Miles away", True),
         ("pupils", "Pupils (number on roll)", True),
         ("headline", "Headline progress", True),
-        *((f, services.FEATURE_LABELS.get(f, f), True) for f in features),
+        *((f, queries.FEATURE_LABELS.get(f, f), True) for f in features),
     ]
 
 
@@ -118,14 +119,14 @@ def _export_links(urn: int, table: str, query: str) -> dict[str, str]:
 def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
     school = get_object_or_404(School, urn=urn)
     run = _run_or_404(request)
-    sim = services.school_similarity(urn, run)
+    sim = queries.school_similarity(urn, run)
     context: dict[str, Any] = {"school": school, **_run_context(run), "sim": sim}
     if run is None or sim is None:
         return render(request, "similarity/school_similar.html", context)
     features = _family_features(run)
     columns = family_columns(features)
     sort, descending = _sort_params(request, {c[0] for c in columns})
-    rows = sort_rows(services.family_rows(sim), sort, descending)
+    rows = sort_rows(queries.family_rows(sim), sort, descending)
     headers = []
     for key, label, numeric in columns:
         current = key == sort
@@ -143,20 +144,20 @@ def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
     family_q = _query(
         request.GET, sort=sort if sort != "rank" else None, order="desc" if descending else None
     )
-    strengths = services.strength_rows(sim)
+    strengths = queries.strength_rows(sim)
     chart = charts.zscore_chart(
         [charts.Bar(s["label"], s["z"], s["flag"]) for s in strengths],
         "strengths-chart",
         f"{school.name}: z-scores within its family of similar schools",
     )
-    partner = services.partner_info(sim, run)
-    pairs = services.pair_rows(sim)
+    partner = queries.partner_info(sim, run)
+    pairs = queries.pair_rows(sim)
     context.update(
         {
             "phase_label": PHASE_LABEL.get(sim.phase, sim.phase),
             "headline_label": HEADLINE_LABEL.get(sim.phase, "Headline"),
-            "features": [(f, services.FEATURE_LABELS.get(f, f)) for f in features],
-            "own_features": [(services.FEATURE_LABELS.get(f, f), sim.features.get(f)) for f in features],
+            "features": [(f, queries.FEATURE_LABELS.get(f, f)) for f in features],
+            "own_features": [(queries.FEATURE_LABELS.get(f, f), sim.features.get(f)) for f in features],
             "family": rows,
             "headers": headers,
             "strengths": strengths,
@@ -181,7 +182,7 @@ def _family_export(
     features = _family_features(run)
     columns = family_columns(features)
     sort, descending = _sort_params(request, {c[0] for c in columns})
-    rows = sort_rows(services.family_rows(sim), sort, descending)
+    rows = sort_rows(queries.family_rows(sim), sort, descending)
     spec = [
         Column("rank", "Rank"),
         Column("urn", "URN"),
@@ -192,7 +193,7 @@ def _family_export(
         Column("miles", "Miles away"),
         Column("pupils", "Pupils (number on roll)"),
         Column("headline", "Headline progress"),
-        *(Column(f, services.FEATURE_LABELS.get(f, f)) for f in features),
+        *(Column(f, queries.FEATURE_LABELS.get(f, f)) for f in features),
     ]
     return rows, spec
 
@@ -227,15 +228,15 @@ def school_export(
     urn = int(urn)
     get_object_or_404(School, urn=urn)
     run = _run_or_404(request)
-    sim = services.school_similarity(urn, run)
+    sim = queries.school_similarity(urn, run)
     if run is None or sim is None:
         raise Http404("No similar-schools results are stored for this school")
     if table == "family":
         rows, spec = _family_export(sim, run, request)
     elif table == "strengths":
-        rows, spec = services.strength_rows(sim), STRENGTH_COLUMNS
+        rows, spec = queries.strength_rows(sim), STRENGTH_COLUMNS
     elif table == "pairs":
-        rows, spec = services.pair_rows(sim), PAIR_COLUMNS
+        rows, spec = queries.pair_rows(sim), PAIR_COLUMNS
     else:
         raise Http404("No such table")
     return export_response(
@@ -247,7 +248,7 @@ def school_export(
 # National coverage
 # ---------------------------------------------------------------------------------------------------------------
 def coverage_tables(run: SimilarityRun) -> dict[str, Any]:
-    rows = services.coverage_rows(run)
+    rows = queries.coverage_rows(run)
     radii = sorted({r["radius_miles"] for r in rows})
     england: list[dict[str, Any]] = []
     regions: dict[str, list[dict[str, Any]]] = {}
@@ -355,7 +356,7 @@ def coverage_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     if run is None:
         raise Http404("No similarity run is stored")
     return export_response(
-        services.coverage_rows(run),
+        queries.coverage_rows(run),
         COVERAGE_COLUMNS,
         f"similarity-coverage-run-{run.pk}",
         fmt,
@@ -381,7 +382,7 @@ RUN_COLUMNS = [
 @public_read
 @cache_public_page
 def runs(request: HttpRequest) -> HttpResponse:
-    items = [services.run_info(r) for r in services.runs()]
+    items = [queries.run_info(r) for r in queries.runs()]
     return render(
         request,
         "similarity/runs.html",
@@ -395,7 +396,7 @@ def runs(request: HttpRequest) -> HttpResponse:
 @public_read
 def runs_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     return export_response(
-        [services.run_info(r) for r in services.runs()], RUN_COLUMNS, "similarity-runs", fmt, sheet="Runs"
+        [queries.run_info(r) for r in queries.runs()], RUN_COLUMNS, "similarity-runs", fmt, sheet="Runs"
     )
 
 
@@ -416,8 +417,8 @@ def methodology(request: HttpRequest) -> HttpResponse:
         "similarity/methodology.html",
         {
             "title": title.lstrip("# ").strip(),
-            "body": charts.markdown_to_html(body),
-            "run": services.current_run(),
+            "body": markdown_to_html(body),
+            "run": queries.current_run(),
             "measures": MEASURES,
         },
     )

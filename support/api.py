@@ -10,6 +10,8 @@ The same rules as the pages in `support/views.py`:
 - pledges and their monitoring (`/support/pledges/`, `@signed_in`): any signed-in user reads them;
 - the report (`/support/report/`, `@public_read`): public and aggregate;
 - the import (`/support/import/`, `@staff_only`): staff only; all or nothing (`support.importer`).
+Errors are domain errors answered as problem bodies (schoolpartners/apikit.py); a `SupportError` becomes 409
+(already recorded) or 422 naming the field (`_support_problem`).
 """
 
 from __future__ import annotations
@@ -20,22 +22,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, File, Query, Router, Schema
-from ninja.errors import HttpError
 from ninja.files import UploadedFile
-from ninja.security import django_auth
 
 from partnerships.models import Membership
-from support import services
+from schoolpartners.access import PUBLIC_READ, SIGNED_IN, STAFF
+from schoolpartners.apikit import Problem, Rows, operation, paginated
+from schoolpartners.errors import Conflict, DomainError, Invalid
+from support import queries, services
 from support.importer import KINDS, ImportFailed, import_file
 from support.models import SupportActivity, SupportType
-
-PUBLIC_READ = "Public: anyone may read; read-only."
-SIGNED_IN = "Signed-in users only"
-STAFF = "Staff only"
 
 REPORT_TABLES = {
     "overall": "Academies supporting other schools",
@@ -49,25 +47,7 @@ REPORT_TABLES = {
 router = Router(tags=["support"])
 
 
-def _desc(phrase: str, who: str, text: str) -> str:
-    return f"{phrase}: {who}\n\n{text}" if phrase != PUBLIC_READ else f"{phrase}\n\n{text}"
-
-
 # ---------------------------------------------------------------------------------------------------- schemas
-class Message(Schema):
-    detail: str
-
-
-class FieldError(Schema):
-    loc: list[str]
-    msg: str
-    type: str
-
-
-class ValidationOut(Schema):
-    detail: list[FieldError]
-
-
 class ActivityOut(Schema):
     id: int
     recipient_urn: int
@@ -86,11 +66,6 @@ class ActivityOut(Schema):
     external_ref: str
 
 
-class ActivityPage(Schema):
-    count: int
-    results: list[ActivityOut]
-
-
 class ActivityQuery(Schema):
     provider: int | None = Field(None, description="URN of a provider school")
     recipient: int | None = Field(None, description="URN of the recipient school")
@@ -99,8 +74,6 @@ class ActivityQuery(Schema):
     trust: int | None = Field(
         None, description="partnership id: activities a current member gave or received"
     )
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=500)
 
 
 class ActivityIn(Schema):
@@ -129,19 +102,12 @@ class PledgeOut(Schema):
     note: str
 
 
-class PledgePage(Schema):
-    count: int
-    results: list[PledgeOut]
-
-
 class PledgeQuery(Schema):
     academy: int | None = Field(None, description="URN of the pledging academy")
     supported: int | None = Field(None, description="URN of the school pledged support")
     region: str = Field("", description="region of the academy (case-insensitive)")
     trust: str = Field("", description="name of the academy's trust (case-insensitive); 'No trust' for none")
     delivered: bool | None = None
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=500)
 
 
 class PledgeIn(Schema):
@@ -203,8 +169,9 @@ class ImportOut(Schema):
     unchanged: int
 
 
-class ImportError_(Schema):
-    detail: str
+class ImportProblem(Problem):
+    """A refused import: the problem body names the file, row (header = row 1), column and value."""
+
     file: str
     row: int | None
     column: str
@@ -216,9 +183,12 @@ def _signed_in(request: HttpRequest) -> bool:
     return bool(getattr(request.user, "is_authenticated", False))
 
 
-def _invalid(field: str, msg: str) -> tuple[int, dict[str, Any]]:
-    """A service's validation error in the shape of django-ninja's own 422 answers."""
-    return 422, {"detail": [{"loc": ["body", "payload", field], "msg": msg, "type": "value_error"}]}
+def _support_problem(exc: services.SupportError, fields: list[str], urns: dict[int, str]) -> DomainError:
+    """A service's `SupportError` as a domain error: 409 when already recorded, else 422 naming the field."""
+    msg = str(exc)
+    if "already recorded" in msg:
+        return Conflict(msg)
+    return Invalid(msg, field=_field_of(msg, fields, urns))
 
 
 def _field_of(msg: str, fields: list[str], urns: dict[int, str]) -> str:
@@ -261,25 +231,24 @@ def _provided_by(urns: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------- activities
 @router.get(
     "/activities",
-    response={200: ActivityPage, 403: Message},
-    summary="The support ledger",
-    description=_desc(
+    **operation(
         SIGNED_IN,
-        "staff read every activity; a school user the activities their schools gave "
-        "or received; any other signed-in user gets 403; anonymous callers get an empty page "
-        "(count 0). The same scope as the ledger page /support/.",
-        "Support activities, newest first, filtered by provider URN, recipient URN, support "
+        list[ActivityOut],
+        summary="The support ledger",
+        description="Support activities, newest first, filtered by provider URN, recipient URN, support "
         "type, region (of the recipient) and trust (partnership id: activities given or "
         "received by a current member); paginated (`count` is the total).",
+        who="staff read every activity; a school user the activities their schools gave "
+        "or received; any other signed-in user gets 403; anonymous callers get an empty page "
+        "(count 0). The same scope as the ledger page /support/.",
+        problems=(403,),
     ),
 )
-def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Any:
+@paginated(page_size=50, max_page_size=500)
+def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Rows | list[Any]:
     if not _signed_in(request):
-        return {"count": 0, "results": []}
-    try:
-        qs = services.activities_for(request.user)
-    except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
+        return []
+    qs = queries.activities_for(request.user)  # PermissionDenied: 403
     if filters.provider is not None:
         qs = qs.filter(id__in=_provided_by([filters.provider]))
     if filters.recipient is not None:
@@ -293,22 +262,23 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]) -> Any:
             "school_id"
         )
         qs = qs.filter(Q(recipient_id__in=members) | Q(id__in=_provided_by(members)))
-    start = (filters.page - 1) * filters.page_size
-    return {"count": qs.count(), "results": [_activity_out(a) for a in qs[start : start + filters.page_size]]}
+    return Rows(qs, convert=_activity_out)
 
 
 @router.post(
     "/activities",
-    auth=django_auth,
-    response={201: ActivityOut, 403: Message, 409: Message, 422: ValidationOut},
-    summary="Record a support activity",
-    description=_desc(
+    **operation(
         SIGNED_IN,
-        "staff, or a school user recording support their own school provides (one of "
+        ActivityOut,
+        summary="Record a support activity",
+        description="Records one activity through `support.services.record_activity` (relationship derived "
+        "from trust memberships on the start date; audit event). Invalid input: 422 naming the field; the "
+        "same activity (recipient, type, start date, providers) already recorded: 409.",
+        who="staff, or a school user recording support their own school provides (one of "
         "`provider_urns`); anyone else gets 403 and nothing changes; anonymous callers 401.",
-        "Records one activity through `support.services.record_activity` (relationship derived from "
-        "trust memberships on the start date; audit event). Invalid input: 422 naming the field; the same "
-        "activity (recipient, type, start date, providers) already recorded: 409.",
+        problems=(409,),
+        write=True,
+        status=201,
     ),
 )
 def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
@@ -323,41 +293,38 @@ def post_activity(request: HttpRequest, payload: ActivityIn) -> Any:
         outcome=payload.outcome or "",
     )
     try:
-        act = services.record_activity(data, request.user)
-    except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
+        act = services.record_activity(data, request.user)  # PermissionDenied: 403
     except services.SupportError as exc:
         msg = str(exc)
-        if "already recorded" in msg:
-            return 409, {"detail": msg}
-        if msg.startswith("give a provider"):
-            return _invalid("provider_urns", msg)
+        if msg.startswith("give a provider") or (
+            data.recipient_urn in data.provider_urns and msg.startswith("recipient_urn")
+        ):
+            raise Invalid(msg, field="provider_urns") from exc
         urns = {u: "provider_urns" for u in data.provider_urns}
-        if data.recipient_urn in data.provider_urns and msg.startswith("recipient_urn"):
-            return _invalid("provider_urns", msg)
         urns[data.recipient_urn] = "recipient_urn"
-        return _invalid(_field_of(msg, ["support_type", "recipient_urn", "end_date", "days"], urns), msg)
+        raise _support_problem(exc, ["support_type", "recipient_urn", "end_date", "days"], urns) from exc
     return 201, _activity_out(act)
 
 
 # ---------------------------------------------------------------------------------------------------- pledges
 @router.get(
     "/pledges",
-    response=PledgePage,
-    summary="Converter pledges",
-    description=_desc(
+    **operation(
         SIGNED_IN,
-        "any signed-in user reads every pledge (as on /support/pledges/); anonymous callers get an empty "
+        list[PledgeOut],
+        summary="Converter pledges",
+        description="Pledges with `delivered` (an activity from the academy to the named school starting on "
+        "or after the pledge date) and the first matching activity's date; filtered by academy, supported "
+        "school, region (of the academy), trust name and delivered; paginated.",
+        who="any signed-in user reads every pledge (as on /support/pledges/); anonymous callers get an empty "
         "page (count 0).",
-        "Pledges with `delivered` (an activity from the academy to the named school starting on or after the pledge "
-        "date) and the first matching activity's date; filtered by academy, supported school, region (of the academy), "
-        "trust name and delivered; paginated.",
     ),
 )
-def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> dict[str, Any]:
+@paginated(page_size=50, max_page_size=500)
+def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> list[dict[str, Any]]:
     if not _signed_in(request):
-        return {"count": 0, "results": []}
-    rows = services.pledge_rows()
+        return []
+    rows = queries.pledge_rows()
     if filters.academy is not None:
         rows = [r for r in rows if r["academy_urn"] == filters.academy]
     if filters.supported is not None:
@@ -368,38 +335,35 @@ def list_pledges(request: HttpRequest, filters: Query[PledgeQuery]) -> dict[str,
         rows = [r for r in rows if r["trust"].lower() == filters.trust.lower()]
     if filters.delivered is not None:
         rows = [r for r in rows if r["delivered"] == filters.delivered]
-    start = (filters.page - 1) * filters.page_size
-    return {"count": len(rows), "results": rows[start : start + filters.page_size]}
+    return rows
 
 
 @router.post(
     "/pledges",
-    auth=django_auth,
-    response={201: PledgeCreated, 403: Message, 409: Message, 422: ValidationOut},
-    summary="Record a converter pledge",
-    description=_desc(
+    **operation(
         SIGNED_IN,
-        "staff, or a school user of the pledging academy (`academy_urn`); anyone else gets 403 "
-        "and nothing changes; anonymous callers 401.",
-        "Records an academy's pledge to support a named school (`support.services.record_pledge`, audit "
+        PledgeCreated,
+        summary="Record a converter pledge",
+        description="Records an academy's pledge to support a named school "
+        "(`support.services.record_pledge`, audit "
         "event). Invalid input: 422 naming the field; the same pledge already recorded: 409.",
+        who="staff, or a school user of the pledging academy (`academy_urn`); anyone else gets 403 "
+        "and nothing changes; anonymous callers 401.",
+        problems=(409,),
+        write=True,
+        status=201,
     ),
 )
 def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
     try:
-        p = services.record_pledge(
+        p = services.record_pledge(  # PermissionDenied: 403
             payload.academy_urn, payload.supported_urn, payload.pledge_date, request.user, payload.note or ""
         )
-    except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
     except services.SupportError as exc:
-        msg = str(exc)
-        if "already recorded" in msg:
-            return 409, {"detail": msg}
-        if "itself" in msg:
-            return _invalid("supported_urn", msg)
+        if "itself" in str(exc):
+            raise Invalid(str(exc), field="supported_urn") from exc
         urns = {payload.supported_urn: "supported_urn", payload.academy_urn: "academy_urn"}
-        return _invalid(_field_of(msg, [], urns), msg)
+        raise _support_problem(exc, [], urns) from exc
     return 201, {
         "id": p.pk,
         "academy_urn": p.academy_id,
@@ -411,54 +375,52 @@ def post_pledge(request: HttpRequest, payload: PledgeIn) -> Any:
 
 @router.get(
     "/pledges/monitoring",
-    response=MonitoringOut,
-    summary="Pledged vs delivered",
-    description=_desc(
+    **operation(
         SIGNED_IN,
-        "any signed-in user (as on /support/pledges/); anonymous callers get empty tables.",
-        "Pledged vs delivered, grouped by the academy's region and by its trust, each with an England row first "
-        "(`percent` delivered, null when nothing was pledged).",
+        MonitoringOut,
+        summary="Pledged vs delivered",
+        description="Pledged vs delivered, grouped by the academy's region and by its trust, each with an "
+        "England row first (`percent` delivered, null when nothing was pledged).",
+        who="any signed-in user (as on /support/pledges/); anonymous callers get empty tables.",
     ),
 )
 def pledge_monitoring(request: HttpRequest) -> dict[str, Any]:
     if not _signed_in(request):
         return {"by_region": [], "by_trust": []}
-    rows = services.pledge_rows()
+    rows = queries.pledge_rows()
     return {
-        "by_region": services.pledge_summary(rows, "region"),
-        "by_trust": services.pledge_summary(rows, "trust"),
+        "by_region": queries.pledge_summary(rows, "region"),
+        "by_trust": queries.pledge_summary(rows, "trust"),
     }
 
 
 # ---------------------------------------------------------------------------------------------------- report
 @router.get(
     "/report",
-    response=ReportOut,
-    summary="Survey-style report (2014 academies survey)",
-    description=_desc(
+    **operation(
         PUBLIC_READ,
-        "",
-        "The tables of /support/report/: academies supporting other schools overall, by type of "
-        "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another trust, "
-        "standalone school), and academies that did not support others before converting. Each row: `count` out of "
-        "`base`, `percent`. Aggregate figures only.",
+        ReportOut,
+        summary="Survey-style report (2014 academies survey)",
+        description="The tables of /support/report/: academies supporting other schools overall, by type of "
+        "support, by phase, by route (converter / sponsored), activities by relationship (own trust, another "
+        "trust, standalone school), and academies that did not support others before converting. Each row: "
+        "`count` out of `base`, `percent`. Aggregate figures only.",
     ),
 )
 def report(request: HttpRequest) -> dict[str, Any]:
-    rep = services.survey_report()
+    rep = queries.survey_report()
     return {"tables": [{"key": k, "title": title, "rows": rep[k]} for k, title in REPORT_TABLES.items()]}
 
 
 # ---------------------------------------------------------------------------------------------------- import
 @router.get(
     "/import",
-    response=list[ImportKind],
-    summary="Import file formats",
-    description=_desc(
+    **operation(
         PUBLIC_READ,
-        "",
-        "The file kinds POST /api/support/import accepts, recognised by their header: required and "
-        "optional columns of each (docs/support-import.md).",
+        list[ImportKind],
+        summary="Import file formats",
+        description="The file kinds POST /api/support/import accepts, recognised by their header: required "
+        "and optional columns of each (docs/support-import.md).",
     ),
 )
 def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
@@ -467,33 +429,29 @@ def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post(
     "/import",
-    auth=django_auth,
-    response={200: ImportOut, 403: Message, 422: ImportError_},
-    summary="Import a CSV or XLSX file",
-    description=_desc(
+    **operation(
         STAFF,
-        "signed-in staff users; other users get 403, anonymous callers 401.",
-        "Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, converter "
-        "pledges or survey responses - the same importer as `schoolpartners support import`. The whole "
-        "file is checked before anything is written and written in one transaction: on any error nothing "
-        "is saved and the answer (422) names the file, row (header = row 1), column and value. "
+        ImportOut,
+        summary="Import a CSV or XLSX file",
+        description="Multipart upload (`file`) of one CSV (UTF-8) or XLSX file of support activities, "
+        "converter pledges or survey responses - the same importer as `schoolpartners support import`. The "
+        "whole file is checked before anything is written and written in one transaction: on any error "
+        "nothing is saved and the answer (422) names the file, row (header = row 1), column and value. "
         "Re-importing the same file changes nothing.",
+        who="signed-in staff users; other users get 403, anonymous callers 401.",
+        problems={422: ImportProblem},
+        write=True,
     ),
 )
 def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
-    user = request.user
-    if not (user.is_active and user.is_staff):
-        raise HttpError(403, "Only staff may import support data.")
+    user = request.user  # staff: checked by the STAFF policy's authentication (403 otherwise)
     name = Path(file.name or "upload").name
     if Path(name).suffix.lower() not in (".csv", ".xlsx"):
         # checked here: the importer would name the temporary copy, not the uploaded file
-        return 422, {
-            "detail": f"{name}: only .csv and .xlsx files can be imported",
-            "file": name,
-            "row": None,
-            "column": "",
-            "value": None,
-        }
+        raise Invalid(
+            f"{name}: only .csv and .xlsx files can be imported",
+            extra={"file": name, "row": None, "column": "", "value": None},
+        )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
         with path.open("wb") as out:
@@ -502,13 +460,15 @@ def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
         try:
             rep = import_file(path, user, display_name=name)
         except ImportFailed as exc:
-            return 422, {
-                "detail": str(exc),
-                "file": exc.file,
-                "row": exc.row,
-                "column": exc.column,
-                "value": None if exc.value is None else str(exc.value),
-            }
+            raise Invalid(
+                str(exc),
+                extra={
+                    "file": exc.file,
+                    "row": exc.row,
+                    "column": exc.column,
+                    "value": None if exc.value is None else str(exc.value),
+                },
+            ) from exc
     return {
         "file": rep.file,
         "kind": rep.kind,

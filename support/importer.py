@@ -19,7 +19,9 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.kinds import EventKind
 from audit.services import record
+from schoolpartners.types import Actor
 from schools.models import School
 from support.models import ConverterPledge, Source, SupportType, SurveyResponse
 from support.services import ActivityData, SupportError, _save_activity
@@ -229,7 +231,9 @@ def _parse(kind: str, row: _Row) -> tuple[Any, list[tuple[str, int]]]:
     ), [("urn", u)]
 
 
-def import_file(path: str | Path, actor: Any = None, display_name: str | None = None) -> ImportReport:
+def import_file(
+    path: str | Path, actor: Actor | None = None, display_name: str | None = None
+) -> ImportReport:
     """Check the whole file, then write it in one transaction. Raises ImportFailed (nothing written)."""
     path = Path(path)
     name = display_name or path.name
@@ -282,7 +286,7 @@ def import_file(path: str | Path, actor: Any = None, display_name: str | None = 
                 raise ImportFailed(name, str(exc), row=n) from exc
             setattr(rep, status, getattr(rep, status) + 1)
         record(
-            "support.import",
+            EventKind.SUPPORT_IMPORT,
             actor=actor,
             object_type="support.import",
             object_id=name,
@@ -312,11 +316,11 @@ def _natural_key(kind: str, value: Any) -> Any:
     return value[:2]
 
 
-def _write_activity(data: ActivityData, actor: Any) -> str:
+def _write_activity(data: ActivityData, actor: Actor | None) -> str:
     return _save_activity(data, actor)[1]
 
 
-def _write_pledge(value: tuple[int, int, dt.date, str], actor: Any) -> str:
+def _write_pledge(value: tuple[int, int, dt.date, str], actor: Actor | None) -> str:
     a, s, d, note = value
     obj = ConverterPledge.objects.filter(academy_id=a, supported_id=s, pledge_date=d).first()
     if obj is None:
@@ -329,7 +333,7 @@ def _write_pledge(value: tuple[int, int, dt.date, str], actor: Any) -> str:
     return "unchanged"
 
 
-def _write_survey(value: tuple[int, int, bool, list[str], bool | None], actor: Any) -> str:
+def _write_survey(value: tuple[int, int, bool, list[str], bool | None], actor: Actor | None) -> str:
     u, year, yes, types, before = value
     obj = SurveyResponse.objects.filter(school_id=u, survey_year=year).first()
     vals = {"supports_others": yes, "support_types": types, "supported_before_conversion": before}

@@ -1,4 +1,4 @@
-"""The support ledger's writes and reads.
+"""The support ledger's writes.
 
 Writes (each one transaction with an audit event):
 - `record_activity(data, actor)`: staff, or a school user for an activity *their* school provides.
@@ -6,28 +6,28 @@ Writes (each one transaction with an audit event):
 - `record_pledge(...)`: staff, or a school user of the pledging academy.
 - `import_file(path, actor)` lives in `support.importer` (bulk CSV/XLSX, all-or-nothing, idempotent).
 
-Reads: `pledge_rows` / `pledge_summary` (pledged vs delivered by region and trust) and `survey_report`
-(the DfE 2014 academies-survey tables).
+Reads (`activities_for`, `pledge_rows` / `pledge_summary`, `survey_report`) are in `support.queries`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 
 from accounts.permissions import can_act_for_school, require
+from audit.kinds import EventKind
 from audit.services import record
 from partnerships.models import Kind, Membership
+from schoolpartners.types import Actor, User
 from schools.models import School
-from support.models import ConverterPledge, Relationship, Source, SupportActivity, SupportType, SurveyResponse
+from support.models import ConverterPledge, Relationship, Source, SupportActivity, SupportType
 
 TRUST_KINDS = (Kind.MAT, Kind.SAT)
 
@@ -105,14 +105,19 @@ def validate_activity(data: ActivityData) -> None:
             raise SupportError(f"URN {u} is not a known school")
 
 
-def can_record_activity(user: Any, provider_urns: Sequence[int]) -> bool:
+def can_record_activity(user: Actor | None, provider_urns: Sequence[int]) -> bool:
     """Staff always; a school user only for an activity one of their schools provides."""
     if user is not None and getattr(user, "is_active", False) and getattr(user, "is_staff", False):
         return True
     return any(can_act_for_school(user, u) for u in provider_urns)
 
 
-def _save_activity(data: ActivityData, actor: Any) -> tuple[SupportActivity, str]:
+def _signed_in_user(actor: Actor | None) -> User | None:
+    """The actor to store as `created_by`: a signed-in user, else None."""
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
+
+
+def _save_activity(data: ActivityData, actor: Actor | None) -> tuple[SupportActivity, str]:
     """Insert or update by natural key (inside a transaction). Returns (activity, inserted|updated|unchanged)."""
     key = provider_key(data.provider_urns, data.system_leader)
     days = Decimal(str(data.days)).quantize(Decimal("0.1")) if data.days is not None else None
@@ -137,7 +142,7 @@ def _save_activity(data: ActivityData, actor: Any) -> tuple[SupportActivity, str
             support_type=data.support_type,
             start_date=data.start_date,
             provider_key=key,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=_signed_in_user(actor),
             **values,
         )
         act.providers.set(data.provider_urns)
@@ -151,7 +156,7 @@ def _save_activity(data: ActivityData, actor: Any) -> tuple[SupportActivity, str
     return existing, "updated"
 
 
-def record_activity(data: ActivityData, actor: Any) -> SupportActivity:
+def record_activity(data: ActivityData, actor: Actor | None) -> SupportActivity:
     """Record one support activity (staff, or a user of a provider school). Duplicates are refused."""
     require(
         can_record_activity(actor, data.provider_urns),
@@ -165,7 +170,7 @@ def record_activity(data: ActivityData, actor: Any) -> SupportActivity:
                 "this activity is already recorded (same recipient, type, start date and provider)"
             )
         record(
-            "support.activity.recorded",
+            EventKind.SUPPORT_ACTIVITY_RECORDED,
             actor=actor,
             object_type="support.SupportActivity",
             object_id=act.pk,
@@ -188,7 +193,7 @@ def _attr(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportActivity:
+def record_brokered_deployment(deployment: Any, actor: Actor | None = None) -> SupportActivity:
     """Land one brokered deployment in the ledger (called by the brokerage service; idempotent).
 
     `deployment` is any object (or dict) with these attributes:
@@ -244,7 +249,7 @@ def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportAct
             prior.providers.set(data.provider_urns)
         act, status = _save_activity(data, actor)
         record(
-            "support.brokered_deployment",
+            EventKind.SUPPORT_BROKERED_DEPLOYMENT,
             actor=actor,
             object_type="support.SupportActivity",
             object_id=act.pk,
@@ -257,7 +262,7 @@ def record_brokered_deployment(deployment: Any, actor: Any = None) -> SupportAct
 # Converter pledges
 # ---------------------------------------------------------------------------------------------------------------
 def record_pledge(
-    academy_urn: int, supported_urn: int, pledge_date: dt.date, actor: Any, note: str = ""
+    academy_urn: int, supported_urn: int, pledge_date: dt.date, actor: Actor | None, note: str = ""
 ) -> ConverterPledge:
     """An academy's pledge to support a named school (staff, or a user of the pledging academy)."""
     staff = actor is not None and getattr(actor, "is_staff", False) and getattr(actor, "is_active", False)
@@ -278,196 +283,16 @@ def record_pledge(
             pledge_date=pledge_date,
             defaults={
                 "note": note,
-                "created_by": actor if getattr(actor, "is_authenticated", False) else None,
+                "created_by": _signed_in_user(actor),
             },
         )
         if not created:
             raise SupportError("this pledge is already recorded")
         record(
-            "support.pledge.recorded",
+            EventKind.SUPPORT_PLEDGE_RECORDED,
             actor=actor,
             object_type="support.ConverterPledge",
             object_id=pledge.pk,
             data={"academy": academy_urn, "supported": supported_urn, "date": pledge_date.isoformat()},
         )
     return pledge
-
-
-def pledge_rows() -> list[dict[str, Any]]:
-    """Every pledge with `delivered`: an activity provided by the academy to the named school starting on or
-    after the pledge date exists (first such activity's date given)."""
-    pledges = list(ConverterPledge.objects.select_related("academy", "supported"))
-    given: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
-    for p_urn, recip, start in SupportActivity.providers.through.objects.values_list(
-        "school_id", "supportactivity__recipient_id", "supportactivity__start_date"
-    ):
-        given[(p_urn, recip)].append(start)
-    trust = {
-        u: n
-        for u, n in Membership.objects.filter(
-            left__isnull=True, partnership__kind__in=TRUST_KINDS
-        ).values_list("school_id", "partnership__name")
-    }
-    out = []
-    for p in pledges:
-        dates = sorted(d for d in given.get((p.academy_id, p.supported_id), []) if d >= p.pledge_date)
-        out.append(
-            {
-                "academy_urn": p.academy_id,
-                "academy": p.academy.name,
-                "supported_urn": p.supported_id,
-                "supported": p.supported.name,
-                "pledge_date": p.pledge_date,
-                "region": p.academy.region_name or "Unknown",
-                "trust": trust.get(p.academy_id, "No trust"),
-                "delivered": bool(dates),
-                "first_delivery": dates[0] if dates else None,
-                "note": p.note,
-            }
-        )
-    return out
-
-
-def pledge_summary(rows: Sequence[dict[str, Any]], by: str) -> list[dict[str, Any]]:
-    """Pledged vs delivered grouped by `by` ("region" or "trust"), plus an England row first."""
-    groups: dict[str, list[bool]] = defaultdict(list)
-    for r in rows:
-        groups[r[by]].append(r["delivered"])
-
-    def row(name: str, d: list[bool]) -> dict[str, Any]:
-        return {
-            "name": name,
-            "pledged": len(d),
-            "delivered": sum(d),
-            "percent": round(100 * sum(d) / len(d), 1) if d else None,
-        }
-
-    return [row("England", [r["delivered"] for r in rows])] + [row(k, v) for k, v in sorted(groups.items())]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Survey-style report (DfE 2014 academies survey)
-# ---------------------------------------------------------------------------------------------------------------
-def _route(establishment_type: str) -> str:
-    t = (establishment_type or "").lower()
-    if "converter" in t:
-        return "Converter"
-    if "sponsor" in t:
-        return "Sponsored"
-    return "Other academy" if "academy" in t or "free school" in t else "Not an academy"
-
-
-def survey_report() -> dict[str, list[dict[str, Any]]]:
-    """The tables of the 2014 academies survey, from survey responses and the ledger.
-
-    An academy *supports other schools* when it answered yes in the survey or provides a recorded activity.
-    Base: academies that answered the survey or appear as providers in the ledger.
-    """
-    responses = list(
-        SurveyResponse.objects.values_list(
-            "school_id", "supports_others", "support_types", "supported_before_conversion"
-        )
-    )
-    providers: dict[int, set[str]] = defaultdict(set)
-    rel_count: Counter[str] = Counter()
-    for rel in SupportActivity.objects.values_list("relationship", flat=True):
-        rel_count[rel] += 1
-    for p, stype in SupportActivity.providers.through.objects.values_list(
-        "school_id", "supportactivity__support_type"
-    ):
-        providers[p].add(stype)
-    base = {u for u, *_ in responses} | set(providers)
-    schools = {
-        s.urn: s for s in School.objects.filter(urn__in=base).only("urn", "phase", "establishment_type")
-    }
-    supports: dict[int, set[str]] = defaultdict(set)
-    for u, yes, types, _ in responses:
-        if yes:
-            supports[u] |= set(types or []) | {"_any"}
-    for u, types in providers.items():
-        supports[u] |= types | {"_any"}
-    academies = [
-        u for u in base if u in schools and _route(schools[u].establishment_type) != "Not an academy"
-    ]
-    n = len(academies)
-    sup = [u for u in academies if supports.get(u)]
-
-    def pct(a: int, b: int) -> float | None:
-        return round(100 * a / b, 1) if b else None
-
-    overall = [
-        {
-            "name": "Academies supporting other schools",
-            "count": len(sup),
-            "base": n,
-            "percent": pct(len(sup), n),
-        }
-    ]
-    by_type = [
-        {
-            "name": label,
-            "count": sum(1 for u in sup if code in supports[u]),
-            "base": len(sup),
-            "percent": pct(sum(1 for u in sup if code in supports[u]), len(sup)),
-        }
-        for code, label in SupportType.choices
-    ]
-
-    def split(key: Any) -> list[dict[str, Any]]:
-        groups: dict[str, list[int]] = defaultdict(list)
-        for u in academies:
-            groups[key(schools[u])].append(u)
-        return [
-            {
-                "name": k,
-                "count": sum(1 for u in v if supports.get(u)),
-                "base": len(v),
-                "percent": pct(sum(1 for u in v if supports.get(u)), len(v)),
-            }
-            for k, v in sorted(groups.items())
-        ]
-
-    by_phase = split(lambda s: (s.get_phase_display() if s.phase else "Unknown"))
-    by_route = split(lambda s: _route(s.establishment_type))
-    total_rel = sum(rel_count.values())
-    by_relationship = [
-        {
-            "name": label,
-            "count": rel_count.get(code, 0),
-            "base": total_rel,
-            "percent": pct(rel_count.get(code, 0), total_rel),
-        }
-        for code, label in Relationship.choices
-    ]
-    new_support = [(u, before) for u, yes, _, before in responses if yes and before is not None]
-    not_before = sum(1 for _, before in new_support if not before)
-    newly = [
-        {
-            "name": "Supporting academies that did not support other schools before converting",
-            "count": not_before,
-            "base": len(new_support),
-            "percent": pct(not_before, len(new_support)),
-        }
-    ]
-    return {
-        "overall": overall,
-        "by_type": by_type,
-        "by_phase": by_phase,
-        "by_route": by_route,
-        "by_relationship": by_relationship,
-        "newly": newly,
-    }
-
-
-def activities_for(user: Any) -> Any:
-    """Activities a user may see in the ledger list: staff all; a school user those given or received by
-    their schools."""
-    from accounts.permissions import schools_of
-
-    qs = SupportActivity.objects.select_related("recipient").prefetch_related("providers")
-    if getattr(user, "is_staff", False):
-        return qs
-    mine = schools_of(user)
-    if not mine:
-        raise PermissionDenied("The support ledger is for staff and school users.")
-    return qs.filter(Q(recipient_id__in=mine) | Q(providers__urn__in=mine)).distinct()

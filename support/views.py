@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from schoolpartners.access import public_read, signed_in, staff_only
 from schoolpartners.exports import export_response
-from support import services
+from support import queries, services
 from support.charts import bar_chart
 from support.forms import ActivityForm, PledgeForm, UploadForm
 from support.importer import ImportFailed, import_file
@@ -62,7 +62,7 @@ def _errors(form: Any) -> list[tuple[str, str]]:
 @signed_in
 def ledger(request: HttpRequest) -> HttpResponse:
     try:
-        acts = list(services.activities_for(request.user)[:500])
+        acts = list(queries.activities_for(request.user)[:500])
     except PermissionDenied:
         acts = None
     return render(request, "support/ledger.html", {"activities": acts, "section": "support"})
@@ -122,14 +122,14 @@ def pledges(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Pledge recorded.")
             return redirect("support:pledges")
-    rows = services.pledge_rows()
+    rows = queries.pledge_rows()
     ctx = {
         "form": form,
         "error": error,
         "errors": _errors(form),
         "rows": rows,
-        "by_region": services.pledge_summary(rows, "region"),
-        "by_trust": services.pledge_summary(rows, "trust"),
+        "by_region": queries.pledge_summary(rows, "region"),
+        "by_trust": queries.pledge_summary(rows, "trust"),
         "section": "support",
     }
     return render(request, "support/pledges.html", ctx, status=400 if (error or form.errors) else 200)
@@ -137,19 +137,19 @@ def pledges(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 def pledges_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    rows = services.pledge_rows()
+    rows = queries.pledge_rows()
     if table == "list":
         return export_response(rows, PLEDGE_COLUMNS, "pledges", fmt)
     if table in ("region", "trust"):
         return export_response(
-            services.pledge_summary(rows, table), SUMMARY_COLUMNS, f"pledges-by-{table}", fmt
+            queries.pledge_summary(rows, table), SUMMARY_COLUMNS, f"pledges-by-{table}", fmt
         )
     raise Http404("unknown table")
 
 
 @public_read
 def report(request: HttpRequest) -> HttpResponse:
-    rep = services.survey_report()
+    rep = queries.survey_report()
     tables = [
         {
             "key": k,
@@ -167,7 +167,7 @@ def report(request: HttpRequest) -> HttpResponse:
 def report_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
     if table not in REPORT_TABLES:
         raise Http404("unknown table")
-    return export_response(services.survey_report()[table], REPORT_COLUMNS, f"support-{table}", fmt)
+    return export_response(queries.survey_report()[table], REPORT_COLUMNS, f"support-{table}", fmt)
 
 
 @staff_only

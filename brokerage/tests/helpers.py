@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
-
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from brokerage.models import Need, Offer
+from brokerage.tests.factories import NeedFactory, OfferFactory
 from schools.models import Phase
 from schools.tests.factories import SchoolFactory
 
@@ -18,9 +18,9 @@ NW = {"region_name": "North West", "la_name": "Manchester", "la_code": 352}
 
 
 def user(username: str, role: str | None = None, **scope: Any) -> Any:
-    u = get_user_model().objects.create_user(username, password=PASSWORD)
+    u = UserFactory(username=username, password=PASSWORD)
     if role:
-        RoleAssignment.objects.create(user=u, role=role, **scope)
+        RoleAssignmentFactory(user=u, role=role, **scope)
     return u
 
 
@@ -83,13 +83,13 @@ def world() -> World:
         longitude=-2.24,
         **NW,
     )
-    need = Need.objects.create(school=needy, area="leadership", severity=2, source=Need.Source.DATA)
-    need2 = Need.objects.create(school=needy2, area="leadership", severity=3, source=Need.Source.DATA)
-    far_need = Need.objects.create(school=far_needy, area="maths", severity=2, source=Need.Source.DECLARED)
-    offer = Offer.objects.create(
+    need: Any = NeedFactory(school=needy, area="leadership", severity=2, source=Need.Source.DATA)
+    need2: Any = NeedFactory(school=needy2, area="leadership", severity=3, source=Need.Source.DATA)
+    far_need: Any = NeedFactory(school=far_needy, area="maths", severity=2, source=Need.Source.DECLARED)
+    offer: Any = OfferFactory(
         school=helper, areas=["leadership", "english"], phases=["primary"], capacity=1, max_miles=60
     )
-    offer2 = Offer.objects.create(
+    offer2: Any = OfferFactory(
         school=helper2, areas=["leadership"], phases=["primary"], capacity=1, max_miles=60
     )
     return World(

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection, connections
 
 from brokerage import services
-from brokerage.models import Deployment, Need, Proposal
+from brokerage.models import Deployment, Need
+from brokerage.tests.factories import NeedFactory, ProposalFactory
 from brokerage.tests.helpers import world
 from schools.tests.factories import SchoolFactory
 
@@ -27,8 +28,8 @@ def test_parallel_acceptances_respect_capacity():
     users, proposals = [], []
     for k in range(8):
         school = SchoolFactory(urn=500000 + k, region_name="West Midlands", latitude=52.4, longitude=-1.9)
-        need = Need.objects.create(school=school, area="leadership", severity=2, source=Need.Source.DECLARED)
-        p = Proposal.objects.create(need=need, offer=offer)
+        need = NeedFactory(school=school, area="leadership", severity=2, source=Need.Source.DECLARED)
+        p = ProposalFactory(need=need, offer=offer)
         services.respond(w.helper_user, p.pk, "offer", True)
         from accounts.models import Role
         from brokerage.tests.helpers import user

@@ -9,11 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from brokerage import services
-from brokerage.models import Deployment, MatchResult, Need, Offer, Proposal
+from brokerage import queries, services
+from brokerage.models import Deployment, MatchResult, Need, Offer
+from brokerage.services import deployments
+from brokerage.tests.factories import ProposalFactory
 from brokerage.tests.helpers import world
-from schools.models import Result
-from schools.tests.factories import SchoolFactory, empty_database  # noqa: F401 - fixture
+from schoolpartners.regions import in_region
+from schools.tests.factories import ResultFactory, SchoolFactory, empty_database  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
@@ -35,7 +37,7 @@ def test_broker_runs_matching_with_explanations_and_unmatched_reasons():
     far = results[w.far_need.pk]
     assert far.offer_id is None and far.unmatched_reason == "no_area"
     assert AuditEvent.objects.filter(action="brokerage.matching.done", object_id=str(run.pk)).exists()
-    cold = services.cold_spots(run)
+    cold = queries.cold_spots(run)
     assert [p["urn"] for p in cold["points"]] == [w.far_needy.urn]
     assert cold["by_region"][0]["over_75"] == 1
 
@@ -126,13 +128,13 @@ def test_system_leader_answers_only_for_own_offer():
     with pytest.raises(PermissionDenied):
         services.respond(w.helper_user, p.pk, "offer", True)  # the school's user is not the leader
     services.respond(w.leader, p.pk, "offer", True)
-    assert [r["id"] for r in services.proposal_rows(w.leader)] == [p.pk]
+    assert [r["id"] for r in queries.proposal_rows(w.leader)] == [p.pk]
 
 
 def test_capacity_exhausted_refuses_second_acceptance():
     w = world()
-    p1 = Proposal.objects.create(need=w.need, offer=w.offer)
-    p2 = Proposal.objects.create(need=w.need2, offer=w.offer)
+    p1 = ProposalFactory(need=w.need, offer=w.offer)
+    p2 = ProposalFactory(need=w.need2, offer=w.offer)
     services.respond(w.helper_user, p1.pk, "offer", True)
     services.respond(w.helper_user, p2.pk, "offer", True)
     services.respond(w.needy_user, p1.pk, "need", True)
@@ -158,9 +160,9 @@ def test_derive_is_idempotent_and_follows_the_rules():
     ri = SchoolFactory(urn=400001, ofsted_rating="Requires Improvement")
     bad = SchoolFactory(urn=400002, ofsted_rating="Good")
     for year in (2017, 2018, 2019):
-        Result.objects.create(school=bad, year=year, measure="MATPROG", value=-3.1, source="t")
-        Result.objects.create(school=bad, year=year, measure="READPROG", value=0.5, source="t")
-        Result.objects.create(school=bad, year=year, measure="WRITPROG", value=0.2, source="t")
+        ResultFactory(school=bad, year=year, measure="MATPROG", value=-3.1, source="t")
+        ResultFactory(school=bad, year=year, measure="READPROG", value=0.5, source="t")
+        ResultFactory(school=bad, year=year, measure="WRITPROG", value=0.2, source="t")
     SchoolFactory(urn=400003, ofsted_rating="Outstanding")
     SchoolFactory(urn=400004, ofsted_rating="Good")  # no strength data: no default offer
     first = services.derive_from_register()
@@ -179,8 +181,8 @@ def test_derive_is_idempotent_and_follows_the_rules():
 def test_support_ledger_hook_called_when_present(monkeypatch):
     w = world()
     seen = []
-    monkeypatch.setattr(services, "_support_hook", lambda: lambda payload, actor: seen.append(payload))
-    p = Proposal.objects.create(need=w.need, offer=w.offer)
+    monkeypatch.setattr(deployments, "_support_hook", lambda: lambda payload, actor: seen.append(payload))
+    p = ProposalFactory(need=w.need, offer=w.offer)
     services.respond(w.helper_user, p.pk, "offer", True)
     services.respond(w.needy_user, p.pk, "need", True)
     d = Deployment.objects.get()
@@ -192,7 +194,7 @@ def test_support_ledger_receives_the_deployment():
     from support.models import SupportActivity
 
     w = world()
-    p = Proposal.objects.create(need=w.need, offer=w.offer)
+    p = ProposalFactory(need=w.need, offer=w.offer)
     services.respond(w.helper_user, p.pk, "offer", True)
     services.respond(w.needy_user, p.pk, "need", True)
     d = Deployment.objects.get()
@@ -254,9 +256,7 @@ def test_region_covers_its_sub_regions():
     assert list(run.results.values_list("need__school_id", flat=True)) == [sub.urn]
     sub_broker = user("broker-wmc", Role.BROKER, region="West Midlands C")
     assert services.run_matching(sub_broker, "West Midlands C").results.count() == 1
-    assert services.in_region("West Midlands C", "West Midlands") and not services.in_region(
-        "North West A", "West Midlands"
-    )
+    assert in_region("West Midlands C", "West Midlands") and not in_region("North West A", "West Midlands")
 
 
 def _offers_used(run):
@@ -298,3 +298,19 @@ def test_support_from_must_be_a_date():
     w = world()
     with pytest.raises(ValidationError):
         services.run_matching(w.broker, "West Midlands", {"support_from": "next month"})
+
+
+def test_offers_of_one_query_for_page_export_and_api():
+    """The offers of a user: their schools' own offers (not system-leader offers made from them) and their
+    system-leader offers; nothing for anonymous users. The needs of a user: their schools' needs."""
+    from django.contrib.auth.models import AnonymousUser
+
+    w = world()
+    leader_offer = Offer.objects.create(
+        school=w.helper, leader=w.leader, areas=["maths"], phases=["primary"], capacity=1
+    )
+    assert set(queries.offers_of(w.helper_user)) == {w.offer}
+    assert set(queries.offers_of(w.leader)) == {leader_offer}
+    assert list(queries.offers_of(w.outsider)) == [] and list(queries.offers_of(AnonymousUser())) == []
+    assert list(queries.needs_of(w.needy_user)) == [w.need]
+    assert list(queries.needs_of(AnonymousUser())) == []

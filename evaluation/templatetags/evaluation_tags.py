@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from evaluation import charts, services
+from evaluation import charts, queries
 from schools.measures import academic_year_label
 
 register = template.Library()
@@ -16,12 +16,12 @@ register = template.Library()
 def school_before_after(school: Any) -> dict[str, Any]:
     urn = int(getattr(school, "urn", school))
     items = []
-    for i, ev in enumerate(services.school_events(urn)):
-        label = services.measure_label(ev.measure)
+    for i, ev in enumerate(queries.school_events(urn)):
+        label = queries.measure_label(ev.measure)
         items.append(
             {
                 "event": ev,
-                "event_label": services.event_label(ev.event_type),
+                "event_label": queries.event_label(ev.event_type),
                 "measure_label": label,
                 "last_pre": academic_year_label(ev.last_pre),
                 "first_post": academic_year_label(ev.first_post),

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from audit.models import AuditEvent
-from evaluation import services
+from evaluation import queries, services
 from evaluation.engine import Settings
 from evaluation.models import EffectEstimate, EvaluationRun, SchoolEvent
 from evaluation.tests import world
@@ -137,13 +137,17 @@ def test_api(built, client: Client):
 
 
 def test_support_activities_are_events(built):
-    from support.models import SupportActivity
+    from schools.models import School
+    from support.tests.factories import SupportActivityFactory
 
     t = built["controls"][0]
-    act = SupportActivity.objects.create(
-        recipient_id=t, support_type="jpd", start_date="2017-09-01", provider_key=f"{built['controls'][1]}|"
+    SupportActivityFactory(
+        recipient=School.objects.get(urn=t),
+        support_type="jpd",
+        start_date="2017-09-01",
+        provider_key=f"{built['controls'][1]}|",
+        providers=[built["controls"][1]],
     )
-    act.providers.set([built["controls"][1]])
     prep = services.prepare(services.load_inputs())
     assert t in prep.excluded
     ev = prep.events[prep.events["event_type"] == "support:jpd"]
@@ -165,4 +169,4 @@ def test_dated_trust_joins_are_events_unless_part_of_a_conversion(built):
     joins = prep.events[prep.events["event_type"] == "trust_join"]
     assert joins["unit"].tolist() == [built["controls"][2]]
     assert built["controls"][2] in prep.excluded and built["controls"][3] not in prep.excluded
-    assert services.event_label("trust_join").startswith("Joining a trust")
+    assert queries.event_label("trust_join").startswith("Joining a trust")

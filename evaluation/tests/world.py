@@ -8,9 +8,9 @@ import datetime as dt
 
 import numpy as np
 
-from schools.models import Phase, Result, SchoolLink
-from schools.tests.factories import SchoolFactory
-from similarity.models import SchoolSimilarity, SimilarityRun
+from schools.models import Phase, Result
+from schools.tests.factories import ResultFactory, SchoolFactory, SchoolLinkFactory
+from similarity.tests.factories import SchoolSimilarityFactory, SimilarityRunFactory
 
 YEARS = (2016, 2017, 2018, 2019)
 EFFECT = 2.0
@@ -23,15 +23,20 @@ def build(effect: float = EFFECT, seed: int = 0) -> dict[str, list[int]]:
     treated = [140000 + i for i in range(N_TREATED)]
     preds = [110000 + i for i in range(N_TREATED)]
     controls = [120000 + i for i in range(N_CONTROL)]
+    schools = {}
     for u in controls:
-        SchoolFactory(urn=u, phase=Phase.PRIMARY, establishment_type="Community school")
+        schools[u] = SchoolFactory(urn=u, phase=Phase.PRIMARY, establishment_type="Community school")
     for u, p in zip(treated, preds, strict=True):
-        SchoolFactory(urn=p, phase=Phase.PRIMARY, establishment_type="Community school", status="closed")
-        SchoolFactory(urn=u, phase=Phase.PRIMARY, establishment_type="Academy - Converter mainstream")
-        SchoolLink.objects.create(
+        schools[p] = SchoolFactory(
+            urn=p, phase=Phase.PRIMARY, establishment_type="Community school", status="closed"
+        )
+        schools[u] = SchoolFactory(
+            urn=u, phase=Phase.PRIMARY, establishment_type="Academy - Converter mainstream"
+        )
+        SchoolLinkFactory(
             urn=u, link_urn=p, link_type="Predecessor", established=dt.date(2017, 9, 1), source="test"
         )
-        SchoolLink.objects.create(
+        SchoolLinkFactory(
             urn=p, link_urn=u, link_type="Successor", established=dt.date(2017, 9, 1), source="test"
         )
     rows = []
@@ -45,23 +50,21 @@ def build(effect: float = EFFECT, seed: int = 0) -> dict[str, list[int]]:
                 bump = effect if y >= 2018 else 0.0
             for m in ("READPROG", "WRITPROG", "MATPROG"):
                 rows.append(
-                    Result(
-                        school_id=owner,
+                    ResultFactory.build(
+                        school=schools[owner],
                         year=y,
                         measure=m,
                         value=round(base + bump + rng.normal(0, 0.3), 3),
                         source="test",
                     )
                 )
-    Result.objects.bulk_create(rows)
-    run = SimilarityRun.objects.create(
-        method={"year": 2019}, method_hash="test", description="test", is_current=True
-    )
+    Result.objects.bulk_create(rows)  # ~500 factory-built rows in one insert
+    run = SimilarityRunFactory(method={"year": 2019}, method_hash="test", description="test", is_current=True)
     for u in controls + treated:
         fam = [c for c in controls if c != u][:20] + [t for t in treated if t != u][:5]
-        SchoolSimilarity.objects.create(
+        SchoolSimilarityFactory(
             run=run,
-            school_id=u,
+            school=schools[u],
             phase="primary",
             headline=0.0,
             top_of_family=True,

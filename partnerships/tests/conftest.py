@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from partnerships.models import Kind
 from schools.tests.factories import CensusRecordFactory, PartnershipFactory, SchoolFactory
 
@@ -36,9 +36,7 @@ class World:
 
 
 def _user(name: str, **extra: Any) -> Any:
-    return get_user_model().objects.create_user(
-        name, password=None, **extra
-    )  # force_login in tests: no slow hashing
+    return UserFactory(username=name, password=None, **extra)  # force_login in tests: no slow hashing
 
 
 @pytest.fixture
@@ -86,11 +84,11 @@ def world(db: Any) -> World:
         _user("approver_other"),
         _user("staffer", is_staff=True),
     )
-    RoleAssignment.objects.create(user=w.user_a, role=Role.SCHOOL_USER, school=a)
-    RoleAssignment.objects.create(user=w.user_b, role=Role.SCHOOL_USER, school=b)
-    RoleAssignment.objects.create(user=w.user_c, role=Role.SCHOOL_USER, school=c)
-    RoleAssignment.objects.create(user=w.admin_t1, role=Role.TRUST_ADMIN, partnership=t1)
-    RoleAssignment.objects.create(user=w.admin_t2, role=Role.TRUST_ADMIN, partnership=t2)
-    RoleAssignment.objects.create(user=w.approver, role=Role.REGIONAL_APPROVER, region=REGION)
-    RoleAssignment.objects.create(user=w.approver_other, role=Role.REGIONAL_APPROVER, region=OTHER_REGION)
+    RoleAssignmentFactory(user=w.user_a, role=Role.SCHOOL_USER, school=a)
+    RoleAssignmentFactory(user=w.user_b, role=Role.SCHOOL_USER, school=b)
+    RoleAssignmentFactory(user=w.user_c, role=Role.SCHOOL_USER, school=c)
+    RoleAssignmentFactory(user=w.admin_t1, role=Role.TRUST_ADMIN, partnership=t1)
+    RoleAssignmentFactory(user=w.admin_t2, role=Role.TRUST_ADMIN, partnership=t2)
+    RoleAssignmentFactory(user=w.approver, role=Role.REGIONAL_APPROVER, region=REGION)
+    RoleAssignmentFactory(user=w.approver_other, role=Role.REGIONAL_APPROVER, region=OTHER_REGION)
     return w

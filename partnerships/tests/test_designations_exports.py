@@ -16,6 +16,7 @@ from notifications.models import Notification
 from partnerships import services
 from partnerships.models import Activity, Designation, IsspPost, Kind
 from partnerships.tests.conftest import EFFECTIVE, OTHER_REGION, REGION
+from partnerships.tests.factories import IsspPostFactory, NotificationFactory
 from schools.tests.factories import MembershipFactory, PartnershipFactory, SchoolFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,8 +169,8 @@ def test_requests_export_is_scoped_like_the_page(client, world):
 
 
 def test_notifications_export_is_the_callers_own_and_marks_nothing_read(client, world):
-    Notification.objects.create(user=world.user_a, text="For A", url="/partnerships/requests/1/")
-    Notification.objects.create(user=world.user_b, text="For B")
+    NotificationFactory(user=world.user_a, text="For A", url="/partnerships/requests/1/")
+    NotificationFactory(user=world.user_b, text="For B")
     assert client.get("/notifications.csv").status_code == 302
     client.force_login(world.user_a)
     assert "/notifications.xlsx" in client.get("/notifications/").content.decode()
@@ -193,16 +194,14 @@ def test_issp_exports_match_the_search(client, world):
     )
     services.register_issp(world.staff, "Brum ISSP", [indep.urn, world.a.urn], [Activity.SPORT])
     services.register_issp(world.staff, "Solihull ISSP", [indep.urn, world.c.urn], [Activity.ARTS])
-    IsspPost.objects.create(
+    IsspPostFactory(
         kind=IsspPost.REQUEST,
         school=world.b,
         activity=Activity.SPORT,
         description="netball",
         created_by=world.user_b,
     )
-    IsspPost.objects.create(
-        kind=IsspPost.REQUEST, school=world.c, activity=Activity.ARTS, created_by=world.user_c
-    )
+    IsspPostFactory(kind=IsspPost.REQUEST, school=world.c, activity=Activity.ARTS, created_by=world.user_c)
 
     page = client.get("/partnerships/issp/", {"activity": "sport"}).content.decode()
     assert "/partnerships/issp/partnerships.csv?activity=sport" in page

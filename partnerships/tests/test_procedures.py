@@ -21,6 +21,8 @@ from partnerships.models import (
     RequestStatus,
 )
 from partnerships.tests.conftest import EFFECTIVE, World
+from partnerships.tests.factories import MatSeatFactory
+from schools.tests.factories import MembershipFactory, PartnershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,14 +211,14 @@ def test_one_mat_at_a_time_service_and_database(world):
     with pytest.raises(services.ProcedureError):
         services.open_membership(w.t2, w.a, EFFECTIVE)
     # other kinds at the same time are fine
-    fed = Partnership.objects.create(kind=Kind.FEDERATION, name="Fed")
-    hub = Partnership.objects.create(kind=Kind.TEACHING_HUB, name="Hub")
+    fed = PartnershipFactory(kind=Kind.FEDERATION, name="Fed")
+    hub = PartnershipFactory(kind=Kind.TEACHING_HUB, name="Hub")
     services.open_membership(fed, w.a, EFFECTIVE)
     services.open_membership(hub, w.a, EFFECTIVE)
     # the database refuses a second seat for the same school, whatever the code path
-    other = Membership.objects.create(partnership=w.t2, school=w.a)
+    other = MembershipFactory(partnership=w.t2, school=w.a, joined=None)
     with pytest.raises(IntegrityError), transaction.atomic():
-        MatSeat.objects.create(school=w.a, membership=other)
+        MatSeatFactory(school=w.a, membership=other)
     # sync reports the conflict instead of seating it
     assert services.sync_mat_seats().conflicts == [w.a.urn]
 

@@ -7,11 +7,11 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from schoolpartners.access import POLICIES, PUBLIC_READ
+from accounts.tests.factories import UserFactory
+from schoolpartners.access import POLICIES, PUBLIC_READ, STAFF
 from schools.tests.factories import (
     CensusRecordFactory,
     InspectionFactory,
@@ -58,7 +58,7 @@ def test_every_view_declares_an_access_policy(route, pattern):
 
 
 def staff_routes() -> list[str]:
-    return [r for r, p in all_patterns() if getattr(p.callback, "access_policy", None) == "staff"]
+    return [r for r, p in all_patterns() if getattr(p.callback, "access_policy", None) is STAFF]
 
 
 @pytest.mark.django_db
@@ -73,9 +73,8 @@ def test_anonymous_user_is_redirected_from_staff_page(client):
 
 @pytest.mark.django_db
 def test_non_staff_user_is_redirected_and_staff_user_admitted(client):
-    User = get_user_model()
-    User.objects.create_user("reader", password="pw-reader-123")
-    User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    UserFactory(username="reader", password="pw-reader-123")
+    UserFactory(username="staffer", password="pw-staff-123", is_staff=True)
     client.login(username="reader", password="pw-reader-123")
     assert client.get("/imports/").status_code == 302
     client.logout()
@@ -88,7 +87,7 @@ def test_non_staff_user_is_redirected_and_staff_user_admitted(client):
 
 @pytest.mark.django_db
 def test_sign_in_and_sign_out(client):
-    get_user_model().objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    UserFactory(username="staffer", password="pw-staff-123", is_staff=True)
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and "Sign in" in page.content.decode()
     bad = client.post("/accounts/login/", {"username": "staffer", "password": "wrong"})
@@ -138,7 +137,7 @@ def test_get_on_public_pages_changes_nothing(client):
     before = _table_counts()
     visited = 0
     for route, pattern in all_patterns():
-        if getattr(pattern.callback, "access_policy", None) != PUBLIC_READ:
+        if getattr(pattern.callback, "access_policy", None) is not PUBLIC_READ:
             continue
         for url in _concrete(route, school.urn):
             response = client.get(url)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from schools.tests.factories import MembershipFactory, SchoolFactory, empty_database  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    django_user_model.objects.create_superuser("admin", "admin@example.org", "pw-admin-123")
+def admin_client(client):
+    UserFactory(username="admin", email="admin@example.org", password="pw-admin-123", superuser=True)
     client.login(username="admin", password="pw-admin-123")
     return client
 

@@ -7,10 +7,12 @@ from typing import Any
 
 import factory
 import pytest
+from django.utils import timezone
 
 from partnerships.models import Kind, Membership, Partnership
 from schools.models import (
     CensusRecord,
+    ImportRun,
     Inspection,
     NationalAverage,
     Phase,
@@ -109,6 +111,17 @@ class SchoolLinkFactory(factory.django.DjangoModelFactory):
     link_type = "Predecessor"
     established = dt.date(2015, 9, 1)
     source = "test"
+
+
+class ImportRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportRun
+
+    kind = "spine"
+    path = factory.Sequence(lambda n: f"file{n}.csv")
+    sha256 = "0" * 64
+    started_at = factory.LazyFunction(timezone.now)
+    ok = True
 
 
 class PartnershipFactory(factory.django.DjangoModelFactory):

@@ -179,13 +179,15 @@ def test_list_sort(client: Client, town: list) -> None:
 def test_list_validation_errors(client: Client, params: dict[str, Any], field: str) -> None:
     r = client.get("/api/schools", params)
     assert r.status_code == 422
-    detail = r.json()["detail"]
-    assert any(field in [str(p) for p in d["loc"]] for d in detail), detail
-    assert all(d["msg"] for d in detail)
+    problem = r.json()
+    assert problem["status"] == 422 and problem["title"] == "Invalid input" and field in problem["detail"]
+    errors = problem["errors"]
+    assert any(field in [str(p) for p in d["loc"]] for d in errors), errors
+    assert all(d["msg"] for d in errors)
 
 
 def test_sort_error_names_the_allowed_keys(client: Client) -> None:
-    msg = client.get("/api/schools", {"sort": "secret"}).json()["detail"][0]["msg"]
+    msg = client.get("/api/schools", {"sort": "secret"}).json()["errors"][0]["msg"]
     assert "name" in msg and "pupils" in msg
 
 
@@ -268,8 +270,8 @@ def test_detail_without_coordinates_or_inspections(client: Client) -> None:
 def test_detail_unknown_urn_is_json_404(client: Client) -> None:
     r = client.get("/api/schools/999999")
     assert r.status_code == 404
-    assert r["Content-Type"].startswith("application/json")
-    assert "999999" in r.json()["detail"]
+    assert r["Content-Type"].startswith("application/problem+json")  # RFC 9457 problem body
+    assert "999999" in r.json()["detail"] and r.json()["status"] == 404
     assert client.get("/api/schools/999999/results").status_code == 404
     assert client.get("/api/schools/not-a-urn").status_code in (404, 422)
 
@@ -342,7 +344,7 @@ def test_openapi_lists_the_paths(client: Client) -> None:
 @pytest.mark.parametrize("descending", [False, True])
 def test_small_result_sort_matches_indexed_sort(town: list, sort: str, descending: bool) -> None:
     """search_schools sorts small results by an unindexed expression: the order must be the same."""
-    from schools.services import SearchParams, annotate_and_sort, filter_schools
+    from schools.queries import SearchParams, annotate_and_sort, filter_schools
 
     params = SearchParams(sort=sort, descending=descending)
     indexed = [s.urn for s in annotate_and_sort(filter_schools(params), params, use_index=True)]

@@ -7,16 +7,11 @@ import re
 import pytest
 from django.test import Client
 
+from schoolpartners.access import BY_CODE, PUBLIC_READ
 from schools.tests.factories import SchoolFactory
 
 pytestmark = pytest.mark.django_db
 
-# The phrases that name each policy of schoolpartners/access.py in an operation's description.
-POLICY_PHRASES = {
-    "public-read": "Public: anyone may read; read-only.",
-    "staff": "Staff only",
-    "signed-in": "Signed-in users only",
-}
 WRITE_METHODS = ("post", "put", "patch", "delete")
 
 
@@ -24,24 +19,37 @@ def openapi(client: Client) -> dict:
     return client.get("/api/openapi.json").json()
 
 
-def test_every_operation_states_its_access_policy(client: Client) -> None:
+def operations(client: Client) -> list[tuple[str, str, dict]]:
     schema = openapi(client)
-    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert operations, "no API operations found"
+    return [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
+
+
+def test_every_operation_declares_an_access_policy(client: Client) -> None:
+    ops = operations(client)
+    assert ops, "no API operations found"
     undeclared = [
-        f"{method.upper()} {path}"
-        for path, method, op in operations
-        if not any(phrase in op.get("description", "") for phrase in POLICY_PHRASES.values())
+        f"{method.upper()} {path}" for path, method, op in ops if op.get("x-access-policy") not in BY_CODE
     ]
-    assert not undeclared, f"operations without an access policy in their description: {undeclared}"
+    assert not undeclared, (
+        f"operations without an access policy (schoolpartners.apikit.operation): {undeclared}"
+    )
+    for path, method, op in ops:  # the description derives from the policy object
+        assert op["description"].startswith(BY_CODE[op["x-access-policy"]].phrase), (method, path)
 
 
 def test_public_operations_are_reads_only(client: Client) -> None:
-    schema = openapi(client)
-    for path, item in schema["paths"].items():
-        for method, op in item.items():
-            if POLICY_PHRASES["public-read"] in op.get("description", ""):
-                assert method == "get", f"{method.upper()} {path} is public but not a read"
+    for path, method, op in operations(client):
+        if op["x-access-policy"] == PUBLIC_READ.code:
+            assert method == "get", f"{method.upper()} {path} is public but not a read"
+            assert "security" not in op, f"{method.upper()} {path} is public but asks for a session"
+
+
+def test_every_write_needs_a_session_and_documents_its_refusals(client: Client) -> None:
+    writes = [(p, m, op) for p, m, op in operations(client) if m in WRITE_METHODS]
+    assert writes
+    for path, method, op in writes:
+        assert op.get("security"), f"{method.upper()} {path} accepts anonymous writes"
+        assert {"401", "403", "422", "429"} <= set(op["responses"]), (method, path, list(op["responses"]))
 
 
 def _concrete(path: str) -> str:

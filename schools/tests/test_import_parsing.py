@@ -9,13 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from schools.importers.kinds import (
-    latest_inspections,
-    national_averages,
-    outward,
-    phase_from_flags,
-    type_group,
-)
+from schools.importers.ofsted import latest_inspections
 from schools.importers.reading import (
     Source,
     StructuralError,
@@ -25,6 +19,8 @@ from schools.importers.reading import (
     read_csv,
     year_from_name,
 )
+from schools.importers.register import outward, phase_from_flags, type_group
+from schools.importers.results import national_averages
 
 
 def src(data: bytes, name: str = "f.csv") -> Source:

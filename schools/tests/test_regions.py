@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from schools.services import SearchParams, english_region, search_schools
+from schools.queries import SearchParams, english_region, search_schools
 from schools.tests.factories import SchoolFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,14 +8,18 @@ import io
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from schools.models import ImportRun, Phase, School, Status
+from accounts.tests.factories import UserFactory
+from audit.kinds import EventKind
+from audit.services import record
+from schools.models import Phase, School, Status
 from schools.tests.factories import (  # noqa: F401 - empty_database is a fixture
     CensusRecordFactory,
+    ImportRunFactory,
     InspectionFactory,
     MembershipFactory,
     NationalAverageFactory,
@@ -527,19 +531,23 @@ def test_school_page_query_count_is_fixed(client, school):
     assert response["X-Page-Cache"] == "hit" and len(ctx.captured_queries) == 1
 
 
-def test_page_cache_is_invalidated_by_an_import(client):
+def test_page_cache_is_invalidated_by_an_import(client, django_capture_on_commit_callbacks):
     s = SchoolFactory(urn=120077, name="Before Import")
     assert "Before Import" in client.get("/schools/120077/").content.decode()
     School.objects.filter(urn=s.urn).update(name="After Import")
     assert "Before Import" in client.get("/schools/120077/").content.decode()  # cached
-    ImportRun.objects.create(kind="spine", path="x.csv", sha256="0" * 64, started_at=timezone.now(), ok=True)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        run = ImportRunFactory(
+            kind="spine", path="x.csv", sha256="0" * 64, started_at=timezone.now(), ok=True
+        )
+        record(EventKind.IMPORT, object_type="ImportRun", object_id=run.pk)
     assert "After Import" in client.get("/schools/120077/").content.decode()
 
 
-def test_signed_in_users_bypass_the_page_cache(client, django_user_model):
+def test_signed_in_users_bypass_the_page_cache(client):
     SchoolFactory(urn=120078)
     client.get("/schools/120078/")
-    django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    UserFactory(username="staffer", password="pw-staff-123", is_staff=True)
     client.login(username="staffer", password="pw-staff-123")
     response = client.get("/schools/120078/")
     assert "X-Page-Cache" not in response and "staffer" in response.content.decode()
@@ -560,7 +568,7 @@ def test_search_page_matches_search_schools(query):
     from django.http import QueryDict
 
     from schools.forms import SearchForm
-    from schools.services import search_page, search_schools
+    from schools.queries import search_page, search_schools
 
     for i in range(70):
         s = SchoolFactory(

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditEvent
-from similarity import services
+from schoolpartners.regions import english_region
+from similarity import queries, services
 from similarity.core import national_recompute
 from similarity.management.commands.similarity import parse_weights
 from similarity.models import CoverageFigure, SchoolSimilarity, SimilarityRun
@@ -156,9 +157,9 @@ def test_recompute_is_idempotent_and_replaces_the_same_method(stored: Similarity
     # another method is stored beside it; --no-current keeps the current run
     other = services.recompute(method_small(family_size=5), make_current=False).run
     assert SimilarityRun.objects.count() == 2 and not other.is_current
-    assert services.current_run() == again.run
+    assert queries.current_run() == again.run
     robust = services.recompute(method_small(robust=True)).run
-    assert services.current_run() == robust and SimilarityRun.objects.filter(is_current=True).count() == 1
+    assert queries.current_run() == robust and SimilarityRun.objects.filter(is_current=True).count() == 1
     sim = SchoolSimilarity.objects.filter(run=robust).first()
     assert sim is not None and sim.partner_id == sim.partners["robust"]["urn"]
 
@@ -219,14 +220,14 @@ def test_parse_weights_zero_drops_a_feature() -> None:
     assert parse_weights("nor=0, fsm=3") == (("PNUMFSMEVER", 3.0), ("PNUMEAL", 1.0), ("PSEN", 1.0))
 
 
-def test_region_of() -> None:
-    assert services.region_of("North West B") == "North West"
-    assert services.region_of("South and West Yorkshire") == "Yorkshire and The Humber"
-    assert services.region_of("Outside England") == ""
+def test_english_region_maps_subregions() -> None:
+    assert english_region("North West B") == "North West"
+    assert english_region("South and West Yorkshire") == "Yorkshire and The Humber"
+    assert english_region("Outside England") == ""
 
 
 def test_summary_context(stored: SimilarityRun) -> None:
-    ctx = services.school_summary_context(200001)
+    ctx = queries.school_summary_context(200001)
     assert ctx is not None and ctx["sim"] is not None and len(ctx["top3"]) == 3
-    assert services.school_summary_context(999999)["sim"] is None  # type: ignore[index]
+    assert queries.school_summary_context(999999)["sim"] is None  # type: ignore[index]
     assert np.isfinite(ctx["sim"].headline)

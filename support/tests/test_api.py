@@ -8,11 +8,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from audit.models import AuditEvent
 from schools.tests.factories import (
     MembershipFactory,
@@ -20,8 +20,9 @@ from schools.tests.factories import (
     SchoolFactory,
     empty_database,  # noqa: F401 - fixture
 )
-from support import services
-from support.models import ConverterPledge, SupportActivity, SurveyResponse
+from support import queries, services
+from support.models import ConverterPledge, SupportActivity
+from support.tests.factories import SurveyResponseFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
@@ -44,9 +45,9 @@ def schools() -> SimpleNamespace:
 
 
 def user(name: str, staff: bool = False, school: Any = None) -> Any:
-    u = get_user_model().objects.create_user(name, password="pw-123456", is_staff=staff)
+    u = UserFactory(username=name, password="pw-123456", is_staff=staff)
     if school is not None:
-        RoleAssignment.objects.create(user=u, role=Role.SCHOOL_USER, school=school)
+        RoleAssignmentFactory(user=u, role=Role.SCHOOL_USER, school=school)
     return u
 
 
@@ -109,7 +110,7 @@ def test_every_support_operation_starts_with_its_policy(client: Client) -> None:
 def test_activities_list_scoped_like_the_ledger(client: Client, schools: SimpleNamespace) -> None:
     seed(schools)
     anon = client.get("/api/support/activities")
-    assert anon.status_code == 200 and anon.json() == {"count": 0, "results": []}
+    assert anon.status_code == 200 and anon.json() == {"count": 0, "page": 1, "page_size": 50, "results": []}
 
     login(client, name="nobody")  # signed in, neither staff nor a school user
     assert client.get("/api/support/activities").status_code == 403
@@ -180,14 +181,19 @@ def test_record_activity_validation_names_the_field(
     login(client, name="staff", staff=True)
     r = post(client, "/api/support/activities", {**ACT, **change})
     assert r.status_code == 422, r.content
-    assert any(e["loc"][-1] == field for e in r.json()["detail"]), r.json()
+    assert any(e["loc"][-1] == field for e in r.json()["errors"]), r.json()
     assert SupportActivity.objects.count() == 0
 
 
 # ------------------------------------------------------------------------------------------------ pledges
 def test_pledges_list_and_monitoring(client: Client, schools: SimpleNamespace) -> None:
     seed(schools)
-    assert client.get("/api/support/pledges").json() == {"count": 0, "results": []}
+    assert client.get("/api/support/pledges").json() == {
+        "count": 0,
+        "page": 1,
+        "page_size": 50,
+        "results": [],
+    }
     assert client.get("/api/support/pledges/monitoring").json() == {"by_region": [], "by_trust": []}
 
     login(client, name="anyone")  # any signed-in user, as on the page
@@ -217,17 +223,17 @@ def test_record_pledge_scoped(client: Client, schools: SimpleNamespace) -> None:
     assert ConverterPledge.objects.get().note == "maths"
     assert post(client, "/api/support/pledges", body).status_code == 409
     r = post(client, "/api/support/pledges", {**body, "supported_urn": 100001})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "supported_urn"
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "supported_urn"
     r = post(client, "/api/support/pledges", {**body, "supported_urn": 999999})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "supported_urn"
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "supported_urn"
     r = post(client, "/api/support/pledges", {**body, "pledge_date": "soon"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "pledge_date"
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "pledge_date"
     assert ConverterPledge.objects.count() == 1
 
 
 # ------------------------------------------------------------------------------------------------ report
 def test_report_is_public_with_every_table(client: Client, schools: SimpleNamespace) -> None:
-    SurveyResponse.objects.create(
+    SurveyResponseFactory(
         school=schools.a,
         survey_year=2014,
         supports_others=True,
@@ -242,7 +248,7 @@ def test_report_is_public_with_every_table(client: Client, schools: SimpleNamesp
     for t in tables.values():
         assert t["title"] and t["rows"]
         assert all(set(row) == {"name", "count", "base", "percent"} for row in t["rows"])
-    assert tables["overall"]["rows"][0] == services.survey_report()["overall"][0]
+    assert tables["overall"]["rows"][0] == queries.survey_report()["overall"][0]
     assert tables["newly"]["rows"][0]["count"] == 1
     assert client.post("/api/support/report").status_code == 405
 

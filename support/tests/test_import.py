@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from accounts.tests.factories import UserFactory
 from schools.tests.factories import (
     SchoolFactory,
     empty_database,  # noqa: F401 - fixture
@@ -126,7 +127,7 @@ def test_command(tmp_path, capsys):
 
 
 def test_upload_page_staff_only(tmp_path, client: Client):
-    u = get_user_model().objects.create_user("u", password="pw-123456")
+    u: Any = UserFactory(username="u", password="pw-123456")
     client.force_login(u)
     assert client.get("/support/import/").status_code == 302
     u.is_staff = True

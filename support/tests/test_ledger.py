@@ -7,11 +7,11 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from audit.models import AuditEvent
 from schools.tests.factories import (
     MembershipFactory,
@@ -19,8 +19,9 @@ from schools.tests.factories import (
     SchoolFactory,
     empty_database,  # noqa: F401 - fixture
 )
-from support import services
-from support.models import Relationship, Source, SupportActivity, SurveyResponse
+from support import queries, services
+from support.models import Relationship, Source, SupportActivity
+from support.tests.factories import SurveyResponseFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
@@ -41,9 +42,9 @@ def schools():
 
 
 def user(name: str, staff: bool = False, school=None):
-    u = get_user_model().objects.create_user(name, password="pw-123456", is_staff=staff)
+    u = UserFactory(username=name, password="pw-123456", is_staff=staff)
     if school is not None:
-        RoleAssignment.objects.create(user=u, role=Role.SCHOOL_USER, school=school)
+        RoleAssignmentFactory(user=u, role=Role.SCHOOL_USER, school=school)
     return u
 
 
@@ -166,28 +167,28 @@ def test_pledges_delivered_by_region_and_trust(schools):
     # delivered: same provider and recipient, starting on/after the pledge; an earlier activity does not count
     services.record_activity(act(schools.a.urn, schools.d.urn, start_date=dt.date(2016, 9, 1)), staff)
     services.record_activity(act(schools.a.urn, schools.c.urn, start_date=dt.date(2015, 9, 1)), staff)
-    rows = {r["supported_urn"]: r for r in services.pledge_rows()}
+    rows = {r["supported_urn"]: r for r in queries.pledge_rows()}
     assert rows[schools.d.urn]["delivered"] and not rows[schools.c.urn]["delivered"]
-    region = services.pledge_summary(list(rows.values()), "region")
+    region = queries.pledge_summary(list(rows.values()), "region")
     assert region[0] == {"name": "England", "pledged": 2, "delivered": 1, "percent": 50.0}
     assert {"name": "London", "pledged": 2, "delivered": 1, "percent": 50.0} in region
-    trust = services.pledge_summary(list(rows.values()), "trust")
+    trust = queries.pledge_summary(list(rows.values()), "trust")
     assert trust[1]["name"] == schools.trust.name
 
 
 def test_survey_report(schools):
-    SurveyResponse.objects.create(
+    SurveyResponseFactory(
         school=schools.a,
         survey_year=2014,
         supports_others=True,
         support_types=["jpd", "cpd"],
         supported_before_conversion=False,
     )
-    SurveyResponse.objects.create(school=schools.b, survey_year=2014, supports_others=False)
+    SurveyResponseFactory(school=schools.b, survey_year=2014, supports_others=False)
     services.record_activity(
         act(schools.c.urn, schools.d.urn, support_type="governance"), user("s", staff=True)
     )
-    rep = services.survey_report()
+    rep = queries.survey_report()
     assert rep["overall"][0] == {
         "name": "Academies supporting other schools",
         "count": 2,

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from evaluation import services
+from evaluation import queries, services
 from evaluation.engine import DEFAULT_SETTINGS, Settings
 
 
@@ -39,8 +39,8 @@ class Command(BaseCommand):
         )
         rep = services.run_national(settings)
         heads = []
-        for et in [t["code"] for t in services.event_types(rep.run)]:
-            for r in services.headline_rows(services.effect_rows(rep.run, et)):
+        for et in [t["code"] for t in queries.event_types(rep.run)]:
+            for r in queries.headline_rows(queries.effect_rows(rep.run, et)):
                 if r["group_kind"] != "trust":
                     heads.append(
                         {

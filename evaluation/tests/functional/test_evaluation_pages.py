@@ -7,10 +7,10 @@ import os
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from conftest import run_axe
 from evaluation import services
 from evaluation.engine import Settings
@@ -49,9 +49,9 @@ def test_evaluation_page_school_chart_and_recording_support(live_server, page):
     assert page.locator("#before-after-0").is_visible()
     no_violations(page)
 
-    user = get_user_model().objects.create_user("head", password="pw-123456-long")
+    user = UserFactory(username="head", password="pw-123456-long")
     provider, recipient = built["controls"][0], built["controls"][1]
-    RoleAssignment.objects.create(user=user, role=Role.SCHOOL_USER, school_id=provider)
+    RoleAssignmentFactory(user=user, role=Role.SCHOOL_USER, school_id=provider)
     page.goto(f"{live_server.url}/accounts/login/?next=/support/record/")
     page.fill("#id_username", "head")
     page.fill("#id_password", "pw-123456-long")

@@ -7,6 +7,8 @@ Both are idempotent. `map-members` syncs MAT seats, stores partnerships.MemberMa
 key stage and year, and prints how many members were matched directly, through one predecessor link, through a
 chain, or not at all (members of the trusts in each key stage's MAT file; compare data README §6).
 `recompute` runs map-members, then stores one TrustAggregate per partnership.
+Each run is one transaction with one audit event (kind partnerships.map_members / partnerships.recompute) that
+carries its counts, so the public data version moves on when it commits.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 
+from audit.kinds import EventKind
+from audit.services import record
 from partnerships import queries, services
 
 
@@ -47,7 +52,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         t0 = time.perf_counter()
         if opts["action"] == "map-members":
-            s = services.map_members()
+            with transaction.atomic():
+                s = services.map_members()
+                record(
+                    EventKind.PARTNERSHIPS_MAP_MEMBERS,
+                    object_type="partnerships.MemberMapping",
+                    data={
+                        "rows": s.rows,
+                        "inserted": s.inserted,
+                        "updated": s.updated,
+                        "deleted": s.deleted,
+                        "unchanged": s.unchanged,
+                        "seats_created": s.seats.created if s.seats else 0,
+                        "seats_removed": s.seats.removed if s.seats else 0,
+                    },
+                )
             report = queries.mapping_report()
             out: dict[str, Any] = {
                 "rows": s.rows,
@@ -60,7 +79,24 @@ class Command(BaseCommand):
                 "seconds": round(time.perf_counter() - t0, 2),
             }
         else:
-            rs = services.recompute()
+            with transaction.atomic():
+                rs = services.recompute()
+                record(
+                    EventKind.PARTNERSHIPS_RECOMPUTE,
+                    object_type="partnerships.TrustAggregate",
+                    data={
+                        "trusts": rs.trusts,
+                        "members": rs.members,
+                        "mapping": None
+                        if rs.mapping is None
+                        else {
+                            "inserted": rs.mapping.inserted,
+                            "updated": rs.mapping.updated,
+                            "deleted": rs.mapping.deleted,
+                        },
+                        "seconds": rs.seconds,
+                    },
+                )
             report = queries.mapping_report()
             out = {
                 "trusts": rs.trusts,

@@ -7,10 +7,10 @@ import os
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-from accounts.models import Role, RoleAssignment
+from accounts.models import Role
+from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from conftest import run_axe
 from partnerships import services
 from partnerships.models import Kind, Membership
@@ -49,15 +49,14 @@ def setup(settings):
     CensusRecordFactory(school=joiner, year=2025, nor=150)
     MembershipFactory(partnership=trust, school=member)
     services.recompute()
-    User = get_user_model()
     users = {}
     for name, role, scope in (
         ("head", Role.SCHOOL_USER, {"school": joiner}),
         ("board", Role.TRUST_ADMIN, {"partnership": trust}),
         ("director", Role.REGIONAL_APPROVER, {"region": REGION}),
     ):
-        users[name] = User.objects.create_user(name, password=f"pw-{name}-12345")
-        RoleAssignment.objects.create(user=users[name], role=role, **scope)
+        users[name] = UserFactory(username=name, password=f"pw-{name}-12345")
+        RoleAssignmentFactory(user=users[name], role=role, **scope)
     yield trust, joiner
     cache.clear()
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from similarity import services
+from similarity import queries, services
 from similarity.method import DEFAULT_METHOD, Method
 
 WEIGHT_ALIASES = {"fsm": "PNUMFSMEVER", "eal": "PNUMEAL", "sen": "PSEN", "nor": "LOG_NOR"}
@@ -135,7 +135,7 @@ class Command(BaseCommand):
             f"Time: read {s['read']:.2f} s, compute {s['compute']:.2f} s, write {s['write']:.2f} s; "
             f"total {wall:.2f} s"
         )
-        for phase, curve in services.coverage_summary(run).items():
+        for phase, curve in queries.coverage_summary(run).items():
             self.stdout.write(
                 f"Coverage {phase}: "
                 + ", ".join(f"{r} mi {p:.1f}%" for r, p in curve.items() if p is not None)
@@ -143,12 +143,12 @@ class Command(BaseCommand):
 
     def coverage(self, opts: dict[str, Any]) -> None:
         try:
-            run = services.get_run(opts.get("run"))
-        except services.RunNotFound as exc:
+            run = queries.get_run(opts.get("run"))
+        except queries.RunNotFound as exc:
             raise CommandError(f"no stored run {exc}") from exc
         if run is None:
             raise CommandError("no similarity run is stored: run `schoolpartners similarity recompute` first")
-        summary = services.coverage_summary(run, robust=opts["robust"])
+        summary = queries.coverage_summary(run, robust=opts["robust"])
         if opts["json"]:
             self.stdout.write(json.dumps(summary))
             return

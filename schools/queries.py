@@ -1,6 +1,8 @@
-"""Read services for the school register: search and the data behind a school page.
+"""Reads of the school register: search, filter options, the school detail (API) and the school page.
 
-Views and the API only validate input, call these functions and render.
+Views and the API only validate input, call these functions and render. Writes to the register are the
+importers' (`schools/importers/`). Partnership data is reached through reverse relations and by model label
+("partnerships.Partnership"): `schools` imports nothing from the layers above it (see docs/CONVENTIONS.md).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.core.cache import cache
-from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, F, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from partnerships.models import Kind, Membership, Partnership
-from schools.measures import MEASURES, Measure, Unit, measures_for
+from schoolpartners.regions import english_region
+from schools.history import LinkedSchool, link_chain
+from schools.measures import MEASURES
 from schools.models import (
     CensusRecord,
     Inspection,
@@ -25,6 +29,7 @@ from schools.models import (
     SchoolLink,
     Status,
 )
+from schools.results import PRIMARY_PHASES, SECONDARY_PHASES, ResultTable, result_tables
 
 FULL_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 POSTCODE_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
@@ -91,18 +96,6 @@ def query_filter(q: str) -> Q:
         | Q(la_name__iexact=text)
         | region_filter(text)
     )
-
-
-def english_region(stored: str) -> str:
-    """A stored region name (the 2024/25 DfE table lists sub-regions such as "London East" or "North West B")
-    -> the English region it belongs to ("London", "North West"); "" when unknown."""
-    from similarity.pack import SUBREGION_TO_REGION
-
-    name = (stored or "").strip()
-    for prefix, region in SUBREGION_TO_REGION.items():
-        if name.startswith(prefix):
-            return region
-    return ""
 
 
 def region_filter(text: str) -> Q:
@@ -325,6 +318,7 @@ def school_detail(urn: int) -> SchoolDetail | None:
         c["year"]: {k: c[k] for k in CENSUS_FIELDS}
         for c in CensusRecord.objects.filter(school_id=urn).order_by("year").values("year", *CENSUS_FIELDS)
     }
+    # partnerships.Membership rows, through the reverse relation
     memberships = [
         {
             "partnership_id": m["partnership_id"],
@@ -336,7 +330,7 @@ def school_detail(urn: int) -> SchoolDetail | None:
             "current": m["left"] is None,
             "source": m["source"],
         }
-        for m in Membership.objects.filter(school_id=urn)
+        for m in school.memberships.all()
         .order_by("left", "-joined")
         .values(
             "partnership_id",
@@ -359,7 +353,6 @@ def school_detail(urn: int) -> SchoolDetail | None:
 
 
 # --- Web pages: search filter options, result columns and the school page ------------------------------------
-# (owned by the web UI; the API may reuse them)
 
 OPTIONS_TTL = 600  # seconds the distinct filter option lists and latest-year lookups are cached
 
@@ -372,46 +365,12 @@ OFSTED_ORDER = [
     "Inadequate",
 ]
 
-NOTE_WORDS = {
-    "SUPP": "suppressed",
-    "SUPPMAT": "suppressed",
-    "NP": "not published",
-    "NE": "no entries",
-    "NA": "not applicable",
-    "LOWCOV": "low coverage",
-    "NELIG": "no eligible pupils",
-    "X": "not available",
-}
-
 # Measure columns shown in search results, by the phase filter (latest year that has values for each).
 SEARCH_MEASURES: dict[str, list[str]] = {
     "primary": ["PTRWM_EXP", "READPROG", "WRITPROG", "MATPROG"],
     "secondary": ["P8MEA", "ATT8SCR", "PTL2BASICS_95"],
     "": ["PTRWM_EXP", "P8MEA", "ATT8SCR"],
 }
-PRIMARY_PHASES = {"primary", "middle_primary", "nursery"}
-SECONDARY_PHASES = {"secondary", "middle_secondary", "16_plus"}
-
-
-def note_word(note: str) -> str:
-    """A DfE suppression/missing code as words ('SUPP' -> 'suppressed'); never a number."""
-    code = (note or "").strip()
-    return NOTE_WORDS.get(code.upper(), code.lower() or "no data")
-
-
-def format_measure(code: str, value: float | None) -> str:
-    """A measure value for display: 65% / +0.25 / 104.5 / 1,234."""
-    if value is None:
-        return ""
-    measure = MEASURES.get(code)
-    unit = measure.unit if measure else None
-    if unit == Unit.PERCENT:
-        return f"{value:.0f}%" if float(value).is_integer() else f"{value:.1f}%"
-    if unit == Unit.PROGRESS:
-        return f"{value:+.2f}"
-    if unit == Unit.COUNT:
-        return f"{value:,.0f}"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def _distinct(field_name: str) -> list[str]:
@@ -482,63 +441,31 @@ def search_measure_columns(phase: str) -> list[tuple[str, int]]:
     return columns
 
 
-def find_trusts(name: str, limit: int = 20) -> list[Partnership]:
-    """Multi-academy trusts whose name contains `name`."""
+# Trusts are partnerships (a higher layer): reached by model label, never imported.
+TRUST_KIND = "mat"  # partnerships.Kind.MAT
+
+
+def _partnership_model() -> type[Model]:
+    return apps.get_model("partnerships", "Partnership")
+
+
+def find_trusts(name: str, limit: int = 20) -> list[Any]:
+    """Multi-academy trusts (partnerships.Partnership) whose name contains `name`."""
     text = name.strip()
     if not text:
         return []
-    return list(Partnership.objects.filter(kind=Kind.MAT, name__icontains=text).order_by("name")[:limit])
+    return list(
+        _partnership_model()
+        ._default_manager.filter(kind=TRUST_KIND, name__icontains=text)
+        .order_by("name")[:limit]
+    )
 
 
-def get_trust(trust_id: int | None) -> Partnership | None:
+def get_trust(trust_id: int | None) -> Any:
+    """The partnerships.Partnership with id `trust_id` (None when absent or unknown)."""
     if not trust_id:
         return None
-    return Partnership.objects.filter(pk=trust_id).first()
-
-
-@dataclass
-class ResultCell:
-    year: int
-    value: float | None = None
-    text: str = ""
-    note: str = ""
-    national: float | None = None
-    display: str = ""
-    national_display: str = ""
-    missing: bool = True  # no value: `display` then holds words (e.g. "suppressed") or "no data"
-
-
-@dataclass
-class ResultTableRow:
-    measure: Measure
-    cells: list[ResultCell]
-
-
-@dataclass
-class ResultTable:
-    key_stage: int
-    title: str
-    years: list[int]
-    rows: list[ResultTableRow]
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class LinkedSchool:
-    urn: int
-    name: str
-    link_type: str
-    established: object
-    via_urn: int
-    depth: int
-    direction: str  # "predecessor" or "successor"
-    via_name: str = ""
-    in_register: bool = False
-    result_years: list[int] = field(default_factory=list)
-
-    @property
-    def has_results(self) -> bool:
-        return bool(self.result_years)
+    return _partnership_model()._default_manager.filter(pk=trust_id).first()
 
 
 @dataclass
@@ -547,7 +474,7 @@ class SchoolPage:
     census: list[CensusRecord]
     results: list[ResultTable]
     inspections: list[Inspection]
-    trusts: list[Membership]
+    trusts: list[Any]  # current partnerships.Membership rows (with .partnership), by trust name
     predecessors: list[LinkedSchool]
     successors: list[LinkedSchool]
 
@@ -571,161 +498,6 @@ def result_years() -> dict[int, list[int]]:
     return years
 
 
-RESULT_NOTES = {
-    2: [
-        "Grammar, punctuation and spelling (GPS) figures appear as 'Writing' score and standard in the source "
-        "files for 2016 to 2018; writing is teacher-assessed and has no scaled score, so they are shown as GPS.",
-        "Progress scores are relative to the national average of 0.",
-    ],
-    4: [
-        "2016 results use A*–C grades (% A*–C in English and maths, EBacc at A*–C); from 2017 they use 9–1 "
-        "grades, so 2016 is not comparable with later years.",
-        "Progress 8 is relative to the national average of 0. Progress 8 was not published for 2024/25.",
-    ],
-}
-
-
-def _result_tables(school: School) -> list[ResultTable]:
-    rows = list(
-        Result.objects.filter(school_id=school.urn).values_list("year", "measure", "value", "text", "note")
-    )
-    by_ks: dict[int, dict[tuple[str, int], tuple[float | None, str, str]]] = {}
-    for year, code, value, text, note in rows:
-        m = MEASURES.get(code)
-        if m is not None:
-            by_ks.setdefault(m.key_stage, {})[(code, year)] = (value, text, note)
-    wanted = set(by_ks)
-    if school.is_primary or school.phase in PRIMARY_PHASES or school.phase == "all_through":
-        wanted.add(2)
-    if school.is_secondary or school.phase in SECONDARY_PHASES or school.phase == "all_through":
-        wanted.add(4)
-    if not wanted:
-        return []
-    all_years = result_years()
-    school_years = {year for year, *_ in rows}
-    national: dict[tuple[str, int], float | None] = {}
-    if rows:
-        for code, year, value in NationalAverage.objects.filter(
-            year__in=school_years, measure__in={c for c, *_ in (r[1:] for r in rows)}
-        ).values_list("measure", "year", "value"):
-            national[(code, year)] = value
-    tables = []
-    for ks in sorted(wanted):
-        data = by_ks.get(ks, {})
-        years = sorted(set(all_years.get(ks, [])) | {y for _, y in data})
-        table_rows = []
-        for m in measures_for(ks):
-            if not any((m.code, y) in data for y in years):
-                continue
-            cells = []
-            for y in years:
-                value, text, note = data.get((m.code, y), (None, "", ""))
-                nat = national.get((m.code, y))
-                if nat is None and m.national_zero and (m.code, y) in data:
-                    nat = 0.0
-                cell = ResultCell(year=y, value=value, text=text, note=note, national=nat)
-                if value is not None:
-                    cell.display, cell.missing = format_measure(m.code, value), False
-                elif text:
-                    cell.display, cell.missing = text, False
-                elif (m.code, y) in data:
-                    cell.display = note_word(note)
-                cell.national_display = format_measure(m.code, nat) if nat is not None else ""
-                cells.append(cell)
-            table_rows.append(ResultTableRow(measure=m, cells=cells))
-        title = (
-            "Key stage 2 results (end of primary)" if ks == 2 else "Key stage 4 results (end of secondary)"
-        )
-        tables.append(
-            ResultTable(
-                key_stage=ks, title=title, years=years, rows=table_rows, notes=RESULT_NOTES.get(ks, [])
-            )
-        )
-    return tables
-
-
-def _invert_link_type(link_type: str) -> str:
-    low = link_type.lower()
-    if low.startswith("predecessor"):
-        return "Successor" + link_type[len("predecessor") :]
-    if low.startswith("successor"):
-        return "Predecessor" + link_type[len("successor") :]
-    return link_type
-
-
-def _direction(link_type: str) -> str:
-    low = link_type.lower()
-    return (
-        "predecessor" if low.startswith("predecessor") else "successor" if low.startswith("successor") else ""
-    )
-
-
-def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[LinkedSchool]]:
-    """Predecessors (and their predecessors...) and successors (and theirs...) of a school from GIAS links.
-
-    Links are read in both directions (a link stored only as the other school's Successor counts as our
-    Predecessor). Each URN is visited once, so cycles in the link data end the walk. One query per level,
-    then one for names and one for the years with results.
-    """
-    seen = {urn}
-    found: list[LinkedSchool] = []
-    frontier: dict[int, str] = {urn: ""}  # urn -> direction followed ("" = both, for the school itself)
-    depth = 1
-    while frontier and depth <= max_depth:
-        links = SchoolLink.objects.filter(
-            Q(urn__in=list(frontier)) | Q(link_urn__in=list(frontier))
-        ).values_list("urn", "link_urn", "link_name", "link_type", "established")
-        candidates: dict[int, LinkedSchool] = {}
-        direct: set[int] = set()
-        for a, b, name, link_type, established in sorted(links, key=lambda r: (r[0], r[1], r[3])):
-            if a in frontier:
-                via, other, kind, is_direct = a, b, link_type, True
-            elif b in frontier:
-                via, other, kind, is_direct = b, a, _invert_link_type(link_type), False
-                name = ""
-            else:
-                continue
-            direction = _direction(kind)
-            if not direction or (frontier[via] and frontier[via] != direction) or other in seen:
-                continue
-            if other in candidates and (other in direct or not is_direct):
-                continue
-            candidates[other] = LinkedSchool(
-                urn=other,
-                name=name,
-                link_type=kind,
-                established=established,
-                via_urn=via,
-                depth=depth,
-                direction=direction,
-            )
-            if is_direct:
-                direct.add(other)
-        found.extend(candidates.values())
-        seen.update(candidates)
-        frontier = {u: c.direction for u, c in candidates.items()}
-        depth += 1
-    if found:
-        urns = [f.urn for f in found]
-        names = dict(School.objects.filter(urn__in=urns).values_list("urn", "name"))
-        years: dict[int, set[int]] = {}
-        for school_id, year in (
-            Result.objects.filter(school_id__in=urns).values_list("school_id", "year").distinct()
-        ):
-            years.setdefault(school_id, set()).add(year)
-        for f in found:
-            f.in_register = f.urn in names
-            f.name = names.get(f.urn) or f.name or f"URN {f.urn}"
-            f.result_years = sorted(years.get(f.urn, ()))
-        by_urn = {f.urn: f.name for f in found}
-        for f in found:
-            f.via_name = by_urn.get(f.via_urn, "")
-    found.sort(key=lambda f: (f.depth, str(f.established or ""), f.urn))
-    return [f for f in found if f.direction == "predecessor"], [
-        f for f in found if f.direction == "successor"
-    ]
-
-
 def school_page(urn: int) -> SchoolPage | None:
     """Everything the school page shows, in a fixed small number of queries (None for an unknown URN)."""
     school = School.objects.filter(urn=urn).first()
@@ -735,10 +507,10 @@ def school_page(urn: int) -> SchoolPage | None:
     return SchoolPage(
         school=school,
         census=list(CensusRecord.objects.filter(school_id=urn).order_by("-year")),
-        results=_result_tables(school),
+        results=result_tables(school, result_years()),
         inspections=list(Inspection.objects.filter(school_id=urn).order_by("-date")),
         trusts=list(
-            Membership.objects.filter(school_id=urn, left__isnull=True)
+            school.memberships.filter(left__isnull=True)
             .select_related("partnership")
             .order_by("partnership__name")
         ),

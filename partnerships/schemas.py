@@ -1,0 +1,250 @@
+"""Request and response schemas of the partnerships JSON API (partnerships/api.py; django-ninja / pydantic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Schema
+
+
+class TrustRow(Schema):
+    id: int
+    name: str
+    kind: str
+    external_id: str
+    members: int
+    pupils: int | None
+    main_region: str
+    main_phase: str
+    n_regions: int
+    n_las: int
+    ks2_headline: float | None
+    ks2_headline_year: int | None
+    ks4_headline: float | None
+    ks4_headline_year: int | None
+    compactness: str
+    max_pair_miles: float | None
+    median_centroid_miles: float | None
+    share_pairs_within_50: float | None
+
+
+class PerformanceOut(Schema):
+    key_stage: int
+    year: int
+    measure: str
+    mean: float
+    se: float | None
+    low: float | None
+    high: float | None
+    schools: int
+    pupils: int
+
+
+class DfeMeasure(Schema):
+    measure: str
+    year: int
+    value: float | None
+    note: str
+
+
+class TrustDetail(TrustRow):
+    computed_at: dt.datetime | None
+    pupils_year: int | None
+    phases: dict[str, int]
+    regions: dict[str, int]
+    local_authorities: dict[str, int]
+    ofsted: dict[str, int]
+    establishment_types: dict[str, int]
+    max_centroid_miles: float | None
+    centroid_lat: float | None
+    centroid_lon: float | None
+    mapping: dict[str, dict[str, int]]
+    performance: list[PerformanceOut]
+    dfe_measures: list[DfeMeasure]
+
+
+class MemberOut(Schema):
+    urn: int
+    name: str
+    phase: str | None = None
+    la: str | None = None
+    region: str | None = None
+    type: str | None = None
+    ofsted: str | None = None
+    pupils: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    miles_to_centroid: float | None = None
+    ks2_results_urn: int | None = None
+    ks4_results_urn: int | None = None
+
+
+class MappingRow(Schema):
+    key_stage: int
+    year: int
+    members: int
+    direct: int
+    link: int
+    chain: int
+    found: int
+    none: int
+    not_in_register: int
+    found_pct: float | None
+    basis: str
+
+
+class GrantLineOut(Schema):
+    urn: int | None
+    name: str
+    pupils: int | None
+    band: str
+    amount: int
+
+
+class GrantOut(Schema):
+    per_chain: int
+    lines: list[GrantLineOut]
+    total: int
+    small_schools: int
+    medium_schools: int
+
+
+class IsspSchool(Schema):
+    urn: int
+    name: str
+    la: str
+
+
+class IsspPartnershipOut(Schema):
+    id: int
+    name: str
+    activities: list[str]
+    schools: list[IsspSchool]
+    miles: float | None
+
+
+class IsspPostOut(Schema):
+    id: int
+    kind: str
+    activity: str
+    description: str
+    school: IsspSchool
+    miles: float | None
+
+
+class IsspOut(Schema):
+    partnerships: list[IsspPartnershipOut]
+    posts: list[IsspPostOut]
+
+
+class StepOut(Schema):
+    step: str
+    outcome: str
+    note: str
+    at: dt.datetime
+
+
+class RequestOut(Schema):
+    id: int
+    kind: str
+    status: str
+    school_urn: int | None
+    partnership_id: int | None
+    new_name: str
+    region: str
+    effective_date: dt.date | None
+    reason: str
+    decline_reason: str
+    result_partnership_id: int | None
+    schools: list[int]
+    steps: list[StepOut]
+
+
+class RequestIn(Schema):
+    kind: Literal["join_mat", "leave_mat", "form_federation", "form_mat"]
+    school_urn: int = Field(..., description="your own school (for forming: it consents by proposing)")
+    partnership_id: int | None = Field(None, description="join_mat: the trust to join")
+    other_urns: list[int] = Field(default_factory=list, description="form_*: the other schools")
+    name: str = Field("", description="form_*: name of the new federation or trust")
+    effective_date: dt.date
+    reason: str = Field("", description="required for leave_mat")
+
+
+class DecisionIn(Schema):
+    step: Literal["trust", "region", "school"] = Field(
+        ...,
+        description="trust: the trust board's consent; region: "
+        "the regional director's decision; school: a school's consent",
+    )
+    approve: bool
+    reason: str = Field("", description="required when declining")
+    school_urn: int | None = Field(None, description="step school: the consenting school (yours)")
+
+
+class CompareQuery(Schema):
+    q: str = ""
+    kind: str = ""
+    region: str = ""
+    phase: str = ""
+    compactness: str = ""
+    min_members: int | None = None
+    max_members: int | None = None
+    sort: Literal[
+        "name", "members", "pupils", "region", "phase", "ks2", "ks4", "compactness", "max_pair", "las"
+    ] = "members"
+    order: Literal["asc", "desc"] = "desc"
+
+
+class GrantQuery(Schema):
+    urns: str = Field(
+        "",
+        description="comma-separated URNs of the primary schools forming or joining the chain "
+        "(none: the per-chain amount alone)",
+    )
+
+
+class IsspQuery(Schema):
+    activity: Literal[
+        "", "subject", "exams", "governance", "teacher_training", "sport", "arts", "university", "other"
+    ] = ""
+    la: str = ""
+    region: str = ""
+    postcode: str = ""
+    urn: int | None = None
+    miles: float | None = Field(None, ge=0, le=500)
+
+
+DesignationKindCode = Literal["nle", "lle", "sle", "nss", "teaching_hub", "sponsor"]
+
+
+class DesignationOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    school_urn: int | None
+    school_name: str
+    region: str
+    person_name: str
+    partnership_id: int | None
+    valid_from: dt.date
+    valid_to: dt.date | None
+    expertise: str
+
+
+class DesignationQuery(Schema):
+    kind: Literal["", "nle", "lle", "sle", "nss", "teaching_hub", "sponsor"] = ""
+    region: str = Field("", description="the school's region (exact, case-insensitive)")
+    urn: int | None = Field(None, description="the school's URN")
+
+
+class DesignationIn(Schema):
+    kind: DesignationKindCode
+    valid_from: dt.date
+    school_urn: int | None = Field(None, description="the designated school (or name a person)")
+    person_name: str = Field("", max_length=200, description="the designated person (or give a school)")
+    valid_to: dt.date | None = None
+    expertise: str = Field("", max_length=300, description="areas of expertise, comma-separated")
+    partnership_id: int | None = Field(
+        None, description="the sponsor or hub as a partnership, when there is one"
+    )

@@ -1,0 +1,41 @@
+"""factory_boy factories for partnerships' own tables (partnerships and memberships themselves: schools'
+factories; users: accounts' factories)."""
+
+from __future__ import annotations
+
+import factory
+
+from accounts.tests.factories import UserFactory
+from notifications.models import Notification
+from partnerships.models import Activity, IsspPost, MatSeat
+from schools.tests.factories import MembershipFactory, SchoolFactory
+
+
+class MatSeatFactory(factory.django.DjangoModelFactory):
+    """A school's seat for its open MAT membership (by default the membership's school)."""
+
+    class Meta:
+        model = MatSeat
+
+    membership = factory.SubFactory(MembershipFactory)
+    school = factory.LazyAttribute(lambda o: o.membership.school)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    user = factory.SubFactory(UserFactory)
+    text = factory.Sequence(lambda n: f"Notification {n}")
+    url = ""
+
+
+class IsspPostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IsspPost
+
+    kind = IsspPost.OFFER
+    school = factory.SubFactory(SchoolFactory)
+    activity = Activity.SUBJECT
+    description = ""
+    max_miles = 25

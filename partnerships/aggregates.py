@@ -58,6 +58,10 @@ KS_MEASURES: dict[int, tuple[str, ...]] = {
     4: ("P8MEA", "ATT8SCR", "PTL2BASICS_95", "PTEBACC_E_PTQ_EE", "EBACCAPS"),
 }
 COHORT: dict[int, str] = {2: "TELIG", 4: "TPUP"}
+
+#: Results years (the year the academic year ends) and key stages the member mapping and trust figures cover.
+YEARS: tuple[int, ...] = (2016, 2017, 2018, 2019)
+KEY_STAGES: tuple[int, ...] = (2, 4)
 PERCENT_MEASURES = frozenset({"PTRWM_EXP", "PTRWM_HIGH", "PTL2BASICS_95", "PTEBACC_E_PTQ_EE"})
 PROGRESS_MEASURES = frozenset({"READPROG", "WRITPROG", "MATPROG", "P8MEA"})
 

@@ -15,7 +15,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from partnerships import services
+from partnerships import queries, services
 from partnerships.models import Activity, Designation, Partnership, PartnershipRequest, TrustAggregate
 from partnerships.schemas import (
     CompareQuery,
@@ -37,6 +37,7 @@ from partnerships.schemas import (
 from schoolpartners.access import PUBLIC_READ, SCOPED, SIGNED_IN
 from schoolpartners.apikit import Rows, operation, paginated
 from schoolpartners.errors import BadRequest, Conflict, Forbidden, NotFound
+from schools.models import School
 
 router = Router(tags=["partnerships"])
 
@@ -78,7 +79,7 @@ def _row(a: TrustAggregate) -> dict[str, Any]:
 )
 @paginated(page_size=50, max_page_size=1000)
 def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> Rows:
-    params = services.CompareParams(
+    params = queries.CompareParams(
         q=filters.q,
         kind=filters.kind,
         region=filters.region,
@@ -89,11 +90,11 @@ def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> Rows:
         sort=filters.sort,
         descending=filters.order == "desc",
     )
-    return Rows(services.compare_trusts(params), convert=_row)
+    return Rows(queries.compare_trusts(params), convert=_row)
 
 
 def _aggregate_or_404(trust_id: int) -> TrustAggregate:
-    a = TrustAggregate.objects.select_related("partnership").filter(partnership_id=trust_id).first()
+    a = queries.trust_figures(trust_id)
     if a is None:
         raise NotFound("No stored figures for that partnership")
     return a
@@ -129,7 +130,7 @@ def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
         "performance": a.performance,
         "dfe_measures": [
             {"measure": r.measure, "year": r.year, "value": r.value, "note": r.note}
-            for r in services.trust_results(a.partnership)
+            for r in queries.trust_results(a.partnership)
         ],
     }
 
@@ -160,7 +161,7 @@ def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
     ),
 )
 def mapping(request: HttpRequest) -> list[dict[str, Any]]:
-    return services.mapping_report()
+    return queries.mapping_report()
 
 
 @router.get(
@@ -179,7 +180,7 @@ def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
     parts = [p for p in query.urns.replace(",", " ").split() if p]
     if not all(p.isdigit() for p in parts):
         raise BadRequest("urns must be comma-separated numbers")
-    g = services.grant_for([int(p) for p in parts][:100])
+    g = queries.grant_for([int(p) for p in parts][:100])
     return {
         "per_chain": g.per_chain,
         "lines": [line.__dict__ for line in g.lines],
@@ -204,9 +205,9 @@ def _issp_school(s: Any) -> dict[str, Any]:
     ),
 )
 def issp(request: HttpRequest, query: Query[IsspQuery]) -> dict[str, Any]:
-    point = services.point_for(query.postcode, query.urn)
-    r = services.search_issp(
-        services.IsspSearch(
+    point = queries.point_for(query.postcode, query.urn)
+    r = queries.search_issp(
+        queries.IsspSearch(
             activity=query.activity, la=query.la, region=query.region, point=point, miles=query.miles
         )
     )
@@ -261,7 +262,7 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Run one procedure step; its errors answer as problems (refused 403, procedure 409, missing 404)."""
     try:
         req = fn(*args, **kwargs)
-    except (Partnership.DoesNotExist, services.School.DoesNotExist) as exc:
+    except (Partnership.DoesNotExist, School.DoesNotExist) as exc:
         raise NotFound("No such school or partnership") from exc
     req.refresh_from_db()
     return _request_out(req)
@@ -281,8 +282,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
     if not request.user.is_authenticated:
         return []
     return [
-        _request_out(r)
-        for r in services.requests_for(request.user).prefetch_related("schools", "steps")[:500]
+        _request_out(r) for r in queries.requests_for(request.user).prefetch_related("schools", "steps")[:500]
     ]
 
 
@@ -299,7 +299,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def get_request(request: HttpRequest, request_id: int) -> Any:
     req = PartnershipRequest.objects.filter(pk=request_id).first()
-    if req is None or not request.user.is_authenticated or not services.can_view_request(request.user, req):
+    if req is None or not request.user.is_authenticated or not queries.can_view_request(request.user, req):
         raise NotFound("Not found")
     return _request_out(req)
 
@@ -407,7 +407,7 @@ def _designation_out(d: Designation) -> dict[str, Any]:
 @paginated(page_size=100, max_page_size=1000)
 def list_designations(request: HttpRequest, query: Query[DesignationQuery]) -> Rows:
     return Rows(
-        services.designations(kind=query.kind, region=query.region, urn=query.urn), convert=_designation_out
+        queries.designations(kind=query.kind, region=query.region, urn=query.urn), convert=_designation_out
     )
 
 
@@ -426,7 +426,7 @@ def list_designations(request: HttpRequest, query: Query[DesignationQuery]) -> R
     ),
 )
 def post_designation(request: HttpRequest, body: DesignationIn) -> Any:
-    if not services.can_record_designation(
+    if not queries.can_record_designation(
         request.user, None
     ):  # as the web form: refuse before looking anything up
         raise Forbidden("Only staff or the regional director's office can record designations.")
@@ -443,6 +443,6 @@ def post_designation(request: HttpRequest, body: DesignationIn) -> Any:
             expertise=body.expertise,
             partnership_id=body.partnership_id,
         )
-    except services.School.DoesNotExist as exc:
+    except School.DoesNotExist as exc:
         raise NotFound("No such school") from exc
     return 201, _designation_out(d)

@@ -86,7 +86,7 @@ class PartnershipResult(models.Model):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Partnerships issue: one MAT at a time, member -> results mapping, stored trust aggregates, procedures,
-# notifications, designations and the ISSP register.
+# designations and the ISSP register (notifications moved to the notifications app).
 # ---------------------------------------------------------------------------------------------------------------
 class MatSeat(models.Model):
     """A school's one open multi-academy-trust membership.
@@ -248,18 +248,6 @@ class RequestStep(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-
-
-class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    text = models.CharField(max_length=500)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"])]
 
 
 class DesignationKind(models.TextChoices):

@@ -26,8 +26,6 @@ urlpatterns = [
         views.request_decide,
         name="decide",
     ),
-    path("notifications/", views.notifications, name="notifications"),
-    re_path(r"^notifications\.(?P<fmt>csv|xlsx)$", views.notifications_export, name="notifications-export"),
     path("partnerships/designations/", views.designations, name="designations"),
     re_path(
         r"^partnerships/designations\.(?P<fmt>csv|xlsx)$",

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "schoolpartners",  # the kernel: base templates, static files, the `sp` template library
     "audit",
     "accounts",
+    "notifications",
     "schools",
     "partnerships",
     "similarity",
@@ -140,7 +141,7 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
 
-# Grants for primary schools forming or joining a chain (partnerships.services.grant_for): pounds.
+# Grants for primary schools forming or joining a chain (partnerships.queries.grant_for): pounds.
 GRANT_PER_CHAIN = int(os.environ.get("GRANT_PER_CHAIN", "25000"))
 GRANT_PER_SMALL_SCHOOL = int(os.environ.get("GRANT_PER_SMALL_SCHOOL", "5000"))  # fewer than 100 pupils
 GRANT_PER_MEDIUM_SCHOOL = int(os.environ.get("GRANT_PER_MEDIUM_SCHOOL", "2000"))  # 100-210 pupils

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("brokerage.urls")),
     path("", include("similarity.urls")),
     path("", include("partnerships.urls")),
+    path("", include("notifications.urls")),
     path("", include("evaluation.urls")),
     path("", include("support.urls")),
     path("", include("schools.urls")),

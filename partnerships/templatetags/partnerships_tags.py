@@ -1,4 +1,4 @@
-"""Template helpers: the header's unread-notification count and a school's partnerships (school page)."""
+"""Template helpers: a school's partnerships (school page) and number filters."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from django import template
 from partnerships.models import Membership
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def unread_notifications(context: dict[str, Any]) -> int:
-    from partnerships.services import unread_count
-
-    request = context.get("request")
-    return unread_count(getattr(request, "user", None)) if request is not None else 0
 
 
 @register.inclusion_tag("partnerships/_school_partnerships.html")

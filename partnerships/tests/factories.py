@@ -6,7 +6,8 @@ from __future__ import annotations
 import factory
 
 from accounts.tests.factories import UserFactory
-from partnerships.models import Activity, IsspPost, MatSeat, Notification
+from notifications.models import Notification
+from partnerships.models import Activity, IsspPost, MatSeat
 from schools.tests.factories import MembershipFactory, SchoolFactory
 
 

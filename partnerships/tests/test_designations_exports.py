@@ -12,8 +12,9 @@ import pytest
 from openpyxl import load_workbook
 
 from audit.models import AuditEvent
+from notifications.models import Notification
 from partnerships import services
-from partnerships.models import Activity, Designation, IsspPost, Kind, Notification
+from partnerships.models import Activity, Designation, IsspPost, Kind
 from partnerships.tests.conftest import EFFECTIVE, OTHER_REGION, REGION
 from partnerships.tests.factories import IsspPostFactory, NotificationFactory
 from schools.tests.factories import MembershipFactory, PartnershipFactory, SchoolFactory

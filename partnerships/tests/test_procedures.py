@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
+from notifications.models import Notification
 from partnerships import services
 from partnerships.models import (
     Kind,
     MatSeat,
     Membership,
-    Notification,
     Partnership,
     PartnershipRequest,
     RequestStatus,
@@ -311,7 +312,7 @@ def test_form_mat_needs_regional_approval_and_shows_grant(client, world):
     page = client.get(f"/partnerships/requests/{req.pk}/").content.decode()
     # 25,000 + 5,000 (95 pupils) + 2,000 (180 pupils)
     assert "£32000" in page
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.regional_decision(w.approver_other, req.pk, True)
     services.regional_decision(w.approver, req.pk, True)
     req.refresh_from_db()
@@ -426,7 +427,7 @@ def test_designations_staff_or_regional_only(client, world):
     assert client.post("/partnerships/designations/new/", {**data, "kind": "sle"}).status_code == 302
     assert "Jo Bloggs" in client.get("/partnerships/designations/").content.decode()
     # a regional approver of another region cannot designate a school outside it
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.record_designation(w.approver_other, kind="nle", valid_from=EFFECTIVE, school_urn=w.a.urn)
 
 
@@ -469,7 +470,7 @@ def test_issp_offers_requests_and_matches(client, world):
     assert far["partnerships"] == []
     near = client.get("/api/partnerships/issp", {"activity": "sport", "la": "Birmingham"}).json()
     assert [p["name"] for p in near["partnerships"]] == ["Gamma-Alpha ISSP"]
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.register_issp(w.user_a, "X", [indep.urn, w.a.urn], ["sport"])
 
 

@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from partnerships import services
+from partnerships import queries, services
 from partnerships.models import Kind, MemberMapping, TrustAggregate
 from schools.tests.factories import (
     CensusRecordFactory,
@@ -156,4 +156,4 @@ def test_grant_amounts_come_from_settings(settings, trust):
     settings.GRANT_PER_CHAIN = 10000
     settings.GRANT_PER_SMALL_SCHOOL = 1
     settings.GRANT_PER_MEDIUM_SCHOOL = 2
-    assert services.grant_for([150001, 150002]).total == 10000 + 1 + 2
+    assert queries.grant_for([150001, 150002]).total == 10000 + 1 + 2

@@ -22,7 +22,7 @@ from django.db import transaction
 
 from audit.kinds import EventKind
 from audit.services import record
-from partnerships import services
+from partnerships import queries, services
 
 
 def _report_lines(report: list[dict[str, Any]]) -> list[str]:
@@ -69,7 +69,7 @@ class Command(BaseCommand):
                         "seats_removed": s.seats.removed if s.seats else 0,
                     },
                 )
-            report = services.mapping_report()
+            report = queries.mapping_report()
             out: dict[str, Any] = {
                 "rows": s.rows,
                 "inserted": s.inserted,
@@ -99,7 +99,7 @@ class Command(BaseCommand):
                         "seconds": rs.seconds,
                     },
                 )
-            report = services.mapping_report()
+            report = queries.mapping_report()
             out = {
                 "trusts": rs.trusts,
                 "members": rs.members,

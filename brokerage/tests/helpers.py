@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from accounts.models import Role
 from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from brokerage.models import Need, Offer
@@ -39,10 +41,10 @@ class World:
     offer2: Offer
     broker: Any
     broker_nw: Any
-    needy_user: Any
-    needy2_user: Any
-    helper_user: Any
-    helper2_user: Any
+    needy_user: User
+    needy2_user: User
+    helper_user: User
+    helper2_user: User
     leader: Any
     outsider: Any
 

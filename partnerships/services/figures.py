@@ -39,14 +39,16 @@ def result_values(
     years = list(years)
     out: dict[tuple[int, str], dict[int, float]] = defaultdict(dict)
     tail = (
-        f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
+        f"AND {plus}year IN ({', '.join(['%s'] * len(years))}) "
+        f"AND {plus}measure IN ({', '.join(['%s'] * len(measures))}) "
         "AND value IS NOT NULL"
     )
     if urns is None:
         batches: list[tuple[str, list[Any]]] = [
             (
-                f"SELECT school_id, year, measure, value FROM {table} WHERE school_id IN (SELECT DISTINCT results_urn FROM "
-                f"{MemberMapping._meta.db_table} WHERE results_urn IS NOT NULL) {tail}",
+                f"SELECT school_id, year, measure, value FROM {table} "
+                f"WHERE school_id IN (SELECT DISTINCT results_urn FROM {MemberMapping._meta.db_table} "
+                f"WHERE results_urn IS NOT NULL) {tail}",
                 [*years, *measures],
             )
         ]

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.test import Client
 
 from audit.models import AuditEvent
 from notifications.models import Notification
@@ -51,7 +53,7 @@ def _join(client: Any, w: World, school: int | None = None, trust: int | None = 
 
 
 def _decide(
-    client: Any, user: Any, req: PartnershipRequest, step: str, yes: bool = True, reason: str = ""
+    client: Client, user: User, req: PartnershipRequest, step: str, yes: bool = True, reason: str = ""
 ) -> Any:
     client.force_login(user)
     prefix = "school" if step == "school" else "decision"

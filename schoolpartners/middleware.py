@@ -3,6 +3,8 @@
 - `ResponseHeadersMiddleware`: `Permissions-Policy` (settings.PERMISSIONS_POLICY) on every response, and
   `Cache-Control: private, no-store` on responses to a signed-in user (their pages must not be kept by shared
   caches or the browser's back/forward history); anonymous public pages keep their own caching.
+- `CSPMiddleware`: django-csp's Content-Security-Policy (settings.CONTENT_SECURITY_POLICY), whose `img-src` also
+  allows the origin of the map tile server (settings.MAP_TILE_URL, read per response).
 - `DatabaseUnavailableMiddleware`: a view (page or API operation) that fails because the database is unreachable
   (`django.db.OperationalError` / `InterfaceError`) answers 503: a problem JSON body under /api/, a GOV.UK
   "service unavailable" page elsewhere. `server_error` (the urlconf's handler500) gives the same answer for such
@@ -16,7 +18,10 @@ import logging
 import sys
 from collections.abc import Callable
 
+from csp.middleware import CSPMiddleware as BaseCSPMiddleware
+from csp.middleware import PolicyParts
 from django.conf import settings
+from django.http.response import HttpResponseBase
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
@@ -96,3 +101,22 @@ class ResponseHeadersMiddleware:
             parts = [p for p in (x.strip() for x in cc.split(",")) if p and not p.startswith(("public", "max-age"))]
             response["Cache-Control"] = ", ".join(parts)
         return response
+
+
+def tile_origin() -> str:
+    """scheme://host[:port] of settings.MAP_TILE_URL, or "" when tiles are off or served from our own origin."""
+    url = settings.MAP_TILE_URL or ""
+    return "/".join(url.split("/")[:3]) if url.startswith(("http://", "https://")) else ""
+
+
+class CSPMiddleware(BaseCSPMiddleware):
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        origin = tile_origin()
+        if origin:
+            update = dict(parts.update or {})
+            update["img-src"] = [*update.get("img-src", []), origin]
+            parts.update = update
+        return parts

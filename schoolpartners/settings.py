@@ -100,7 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "schoolpartners.middleware.CSPMiddleware",  # django-csp, + the map tile origin
     "schoolpartners.middleware.ResponseHeadersMiddleware",  # Permissions-Policy; Cache-Control when signed in
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -228,14 +228,14 @@ BROKERAGE_ELIGIBLE_RATINGS = tuple(
 )
 
 # Content-Security-Policy (django-csp 4): only our own origin; no inline script (behaviour lives in static JS
-# files), no inline style; images also from the map tile server. Served on every response.
-_tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]) if MAP_TILE_URL.startswith(("http://", "https://")) else ""
+# files), no inline style; images also from the map tile server (MAP_TILE_URL's origin, added per response by
+# schoolpartners.middleware.CSPMiddleware). Served on every response.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *([_tile_origin] if _tile_origin else [])],
+        "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -69,7 +69,9 @@ def page(browser: object) -> Iterator[object]:
     context = browser.new_context()  # type: ignore[attr-defined]
     pg = context.new_page()
     violations: list[str] = []
-    pg.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    pg.on(
+        "console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
     pg.csp_violations = violations  # type: ignore[attr-defined]
     yield pg
     context.close()

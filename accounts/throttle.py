@@ -21,7 +21,7 @@ PERIODS = {"s": 1, "sec": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day":
 
 
 def parse_rate(rate: str) -> tuple[int, int] | None:
-    """"20/min" -> (20, 60); empty -> None."""
+    """ "20/min" -> (20, 60); empty -> None."""
     if not rate.strip():
         return None
     count, _, period = rate.strip().partition("/")
@@ -29,7 +29,9 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
 
 
 def client_address(request: HttpRequest) -> str:
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):  # behind the proxy: its left-most forwarded address
+    if getattr(
+        settings, "SECURE_PROXY_SSL_HEADER", None
+    ):  # behind the proxy: its left-most forwarded address
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return forwarded.split(",")[0].strip()

@@ -43,7 +43,9 @@ class SignOutView(auth_views.LogoutView):
 
 
 def locked_out(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """django-axes' lockout answer (settings.AXES_LOCKOUT_CALLABLE): 429 with the GOV.UK page saying how long."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")

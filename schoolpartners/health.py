@@ -74,7 +74,10 @@ def run_checks() -> dict[str, dict[str, object]]:
                 result["detail"] = detail
         except Exception as exc:  # a check failing is the answer, whatever it raised
             log.warning("readiness check %s failed: %r", name, exc)
-            result = {"ok": False, "detail": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+            result = {
+                "ok": False,
+                "detail": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            }
         result["ms"] = round((time.perf_counter() - started) * 1000, 1)
         results[name] = result
     return results

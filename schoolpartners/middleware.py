@@ -21,9 +21,9 @@ from collections.abc import Callable
 from csp.middleware import CSPMiddleware as BaseCSPMiddleware
 from csp.middleware import PolicyParts
 from django.conf import settings
-from django.http.response import HttpResponseBase
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http.response import HttpResponseBase
 from django.template import loader
 from django.utils.cache import patch_cache_control
 
@@ -98,7 +98,9 @@ class ResponseHeadersMiddleware:
             response.headers.pop("Expires", None)
             patch_cache_control(response, private=True, no_store=True)
             cc = response.headers.get("Cache-Control", "")
-            parts = [p for p in (x.strip() for x in cc.split(",")) if p and not p.startswith(("public", "max-age"))]
+            parts = [
+                p for p in (x.strip() for x in cc.split(",")) if p and not p.startswith(("public", "max-age"))
+            ]
             response["Cache-Control"] = ", ".join(parts)
         return response
 

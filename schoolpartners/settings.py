@@ -259,7 +259,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS: list[str | list[str]] = [
     (part.split("+") if "+" in part else part)
-    for part in (p.strip() for p in os.environ.get("AXES_LOCKOUT_PARAMETERS", "username+ip_address").split(","))
+    for part in (
+        p.strip() for p in os.environ.get("AXES_LOCKOUT_PARAMETERS", "username+ip_address").split(",")
+    )
     if part
 ]
 AXES_RESET_ON_SUCCESS = True

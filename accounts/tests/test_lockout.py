@@ -73,7 +73,9 @@ def test_a_locked_out_sign_in_hashes_no_password(client, alice, monkeypatch):
     calls = []
     user_model = get_user_model()
     original = user_model.check_password
-    monkeypatch.setattr(user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw))
+    monkeypatch.setattr(
+        user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw)
+    )
     assert sign_in(client, "alice", PASSWORD).status_code == 429
     assert calls == []
 
@@ -139,7 +141,9 @@ def test_many_attempts_from_one_address_are_throttled_before_hashing(client, ali
     user_model = get_user_model()
     calls = []
     original = user_model.check_password
-    monkeypatch.setattr(user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw))
+    monkeypatch.setattr(
+        user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw)
+    )
     statuses = [sign_in(client, ("alice", "bob")[i % 2], f"wrong-{i}").status_code for i in range(12)]
     assert statuses[:8] == [200] * 8
     assert statuses[8:] == [429] * 4

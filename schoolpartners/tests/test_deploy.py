@@ -30,7 +30,9 @@ PRODUCTION_ENV = {
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG", "HTTPS"))}
+    keep = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG", "HTTPS"))
+    }
     keep["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     keep["DJANGO_SETTINGS_MODULE"] = "schoolpartners.settings"
     return {**keep, **extra}
@@ -90,7 +92,9 @@ def test_check_deploy_is_clean_under_the_documented_production_environment():
 
 def test_check_deploy_warns_without_the_production_settings():
     """The clean check above is earned by the settings, not by silencing the checks."""
-    env = child_env(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), DATABASE_URL=PRODUCTION_ENV["DATABASE_URL"])
+    env = child_env(
+        DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), DATABASE_URL=PRODUCTION_ENV["DATABASE_URL"]
+    )
     result = subprocess.run(
         [sys.executable, "-m", "schoolpartners.cli", "check", "--deploy"],
         cwd=ROOT,

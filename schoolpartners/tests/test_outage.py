@@ -157,6 +157,10 @@ def test_a_check_may_report_a_detail(client):
     health.register_check("queue", lambda: "3 waiting")
     try:
         body = json.loads(client.get("/readyz").content)
-        assert body["checks"]["queue"] == {"ok": True, "detail": "3 waiting", "ms": body["checks"]["queue"]["ms"]}
+        assert body["checks"]["queue"] == {
+            "ok": True,
+            "detail": "3 waiting",
+            "ms": body["checks"]["queue"]["ms"],
+        }
     finally:
         health.unregister_check("queue")

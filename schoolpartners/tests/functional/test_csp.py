@@ -45,7 +45,9 @@ def test_api_docs_render_within_the_policy(live_server, page):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(live_server.url + "/api/docs")
-    page.wait_for_selector(".swagger-ui .opblock", timeout=30000)  # operations rendered from /api/openapi.json
+    page.wait_for_selector(
+        ".swagger-ui .opblock", timeout=30000
+    )  # operations rendered from /api/openapi.json
     assert page.locator(".swagger-ui .opblock").count() > 10
     assert all(u.startswith(live_server.url) or u.startswith("data:") for u in requests), requests
 

@@ -54,17 +54,19 @@ class LoginThrottleMiddleware:
         if parsed is None:
             return None
         limit, period = parsed
-        window = int(time.time() // period)
-        key = f"login-throttle:{client_address(request)}:{window}"
-        cache.add(key, 0, period + 1)
+        # the window opens at the first attempt from this address and lasts `period` seconds
+        now, key = time.time(), f"login-throttle:{client_address(request)}"
+        if cache.add(f"{key}:start", now, period):
+            cache.set(f"{key}:count", 0, period)
+        started = float(cache.get(f"{key}:start", now))
         try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, period + 1)
+            count = cache.incr(f"{key}:count")
+        except ValueError:  # expired meanwhile
+            cache.set(f"{key}:count", 1, period)
             count = 1
         if count <= limit:
             return None
-        retry = period - int(time.time()) % period
+        retry = max(1, int(started + period - now) + 1)
         html = loader.render_to_string("accounts/throttled.html", {"retry_after": retry}, request=request)
         response = HttpResponse(html, status=429)
         response["Retry-After"] = str(retry)

@@ -77,6 +77,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def _signed_in(request: HttpRequest) -> bool:
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:  # no session: anonymous, and nothing to look up
+        return False
     user = getattr(request, "user", None)
     if user is None:
         return False

@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/schoolpartners
+# Local development runs with DEBUG on (which also allows the built-in development SECRET_KEY); production sets
+# DEBUG=0 and its own SECRET_KEY (docs/deploy.md). The tests get a random key (schoolpartners/testing.py).
+export DEBUG ?= 1
 
 .PHONY: run test test-sqlite test-postgres lint bench assets data bundle serve clean
 

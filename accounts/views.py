@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -39,6 +40,21 @@ class SignOutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.success(request, "You have signed out.")
         return response
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """django-axes' lockout answer (settings.AXES_LOCKOUT_CALLABLE): 429 with the GOV.UK page saying how long."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    response = render(
+        request, "accounts/locked_out.html", {"username": username, "minutes": minutes}, status=429
+    )
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 _sign_in = SignInView.as_view()

@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -139,6 +140,7 @@ def start_server(
     if workers:
         cmd += ["--workers", str(workers)]
     env = dict(os.environ, DATABASE_URL=database_url, DEBUG="0", LOG_LEVEL="WARNING")
+    env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # production mode refuses to start without one
     with log.open("wb") as fh:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
 

@@ -26,7 +26,7 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 def _open(chart_id: str, title: str, desc: str, width: int, height: int) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" {FONT} viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
+        f'width="{width}" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
     ]

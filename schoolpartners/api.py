@@ -8,6 +8,7 @@ map a domain's own exceptions to a status (`EXTRA_PROBLEMS`).
 
 from ninja import NinjaAPI
 
+from schoolpartners.apidocs import LocalSwagger
 from schoolpartners.apikit import install
 
 api = NinjaAPI(
@@ -20,6 +21,7 @@ api = NinjaAPI(
         "(`count`, `page`, `page_size`, `results`); writes are rate-limited per user (429)."
     ),
     docs_url="/docs",
+    docs=LocalSwagger(),  # swagger-ui from our static files, not a CDN
     openapi_url="/openapi.json",
 )
 

@@ -1,9 +1,14 @@
 """One settings module, configured only from environment variables.
 
 DATABASE_URL   sqlite:///path (default: db.sqlite3 at the repo root) or postgres://user@host:port/name
-SECRET_KEY     required when DEBUG is off in production; a fixed development key is used otherwise
+SECRET_KEY     required when DEBUG is off: the app refuses to start without it (ImproperlyConfigured); with
+               DEBUG=1 a fixed development key is used. `make run`/`make data` set DEBUG=1; the test suite gets a
+               random per-run key (schoolpartners/testing.py, a pytest plugin).
 DEBUG          "1" to enable Django debug mode (default off)
 ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
+HTTPS, SECURE_*, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE   production behind a TLS proxy (docs/deploy.md)
+AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTLE   sign-in lockout and throttle
+PERMISSIONS_POLICY    the Permissions-Policy header (default: every powerful feature off)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
 SCHOOLPARTNERS_DATA   folder of the data pack to import from (default: ../shared/data if present, else the bundle)
@@ -14,9 +19,11 @@ API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hou
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +36,15 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set DEBUG=1 for local "
+            "development only (docs/deploy.md)."
+        )
+    SECRET_KEY = "dev-only-insecure-key-used-only-with-DEBUG-on-0123456789"
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -41,6 +56,25 @@ CSRF_TRUSTED_ORIGINS = [
     if o.strip()
 ]
 
+# Production behind a TLS-terminating proxy (docs/deploy.md). HTTPS=1 turns on the secure defaults below;
+# each can still be set on its own. SECURE_PROXY_SSL_HEADER names the header the proxy sets to "https"
+# (e.g. X-Forwarded-Proto); set it only when the proxy always sets (overwrites) that header.
+HTTPS = env_bool("HTTPS", False)
+_proxy_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP to the workers
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -49,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
+    "axes",
     "schoolpartners",  # the kernel: base templates, static files, the `sp` template library
     "audit",
     "accounts",
@@ -64,12 +100,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "schoolpartners.middleware.CSPMiddleware",  # django-csp, + the map tile origin
+    "schoolpartners.middleware.ResponseHeadersMiddleware",  # Permissions-Policy; Cache-Control when signed in
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.throttle.LoginThrottleMiddleware",  # cheap per-address limit before any password is hashed
+    "axes.middleware.AxesMiddleware",
+    "schoolpartners.middleware.DatabaseUnavailableMiddleware",  # 503 when the database cannot be reached
 ]
 
 ROOT_URLCONF = "schoolpartners.urls"
@@ -93,6 +134,11 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails fast (then pages answer 503) instead of holding a worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web workers read while an import writes; a busy timeout avoids "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -112,6 +158,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",  # django-axes: refuses locked-out usernames before hashing
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
@@ -176,3 +226,50 @@ BROKERAGE_ELIGIBLE_RATINGS = tuple(
     for r in os.environ.get("BROKERAGE_ELIGIBLE_RATINGS", "Good,Outstanding").split(",")
     if r.strip()
 )
+
+# Content-Security-Policy (django-csp 4): only our own origin; no inline script (behaviour lives in static JS
+# files), no inline style; images also from the map tile server (MAP_TILE_URL's origin, added per response by
+# schoolpartners.middleware.CSPMiddleware). Served on every response.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), "
+    "usb=(), interest-cohort=()",
+)
+
+# Sign-in lockout (django-axes, database handler): AXES_FAILURE_LIMIT failed sign-ins for the same username
+# from the same address lock that pair for AXES_COOLOFF_MINUTES; a success resets the count.
+# AXES_LOCKOUT_PARAMETERS: "username+ip_address" (default: the pair), "username",
+# "ip_address" (comma-separated alternatives: locked when any one is; "+" combines parameters).
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS: list[str | list[str]] = [
+    (part.split("+") if "+" in part else part)
+    for part in (
+        p.strip() for p in os.environ.get("AXES_LOCKOUT_PARAMETERS", "username+ip_address").split(",")
+    )
+    if part
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # 429, GOV.UK page naming the cool-off
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+if _proxy_header:
+    AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Sign-in attempts (POST) per client address, checked before the form hashes a password (429 beyond).
+LOGIN_THROTTLE = os.environ.get("LOGIN_THROTTLE", "20/min")

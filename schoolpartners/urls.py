@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from schoolpartners.api import api
-from schoolpartners.health import healthz
+from schoolpartners.health import healthz, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("accounts.urls")),
@@ -17,3 +18,5 @@ urlpatterns = [
     path("", include("support.urls")),
     path("", include("schools.urls")),
 ]
+
+handler500 = "schoolpartners.middleware.server_error"

@@ -1,6 +1,7 @@
 """Copy the front-end assets installed by npm into the static folder Django serves.
 
-GOV.UK Frontend ships precompiled CSS/JS in dist/; Leaflet ships dist/ too. Run by `make assets`.
+GOV.UK Frontend ships precompiled CSS/JS in dist/; Leaflet ships dist/ too; swagger-ui-dist (for /api/docs)
+ships its bundle at the package root. Run by `make assets`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ COPIES = [
     ("leaflet/dist/leaflet.js", "leaflet/leaflet.js"),
     ("leaflet/dist/leaflet.css", "leaflet/leaflet.css"),
     ("leaflet/dist/images", "leaflet/images"),
+    ("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
+    ("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"),
 ]
 
 

@@ -40,7 +40,7 @@ def zscore_chart(bars: Sequence[Bar], chart_id: str, title: str, limit: float = 
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, '
         f'arial, sans-serif" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
+        f'width="{width}" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
     body = []
@@ -110,7 +110,7 @@ def coverage_chart(series: Sequence[Series], chart_id: str, title: str, max_x: i
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, '
         f'arial, sans-serif" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
+        f'width="{width}" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
     desc = []

@@ -19,7 +19,7 @@ def bar_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) -> S
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="sp-chart" role="img" font-family="GDS Transport, '
         'arial, sans-serif" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+        f'viewBox="0 0 {width} {height}" width="{width}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>',
     ]

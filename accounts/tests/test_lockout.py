@@ -1,0 +1,167 @@
+"""Sign-in lockout (django-axes, database handler) and the per-address sign-in throttle.
+
+Issue 10: "30 wrong passwords in a row all accepted and the right one still works". Now AXES_FAILURE_LIMIT
+failures lock the username (from that address) for the cool-off, the right password is refused with a clear
+message, another user is not locked, and after the cool-off the right password works again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
+from django.test import override_settings
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+
+PASSWORD = "Right-horse-battery-9"
+URL = "/accounts/login/"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice():
+    return UserFactory(username="alice", password=PASSWORD)
+
+
+@pytest.fixture
+def bob():
+    return UserFactory(username="bob", password=PASSWORD)
+
+
+def sign_in(client, username: str, password: str, **extra):
+    return client.post(URL, {"username": username, "password": password}, **extra)
+
+
+def signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_right_password_signs_in(client, alice):
+    response = sign_in(client, "alice", PASSWORD)
+    assert response.status_code == 302 and signed_in(client)
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+@pytest.mark.parametrize("wrong", [5, 10])
+def test_after_repeated_failures_even_the_right_password_is_refused(client, alice, wrong):
+    for i in range(wrong):
+        response = sign_in(client, "alice", f"wrong-{i}")
+        if i < 4:
+            assert response.status_code == 200
+            assert "Enter a correct username and password" in response.content.decode()
+        else:
+            assert response.status_code == 429  # the 5th failure locks
+    response = sign_in(client, "alice", PASSWORD)
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Sign-in locked" in page
+    assert "too many failed attempts to sign in as <strong>alice</strong>" in page
+    assert "locked for 15 minutes" in page
+    assert response["Retry-After"] == "900"
+    assert not signed_in(client)
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_a_locked_out_sign_in_hashes_no_password(client, alice, monkeypatch):
+    for i in range(5):
+        sign_in(client, "alice", f"wrong-{i}")
+    calls = []
+    user_model = get_user_model()
+    original = user_model.check_password
+    monkeypatch.setattr(
+        user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw)
+    )
+    assert sign_in(client, "alice", PASSWORD).status_code == 429
+    assert calls == []
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_another_user_is_not_locked(client, alice, bob):
+    for i in range(6):
+        sign_in(client, "alice", f"wrong-{i}")
+    assert sign_in(client, "alice", PASSWORD).status_code == 429
+    response = sign_in(client, "bob", PASSWORD)
+    assert response.status_code == 302 and signed_in(client)
+
+
+@override_settings(AXES_FAILURE_LIMIT=5, AXES_COOLOFF_TIME=dt.timedelta(minutes=15))
+def test_after_the_cool_off_the_right_password_works(client, alice):
+    for i in range(5):
+        sign_in(client, "alice", f"wrong-{i}")
+    assert sign_in(client, "alice", PASSWORD).status_code == 429
+    # travel past the cool-off: the recorded failures are now older than 15 minutes
+    AccessAttempt.objects.update(attempt_time=timezone.now() - dt.timedelta(minutes=16))
+    response = sign_in(client, "alice", PASSWORD)
+    assert response.status_code == 302 and signed_in(client)
+    assert AccessAttempt.objects.count() == 0  # a success resets the count
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_reset_by_an_administrator_unlocks(client, alice):
+    from axes.utils import reset
+
+    for i in range(5):
+        sign_in(client, "alice", f"wrong-{i}")
+    assert sign_in(client, "alice", PASSWORD).status_code == 429
+    reset(username="alice")
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_failures_below_the_limit_are_forgotten_after_a_success(client, alice):
+    for i in range(4):
+        sign_in(client, "alice", f"wrong-{i}")
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+    client.logout()
+    for i in range(4):
+        assert sign_in(client, "alice", f"wrong-again-{i}").status_code == 200
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_the_admin_sign_in_is_locked_too(client, alice):
+    alice.is_staff = True
+    alice.save()
+    for i in range(5):
+        client.post("/admin/login/", {"username": "alice", "password": f"wrong-{i}"})
+    response = client.post("/admin/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+# --- throttle ---------------------------------------------------------------------------------------------------
+
+
+@override_settings(LOGIN_THROTTLE="8/min", AXES_FAILURE_LIMIT=100)
+def test_many_attempts_from_one_address_are_throttled_before_hashing(client, alice, bob, monkeypatch):
+    user_model = get_user_model()
+    calls = []
+    original = user_model.check_password
+    monkeypatch.setattr(
+        user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw)
+    )
+    statuses = [sign_in(client, ("alice", "bob")[i % 2], f"wrong-{i}").status_code for i in range(12)]
+    assert statuses[:8] == [200] * 8
+    assert statuses[8:] == [429] * 4
+    assert len(calls) == 8  # the refused attempts hashed nothing
+    response = sign_in(client, "alice", PASSWORD)
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    # another address is not throttled
+    assert sign_in(client, "bob", PASSWORD, REMOTE_ADDR="10.0.0.9").status_code == 302
+
+
+@override_settings(LOGIN_THROTTLE="")
+def test_throttle_can_be_disabled(client, alice):
+    for i in range(25):
+        sign_in(client, "nobody", f"wrong-{i}")
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+
+
+def test_signing_in_page_still_renders(client):
+    assert client.get(URL).status_code == 200

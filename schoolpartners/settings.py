@@ -160,9 +160,8 @@ API_WRITE_THROTTLE = os.environ.get("API_WRITE_THROTTLE", "300/min")
 # Uploads (schoolpartners/uploads.py, support/importer.py): refused with 413 before parsing when larger.
 SUPPORT_IMPORT_MAX_BYTES = int(os.environ.get("SUPPORT_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 SUPPORT_IMPORT_MAX_ROWS = int(os.environ.get("SUPPORT_IMPORT_MAX_ROWS", "50000"))
-SUPPORT_IMPORT_MAX_FIELD = 131_072  # characters in one cell (the csv module's own limit)
 SUPPORT_IMPORT_MAX_UNZIPPED_BYTES = int(
-    os.environ.get("SUPPORT_IMPORT_MAX_UNZIPPED_BYTES", str(100 * 1024**2))
+    os.environ.get("SUPPORT_IMPORT_MAX_UNZIPPED_BYTES", str(64 * 1024**2))
 )
 SUPPORT_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("SUPPORT_IMPORT_MAX_ZIP_RATIO", "200"))
 SUPPORT_IMPORT_JOB_BYTES = int(os.environ.get("SUPPORT_IMPORT_JOB_BYTES", str(1024 * 1024)))

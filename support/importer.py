@@ -27,6 +27,11 @@ from schools.models import School
 from support.models import ConverterPledge, Source, SupportType, SurveyResponse
 from support.services import ActivityData, SupportError, _save_activity
 
+MAX_FIELD = 131_072  # characters in one cell (the csv module's default limit)
+# One character more than a cell may hold, so the reader hands an over-long cell to the importer's own check,
+# which names its row and column (the csv module's error names neither). Process-wide, and only ever raised.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD + 1))
+
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required columns, optional columns)
     "activities": (
@@ -100,20 +105,45 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def _xlsx_rows(path: Path, name: str) -> Iterator[list[str]]:
+    """The first worksheet's rows, streamed by openpyxl's read-only reader - but without its dimension scan:
+    a sheet with no `<dimension>` element is otherwise parsed whole when it is opened (a 3-million-row sheet:
+    minutes), and a wrong one silently drops rows."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class UnsizedSheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            pass
+
+    reader = ExcelReader(str(path), read_only=True, data_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            (sheet, rel)
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
+        if not sheets:
+            raise ImportFailed(name, "the workbook has no worksheet")
+        sheet, rel = sheets[0]
+        ws = UnsizedSheet(reader.wb, sheet.name, rel.target, reader.shared_strings)
+        for row in ws.iter_rows(values_only=True):
+            yield [_cell(v) for v in row]
+    finally:
+        reader.archive.close()
+
+
 def _rows(path: Path, name: str = "") -> Iterator[list[str]]:
     """The file's rows as lists of strings, streamed (never the whole file in memory)."""
     name = name or path.name
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
         check_archive(path, name)
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            for row in ws.iter_rows(values_only=True):
-                yield [_cell(v) for v in row]
-        finally:
-            wb.close()
+        yield from _xlsx_rows(path, name)
         return
     if path.suffix.lower() != ".csv":
         raise ImportFailed(name, "only .csv and .xlsx files can be imported")
@@ -129,7 +159,7 @@ def _rows(path: Path, name: str = "") -> Iterator[list[str]]:
                 if "field larger than field limit" in str(exc):
                     raise ImportFailed(
                         name,
-                        f"a field is longer than {settings.SUPPORT_IMPORT_MAX_FIELD:,} characters "
+                        f"a field is longer than {MAX_FIELD:,} characters "
                         "(the largest a cell may hold); nothing was saved",
                         row=start,
                     ) from exc
@@ -296,12 +326,12 @@ def import_file(
     """Check the whole file, then write it in one transaction. Raises ImportFailed (nothing written).
 
     Limits (settings): at most SUPPORT_IMPORT_MAX_ROWS data rows (refused as soon as one more is read), cells
-    of at most SUPPORT_IMPORT_MAX_FIELD characters, XLSX archives that pass `check_archive`. `progress(done,
+    of at most MAX_FIELD characters, XLSX archives that pass `check_archive`. `progress(done,
     total, message)` is called every PROGRESS_EVERY rows while checking (total unknown) and writing."""
     path = Path(path)
     name = display_name or path.name
     report_progress = progress or _no_progress
-    max_rows, max_field = settings.SUPPORT_IMPORT_MAX_ROWS, settings.SUPPORT_IMPORT_MAX_FIELD
+    max_rows, max_field = settings.SUPPORT_IMPORT_MAX_ROWS, MAX_FIELD
     try:
         it = _rows(path, name)
         header = [h.strip() for h in next(it, [])]

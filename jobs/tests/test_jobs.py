@@ -32,6 +32,10 @@ def rows(n: int) -> str:
     return HEADER + "".join(f"100001,,100002,jpd,{2000 + i // 12}-{i % 12 + 1:02d}-01,,,\n" for i in range(n))
 
 
+def new_user(**kw: Any) -> Any:
+    return UserFactory(**kw)
+
+
 @pytest.fixture(autouse=True)
 def setup(settings: Any) -> None:
     settings.SUPPORT_IMPORT_JOB_ROWS = 5  # anything over 5 rows is a job
@@ -41,7 +45,7 @@ def setup(settings: Any) -> None:
 
 @pytest.fixture
 def staff(client: Client) -> Client:
-    client.force_login(UserFactory(username="staff", is_staff=True))
+    client.force_login(new_user(username="staff", is_staff=True))
     return client
 
 
@@ -108,7 +112,11 @@ def test_a_failing_import_fails_its_job_and_writes_nothing(staff: Client) -> Non
     run_worker()
     job = staff.get(r.json()["url"]).json()
     assert job["state"] == "failed"
-    assert (job["error"]["file"], job["error"]["row"], job["error"]["column"]) == ("bad.csv", 12, "recipient_urn")
+    assert (job["error"]["file"], job["error"]["row"], job["error"]["column"]) == (
+        "bad.csv",
+        12,
+        "recipient_urn",
+    )
     assert "not a known school URN" in job["error"]["detail"]
     assert not SupportActivity.objects.exists()
     assert not AuditEvent.objects.filter(action="support.import").exists()
@@ -116,13 +124,13 @@ def test_a_failing_import_fails_its_job_and_writes_nothing(staff: Client) -> Non
 
 
 def test_only_the_owner_or_staff_see_a_job(client: Client) -> None:
-    owner = UserFactory(username="owner", is_staff=True)
+    owner = new_user(username="owner", is_staff=True)
     job = jobs.create("support.import", owner=owner, title="acts.csv")
-    client.force_login(UserFactory(username="other"))
+    client.force_login(new_user(username="other"))
     assert client.get(f"/api/jobs/{job.pk}").status_code == 404
     assert client.get(f"/jobs/{job.pk}/").status_code == 404
     assert client.get("/api/jobs/999999").status_code == 404
-    client.force_login(UserFactory(username="another-staff", is_staff=True))
+    client.force_login(new_user(username="another-staff", is_staff=True))
     assert client.get(f"/api/jobs/{job.pk}").status_code == 200
     client.force_login(owner)
     assert client.get(f"/api/jobs/{job.pk}").json()["title"] == "acts.csv"
@@ -160,3 +168,14 @@ def test_progress_is_reported_while_checking(staff: Client, monkeypatch: Any) ->
 
 def test_jobs_ready() -> None:
     assert jobs.jobs_ready() == (True, "0 task(s) waiting")
+
+
+def test_serve_starts_a_worker_beside_gunicorn_unless_told_not_to() -> None:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("serve", "--dry-run", stdout=out)
+    assert "schoolpartners.cli db_worker" in out.getvalue()
+    out = StringIO()
+    call_command("serve", "--dry-run", "--no-worker", stdout=out)
+    assert "db_worker" not in out.getvalue()

@@ -61,12 +61,11 @@ def job_out(job: jobs.Job) -> dict[str, Any]:
         description="State (`queued`, `running`, `done`, `failed`), progress (`done` of `total`; `total` "
         "is null while unknown), message, and the result or error of a background job, e.g. a large import "
         "answered 202 by POST /api/support/import. Poll until `state` is `done` or `failed`.",
-        who="the user who started the job, or staff; anyone else gets 404, anonymous callers 401.",
-        problems=(401, 404),
+        who="the user who started the job, or staff; anyone else (also anonymous callers) gets 404.",
+        problems=(404,),
     ),
 )
 def get_job(request: HttpRequest, job_id: int) -> Any:
-    SIGNED_IN.require(request.user)
     job = jobs.visible_job(request.user, job_id)
     if job is None:
         raise NotFound(f"No job {job_id}")

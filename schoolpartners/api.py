@@ -52,6 +52,10 @@ from support.api import router as support_router  # noqa: E402
 
 api.add_router("/support", support_router)
 
+from jobs.api import router as jobs_router  # noqa: E402
+
+api.add_router("/jobs", jobs_router)
+
 from brokerage.services import CapacityExhausted  # noqa: E402
 from partnerships.services import ProcedureError  # noqa: E402
 

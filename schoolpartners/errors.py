@@ -67,6 +67,12 @@ class Conflict(DomainError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class TooLarge(DomainError):
+    """A request body or upload over its size limit (413), refused before it is parsed."""
+
+    status, title, slug = 413, "Content too large", "too-large"
+
+
 class Invalid(DomainError):
     """Well-formed input the domain refuses (422), naming the field(s) when known."""
 
@@ -87,6 +93,7 @@ ERRORS: tuple[type[DomainError], ...] = (
     Forbidden,
     NotFound,
     Conflict,
+    TooLarge,
     Invalid,
     TooManyRequests,
     ServiceUnavailable,

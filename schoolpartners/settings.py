@@ -14,6 +14,9 @@ MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
 SCHOOLPARTNERS_DATA   folder of the data pack to import from (default: ../shared/data if present, else the bundle)
 GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL   chain grant amounts in pounds (25000, 5000, 2000)
 API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hour, day; empty: no limit)
+SUPPORT_IMPORT_MAX_BYTES   largest support import file in bytes (default 5 MB; larger answer 413 before parsing)
+SUPPORT_IMPORT_MAX_ROWS    most data rows in one support import (default 50000; more answer 422)
+SUPPORT_IMPORT_JOB_BYTES, SUPPORT_IMPORT_JOB_ROWS   imports above either run as a background job (1 MB, 5000)
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "notifications",
+    "jobs",  # kernel: the progress record of background jobs (schoolpartners/jobs.py, ADR 0009)
+    "django_tasks",
+    "django_tasks_db",
     "schools",
     "partnerships",
     "similarity",
@@ -99,6 +105,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before anything reads the body (CSRF reads POST): refuse an oversized request with 413 unparsed
+    "schoolpartners.uploads.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "schoolpartners.middleware.CSPMiddleware",  # django-csp, + the map tile origin
     "schoolpartners.middleware.ResponseHeadersMiddleware",  # Permissions-Policy; Cache-Control when signed in
@@ -198,6 +206,23 @@ GRANT_PER_MEDIUM_SCHOOL = int(os.environ.get("GRANT_PER_MEDIUM_SCHOOL", "2000"))
 
 # API writes per user (schoolpartners.apikit.WriteThrottle; more answer 429 with Retry-After). Generous by default.
 API_WRITE_THROTTLE = os.environ.get("API_WRITE_THROTTLE", "300/min")
+
+# Uploads (schoolpartners/uploads.py, support/importer.py): refused with 413 before parsing when larger.
+SUPPORT_IMPORT_MAX_BYTES = int(os.environ.get("SUPPORT_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+SUPPORT_IMPORT_MAX_ROWS = int(os.environ.get("SUPPORT_IMPORT_MAX_ROWS", "50000"))
+SUPPORT_IMPORT_MAX_UNZIPPED_BYTES = int(
+    os.environ.get("SUPPORT_IMPORT_MAX_UNZIPPED_BYTES", str(64 * 1024**2))
+)
+SUPPORT_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("SUPPORT_IMPORT_MAX_ZIP_RATIO", "200"))
+SUPPORT_IMPORT_JOB_BYTES = int(os.environ.get("SUPPORT_IMPORT_JOB_BYTES", str(1024 * 1024)))
+SUPPORT_IMPORT_JOB_ROWS = int(os.environ.get("SUPPORT_IMPORT_JOB_ROWS", "5000"))
+# A whole request body: the largest upload plus room for the multipart envelope and form fields.
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(SUPPORT_IMPORT_MAX_BYTES + 64 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file fields (Django's default, stated)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploads stream to a temporary file, not memory
+
+# Background jobs (ADR 0009): django-tasks with its database backend; `schoolpartners db_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 _shared = BASE_DIR.parent / "shared" / "data"
 SCHOOLPARTNERS_DATA = Path(os.environ.get("SCHOOLPARTNERS_DATA", str(_shared)))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("similarity.urls")),
     path("", include("partnerships.urls")),
     path("", include("notifications.urls")),
+    path("", include("jobs.urls")),
     path("", include("evaluation.urls")),
     path("", include("support.urls")),
     path("", include("schools.urls")),

@@ -22,18 +22,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
+from jobs.api import JobOut, job_out
 from partnerships.models import Membership
 from schoolpartners.access import PUBLIC_READ, SIGNED_IN, STAFF
 from schoolpartners.apikit import Problem, Rows, operation, paginated
-from schoolpartners.errors import Conflict, DomainError, Invalid
+from schoolpartners.errors import Conflict, DomainError, Invalid, TooLarge
+from schoolpartners.uploads import megabytes
 from support import queries, services
-from support.importer import KINDS, ImportFailed, import_file
+from support.importer import KINDS, ImportFailed, check_archive, import_file, should_run_as_job
 from support.models import SupportActivity, SupportType
+from support.tasks import failure, start_import, summary
 
 REPORT_TABLES = {
     "overall": "Academies supporting other schools",
@@ -437,20 +441,28 @@ def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
         "converter pledges or survey responses - the same importer as `schoolpartners support import`. The "
         "whole file is checked before anything is written and written in one transaction: on any error "
         "nothing is saved and the answer (422) names the file, row (header = row 1), column and value. "
-        "Re-importing the same file changes nothing.",
+        "Re-importing the same file changes nothing. Files over SUPPORT_IMPORT_MAX_BYTES (5 MB) answer 413 "
+        "unread; more than SUPPORT_IMPORT_MAX_ROWS (50,000) rows, a cell over 131,072 characters or an XLSX "
+        "that unpacks too far (a zip bomb) answer 422. A large file (over 1 MB or 5,000 rows) is imported in "
+        "a background job: the answer is 202 with the job (poll `url`, GET /api/jobs/{id}).",
         who="signed-in staff users; other users get 403, anonymous callers 401.",
-        problems={422: ImportProblem},
+        problems={202: JobOut, 413: ImportProblem, 422: ImportProblem},
         write=True,
     ),
 )
 def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
     user = request.user  # staff: checked by the STAFF policy's authentication (403 otherwise)
     name = Path(file.name or "upload").name
+    where = {"file": name, "row": None, "column": "", "value": None}
     if Path(name).suffix.lower() not in (".csv", ".xlsx"):
         # checked here: the importer would name the temporary copy, not the uploaded file
-        raise Invalid(
-            f"{name}: only .csv and .xlsx files can be imported",
-            extra={"file": name, "row": None, "column": "", "value": None},
+        raise Invalid(f"{name}: only .csv and .xlsx files can be imported", extra=where)
+    limit = settings.SUPPORT_IMPORT_MAX_BYTES
+    if (file.size or 0) > limit:
+        raise TooLarge(
+            f"{name} is {megabytes(file.size or 0)}; the largest file accepted is {megabytes(limit)}. "
+            "Nothing was saved.",
+            extra=where,
         )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
@@ -458,22 +470,12 @@ def post_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
             for chunk in file.chunks():
                 out.write(chunk)
         try:
+            if path.suffix == ".xlsx":
+                check_archive(path, name)
+            if should_run_as_job(path):
+                job = start_import(path, user, name)
+                return 202, job_out(job)
             rep = import_file(path, user, display_name=name)
         except ImportFailed as exc:
-            raise Invalid(
-                str(exc),
-                extra={
-                    "file": exc.file,
-                    "row": exc.row,
-                    "column": exc.column,
-                    "value": None if exc.value is None else str(exc.value),
-                },
-            ) from exc
-    return {
-        "file": rep.file,
-        "kind": rep.kind,
-        "rows": rep.rows,
-        "inserted": rep.inserted,
-        "updated": rep.updated,
-        "unchanged": rep.unchanged,
-    }
+            raise Invalid(str(exc), extra=failure(exc)) from exc
+    return summary(rep)

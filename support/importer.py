@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from audit.kinds import EventKind
@@ -25,6 +26,11 @@ from schoolpartners.types import Actor
 from schools.models import School
 from support.models import ConverterPledge, Source, SupportType, SurveyResponse
 from support.services import ActivityData, SupportError, _save_activity
+
+MAX_FIELD = 131_072  # characters in one cell (the csv module's default limit)
+# One character more than a cell may hold, so the reader hands an over-long cell to the importer's own check,
+# which names its row and column (the csv module's error names neither). Process-wide, and only ever raised.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD + 1))
 
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required columns, optional columns)
@@ -61,33 +67,104 @@ class ImportReport:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _rows(path: Path) -> Iterator[list[str]]:
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
+def check_archive(path: Path, name: str) -> None:
+    """Refuse an XLSX whose zip declares more than SUPPORT_IMPORT_MAX_UNZIPPED_BYTES or a member compressed
+    more than SUPPORT_IMPORT_MAX_ZIP_RATIO times (a zip bomb), from the zip's directory alone - before openpyxl
+    decompresses anything. (zipfile never inflates a member past its declared size, so the check holds.)"""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFailed(name, f"cannot be read: not an XLSX workbook ({exc})") from exc
+    limit, ratio = settings.SUPPORT_IMPORT_MAX_UNZIPPED_BYTES, settings.SUPPORT_IMPORT_MAX_ZIP_RATIO
+    total = sum(i.file_size for i in infos)
+    if total > limit:
+        raise ImportFailed(
+            name,
+            f"refused as a possible zip bomb: the workbook unpacks to {total:,} bytes "
+            f"(at most {limit:,}); nothing was read",
+        )
+    for i in infos:
+        if i.file_size > 1024 * 1024 and i.file_size > ratio * max(i.compress_size, 1):
+            raise ImportFailed(
+                name,
+                f"refused as a possible zip bomb: {i.filename} is compressed "
+                f"{i.file_size // max(i.compress_size, 1):,} times (at most {ratio}); nothing was read",
+            )
 
-        wb = load_workbook(path, read_only=True, data_only=True)
-        ws = wb.worksheets[0]
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _xlsx_rows(path: Path, name: str) -> Iterator[list[str]]:
+    """The first worksheet's rows, streamed by openpyxl's read-only reader - but without its dimension scan:
+    a sheet with no `<dimension>` element is otherwise parsed whole when it is opened (a 3-million-row sheet:
+    minutes), and a wrong one silently drops rows."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class UnsizedSheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            pass
+
+    reader = ExcelReader(str(path), read_only=True, data_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            (sheet, rel)
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
+        if not sheets:
+            raise ImportFailed(name, "the workbook has no worksheet")
+        sheet, rel = sheets[0]
+        ws = UnsizedSheet(reader.wb, sheet.name, rel.target, reader.shared_strings)
         for row in ws.iter_rows(values_only=True):
-            yield [
-                ""
-                if v is None
-                else (
-                    v.date().isoformat()
-                    if isinstance(v, dt.datetime)
-                    else v.isoformat()
-                    if isinstance(v, dt.date)
-                    else str(int(v))
-                    if isinstance(v, float) and v.is_integer()
-                    else str(v)
-                )
-                for v in row
-            ]
-        wb.close()
+            yield [_cell(v) for v in row]
+    finally:
+        reader.archive.close()
+
+
+def _rows(path: Path, name: str = "") -> Iterator[list[str]]:
+    """The file's rows as lists of strings, streamed (never the whole file in memory)."""
+    name = name or path.name
+    if path.suffix.lower() == ".xlsx":
+        check_archive(path, name)
+        yield from _xlsx_rows(path, name)
         return
     if path.suffix.lower() != ".csv":
-        raise ImportFailed(path.name, "only .csv and .xlsx files can be imported")
-    text = path.read_bytes().decode("utf-8-sig")
-    yield from csv.reader(io.StringIO(text))
+        raise ImportFailed(name, "only .csv and .xlsx files can be imported")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise ImportFailed(
+                        name,
+                        f"a field is longer than {MAX_FIELD:,} characters "
+                        "(the largest a cell may hold); nothing was saved",
+                        row=start,
+                    ) from exc
+                raise ImportFailed(name, f"is not a well-formed CSV file: {exc}", row=start) from exc
+            yield row
 
 
 def detect_kind(header: list[str], file: str) -> str:
@@ -231,14 +308,32 @@ def _parse(kind: str, row: _Row) -> tuple[Any, list[tuple[str, int]]]:
     ), [("urn", u)]
 
 
+Progress = Callable[[int, "int | None", str], None]
+PROGRESS_EVERY = 1000  # rows
+
+
+def _no_progress(done: int, total: int | None, message: str) -> None:
+    pass
+
+
 def import_file(
-    path: str | Path, actor: Actor | None = None, display_name: str | None = None
+    path: str | Path,
+    actor: Actor | None = None,
+    display_name: str | None = None,
+    progress: Progress | None = None,
+    on_written: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Check the whole file, then write it in one transaction. Raises ImportFailed (nothing written)."""
+    """Check the whole file, then write it in one transaction. Raises ImportFailed (nothing written).
+
+    Limits (settings): at most SUPPORT_IMPORT_MAX_ROWS data rows (refused as soon as one more is read), cells
+    of at most MAX_FIELD characters, XLSX archives that pass `check_archive`. `progress(done,
+    total, message)` is called every PROGRESS_EVERY rows while checking (total unknown) and writing."""
     path = Path(path)
     name = display_name or path.name
+    report_progress = progress or _no_progress
+    max_rows, max_field = settings.SUPPORT_IMPORT_MAX_ROWS, MAX_FIELD
     try:
-        it = _rows(path)
+        it = _rows(path, name)
         header = [h.strip() for h in next(it, [])]
     except ImportFailed:
         raise
@@ -253,8 +348,25 @@ def import_file(
     seen: dict[Any, int] = {}
     try:
         for n, raw in enumerate(it, start=2):
+            if n - 1 > max_rows:
+                raise ImportFailed(
+                    name,
+                    f"has more than {max_rows:,} data rows (the most one import takes); nothing was saved",
+                )
+            if n % PROGRESS_EVERY == 0:
+                report_progress(n - 1, None, f"Checking rows: {n - 1:,} read")
             if not any(c.strip() for c in raw):
                 continue
+            for i, cell in enumerate(raw):
+                if len(cell) > max_field:
+                    col = header[i] if i < len(header) else str(i + 1)
+                    raise ImportFailed(
+                        name,
+                        f"a field is longer than {max_field:,} characters (the largest a cell may hold)",
+                        row=n,
+                        column=col,
+                        value=cell[:40] + "...",
+                    )
             if len(raw) > len(header) and any(c.strip() for c in raw[len(header) :]):
                 raise ImportFailed(name, f"has {len(raw)} fields, the header has {len(header)}", row=n)
             row = _Row(name, n, dict(zip(header, raw + [""] * (len(header) - len(raw)), strict=False)))
@@ -278,8 +390,11 @@ def import_file(
         "survey": _write_survey,
     }
     writer = writers[kind]
+    report_progress(0, len(parsed), f"Writing {len(parsed):,} rows")
     with transaction.atomic():
-        for n, value in parsed:
+        for i, (n, value) in enumerate(parsed, start=1):
+            if i % PROGRESS_EVERY == 0:
+                report_progress(i, len(parsed), f"Writing rows: {i:,} of {len(parsed):,}")
             try:
                 status = writer(value, actor)
             except SupportError as exc:
@@ -298,7 +413,30 @@ def import_file(
                 "unchanged": rep.unchanged,
             },
         )
+        if on_written is not None:
+            on_written(rep)
     return rep
+
+
+def should_run_as_job(path: Path) -> bool:
+    """Is this (already size-checked) file large enough to import in a background job rather than the
+    request? Over SUPPORT_IMPORT_JOB_BYTES, or over SUPPORT_IMPORT_JOB_ROWS lines (CSV; for XLSX, about 200
+    unpacked bytes a row)."""
+    if path.stat().st_size > settings.SUPPORT_IMPORT_JOB_BYTES:
+        return True
+    rows = settings.SUPPORT_IMPORT_JOB_ROWS
+    if path.suffix.lower() == ".csv":
+        lines = 0
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 16), b""):
+                lines += chunk.count(b"\n")
+        return lines - 1 > rows
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return False  # the import itself answers the clear error
+    return unpacked > rows * 200
 
 
 def _natural_key(kind: str, value: Any) -> Any:

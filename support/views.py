@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -15,10 +16,12 @@ from django.urls import reverse
 
 from schoolpartners.access import public_read, signed_in, staff_only
 from schoolpartners.exports import export_response
+from schoolpartners.uploads import megabytes
 from support import queries, services
 from support.charts import bar_chart
 from support.forms import ActivityForm, PledgeForm, UploadForm
-from support.importer import ImportFailed, import_file
+from support.importer import ImportFailed, check_archive, import_file, should_run_as_job
+from support.tasks import start_import
 
 PLEDGE_COLUMNS = [
     ("academy_urn", "Academy URN"),
@@ -172,23 +175,39 @@ def report_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | 
 
 @staff_only
 def upload(request: HttpRequest) -> HttpResponse:
+    """Small files are imported in the request; large ones (support.importer.should_run_as_job) are queued as
+    a background job and the page redirects to the job's page. Over SUPPORT_IMPORT_MAX_BYTES: 413."""
     form = UploadForm(request.POST or None, request.FILES or None)
-    error, report_ = "", None
+    error, report_, status = "", None, 200
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data["file"]
-        suffix = Path(f.name).suffix.lower()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            with path.open("wb") as out:
-                for chunk in f.chunks():
-                    out.write(chunk)
-            try:
-                report_ = import_file(path, request.user, display_name=Path(f.name).name)
-            except ImportFailed as exc:
-                error = str(exc)
+        name = Path(f.name).name
+        if f.size > settings.SUPPORT_IMPORT_MAX_BYTES:
+            error = (
+                f"{name} is {megabytes(f.size)}; the largest file accepted is "
+                f"{megabytes(settings.SUPPORT_IMPORT_MAX_BYTES)}. Nothing was saved."
+            )
+            status = 413
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
+                with path.open("wb") as out:
+                    for chunk in f.chunks():
+                        out.write(chunk)
+                try:
+                    if path.suffix == ".xlsx":
+                        check_archive(path, name)
+                    if path.suffix in (".csv", ".xlsx") and should_run_as_job(path):
+                        job = start_import(path, request.user, name)
+                        return redirect("jobs:job", job_id=job.pk)
+                    report_ = import_file(path, request.user, display_name=name)
+                except ImportFailed as exc:
+                    error = str(exc)
+    if status == 200 and (error or form.errors):
+        status = 400
     return render(
         request,
         "support/upload.html",
         {"form": form, "error": error, "report": report_, "errors": _errors(form)},
-        status=400 if (error or form.errors) else 200,
+        status=status,
     )

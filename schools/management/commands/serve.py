@@ -3,11 +3,18 @@
 The command replaces itself with gunicorn (os.execvp), so the process id stays the same and signals
 (Ctrl-C, SIGTERM from a supervisor) go straight to the gunicorn arbiter, which shuts its workers down cleanly.
 Static files are served by WhiteNoise inside the app.
+
+Unless `--no-worker` (or SERVE_WORKER=0), one background-job worker (`schoolpartners db_worker`, ADR 0009) is
+started first as a child process; it is asked to stop (SIGTERM) when the server's process ends (Linux
+PR_SET_PDEATHSIG; Ctrl-C reaches both anyway). In production run workers under their own supervisor instead.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -63,6 +70,22 @@ def gunicorn_argv(
     return argv
 
 
+def worker_argv() -> list[str]:
+    return [sys.executable, "-m", "schoolpartners.cli", "db_worker", "--interval", "1"]
+
+
+def _stop_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(worker_argv(), preexec_fn=_stop_with_parent if sys.platform == "linux" else None)
+
+
 class Command(BaseCommand):
     help = "Serve School Partners with gunicorn on 127.0.0.1:$PORT (default 8000)."
     requires_system_checks: list[str] = []  # gunicorn's workers load the app and run the checks they need
@@ -95,6 +118,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-requests", type=int, default=0, help="recycle a worker after this many requests (0: never)"
         )
+        parser.add_argument(
+            "--no-worker",
+            dest="worker",
+            action="store_false",
+            default=os.environ.get("SERVE_WORKER", "1") != "0",
+            help="do not start a background-job worker beside gunicorn (or SERVE_WORKER=0)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="print the gunicorn command line and exit")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -113,7 +143,12 @@ class Command(BaseCommand):
         )
         if opts["dry_run"]:
             self.stdout.write(" ".join(argv))
+            if opts["worker"]:
+                self.stdout.write(" ".join(worker_argv()))
             return
+        if opts["worker"]:
+            worker = start_worker()
+            self.stderr.write(f"Background-job worker started (pid {worker.pid}): schoolpartners db_worker")
         self.stderr.write(
             f"Serving School Partners on http://{opts['host']}:{opts['port']}/ ({opts['workers']} workers)"
         )

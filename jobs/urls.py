@@ -1,0 +1,9 @@
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+
+urlpatterns = [
+    path("jobs/<int:job_id>/", views.job_page, name="job"),
+]

@@ -19,6 +19,7 @@ from brokerage.models import MatchingRun, Proposal
 from schoolpartners.access import SIGNED_IN
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
+from schoolpartners.params import Id
 from schoolpartners.types import Actor
 
 router = Router(tags=["brokerage"])
@@ -223,7 +224,7 @@ def list_matchings(request: HttpRequest) -> list[dict[str, Any]]:
         problems=(404,),
     ),
 )
-def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def get_matching(request: HttpRequest, run_id: Id) -> dict[str, Any]:
     run = MatchingRun.objects.filter(pk=run_id).first()
     if run is None or not queries.can_view_run(request.user, run):
         raise NotFound("Not found")
@@ -247,7 +248,7 @@ def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
         write=True,
     ),
 )
-def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> list[dict[str, int]]:
+def send_proposals(request: HttpRequest, run_id: Id, payload: ProposalsIn) -> list[dict[str, int]]:
     run = MatchingRun.objects.get(pk=run_id)
     return [{"id": p.pk} for p in services.send_proposals(request.user, run, payload.result_ids)]
 
@@ -262,7 +263,7 @@ def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> l
         problems=(404,),
     ),
 )
-def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
+def run_proposals(request: HttpRequest, run_id: Id) -> list[dict[str, Any]]:
     run = MatchingRun.objects.filter(pk=run_id).first()
     if run is None or not queries.can_view_run(request.user, run):
         raise NotFound("Not found")
@@ -279,7 +280,7 @@ def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
         problems=(404,),
     ),
 )
-def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
+def get_proposal(request: HttpRequest, proposal_id: Id) -> dict[str, Any]:
     rows = (
         [r for r in queries.proposal_rows(request.user) if r["id"] == proposal_id]
         if _signed_in(request)
@@ -317,7 +318,7 @@ def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
         write=True,
     ),
 )
-def respond(request: HttpRequest, proposal_id: int, payload: RespondIn) -> dict[str, Any]:
+def respond(request: HttpRequest, proposal_id: Id, payload: RespondIn) -> dict[str, Any]:
     p = services.respond(request.user, proposal_id, payload.side, payload.accept)  # full offer: 409
     return next(r for r in queries.proposal_rows(request.user) if r["id"] == p.pk)
 
@@ -353,7 +354,7 @@ def _deployment_out(user: Actor, deployment_id: int) -> dict[str, Any]:
         problems=(404,),
     ),
 )
-def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
+def get_deployment(request: HttpRequest, deployment_id: Id) -> dict[str, Any]:
     if not _signed_in(request) or not queries.deployments_for(request.user).filter(pk=deployment_id).exists():
         raise NotFound("Not found")
     return _deployment_out(request.user, deployment_id)
@@ -371,7 +372,7 @@ def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
         write=True,
     ),
 )
-def update_deployment(request: HttpRequest, deployment_id: int, payload: DeploymentIn) -> dict[str, Any]:
+def update_deployment(request: HttpRequest, deployment_id: Id, payload: DeploymentIn) -> dict[str, Any]:
     data = payload.dict()
     outcome = data.pop("close_with_outcome")
     if any(v is not None for v in data.values()):

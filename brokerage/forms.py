@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from brokerage.models import Area, Designation, Severity, SupportType
+from schoolpartners.params import HardenedForm
 
 TRUST_RULES = [
     ("none", "No trust rule"),
@@ -15,7 +16,7 @@ TRUST_RULES = [
 ]
 
 
-class MatchingForm(forms.Form):
+class MatchingForm(HardenedForm):
     region = forms.ChoiceField(label="Region")
     trust_rule = forms.ChoiceField(label="Trust rule", choices=TRUST_RULES, initial="none")
     max_radius = forms.FloatField(
@@ -77,18 +78,18 @@ class MatchingForm(forms.Form):
         return opts
 
 
-class DeploymentForm(forms.Form):
+class DeploymentForm(HardenedForm):
     support_type = forms.ChoiceField(label="Type of support", choices=SupportType.choices)
     days = forms.IntegerField(label="Days of support", required=False, min_value=0, max_value=365)
     start = forms.DateField(label="Start date (YYYY-MM-DD)", required=False)
     end = forms.DateField(label="End date (YYYY-MM-DD)", required=False)
 
 
-class CloseForm(forms.Form):
+class CloseForm(HardenedForm):
     outcome = forms.CharField(label="Outcome", widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class NeedForm(forms.Form):
+class NeedForm(HardenedForm):
     school = forms.TypedChoiceField(label="School", coerce=int)
     area = forms.ChoiceField(label="Area of need", choices=Area.choices)
     severity = forms.TypedChoiceField(label="Severity", choices=Severity.choices, coerce=int, initial=2)
@@ -101,7 +102,7 @@ class NeedForm(forms.Form):
         self.fields["school"].choices = schools  # type: ignore[attr-defined]
 
 
-class OfferForm(forms.Form):
+class OfferForm(HardenedForm):
     school = forms.TypedChoiceField(label="School the support comes from", coerce=int)
     areas = forms.MultipleChoiceField(label="Areas of expertise", choices=Area.choices)
     phases = forms.MultipleChoiceField(

@@ -8,9 +8,10 @@ from django import forms
 from django.utils import timezone
 
 from partnerships.models import Activity, DesignationKind, RequestKind
+from schoolpartners.params import HardenedForm
 
 
-class GovukForm(forms.Form):
+class GovukForm(HardenedForm):
     """Adds GOV.UK Frontend classes to every widget; templates render it with partnerships/_form.html."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
+from schoolpartners.params import HardenedForm
 from support.models import SupportType
 
 
-class ActivityForm(forms.Form):
+class ActivityForm(HardenedForm):
     provider_urns = forms.CharField(
         label="Provider school URNs",
         required=False,
@@ -27,12 +28,12 @@ class ActivityForm(forms.Form):
         return [int(p) for p in parts]
 
 
-class PledgeForm(forms.Form):
+class PledgeForm(HardenedForm):
     academy_urn = forms.IntegerField(label="Pledging academy URN")
     supported_urn = forms.IntegerField(label="URN of the school it will support")
     pledge_date = forms.DateField(label="Date of the pledge", help_text="For example 2016-04-01")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class UploadForm(forms.Form):
+class UploadForm(HardenedForm):
     file = forms.FileField(label="CSV or XLSX file", help_text="Columns as in docs/support-import.md")

@@ -9,7 +9,6 @@ map a domain's own exceptions to a status (`EXTRA_PROBLEMS`).
 from ninja import NinjaAPI
 
 from schoolpartners.apikit import install
-from schoolpartners.params import JsonParser
 
 api = NinjaAPI(
     title="School Partners API",
@@ -22,7 +21,6 @@ api = NinjaAPI(
     ),
     docs_url="/docs",
     openapi_url="/openapi.json",
-    parser=JsonParser(),  # strings with control characters (NUL, BEL, ...) are refused: 422
 )
 
 from schools.api import measures_router  # noqa: E402

@@ -7,11 +7,12 @@ without control characters, no NUL byte anywhere in a request.
   annotate path and query integers with `Id` / `OptionalId` (422 beyond the bound).
 - `query_int(value, maximum=...)` reads an integer from a query string, `None` when absent, malformed or out
   of range (pages treat a bad value as absent).
-- `no_control_characters` is the validator of every text field of a form (`Hardened` adds it, and bounds
-  every integer field without one); `refuse_control_characters(data)` does the same for a JSON body (the API's
-  parser, `JsonParser`, which also refuses integers beyond 64 bits).
+- `no_control_characters` is the validator of every text field of a form (`HardenedForm` adds it, and bounds
+  every integer field without bounds of its own).
 - `RejectNul` middleware: a NUL byte in the path, a query parameter or a form field answers 400 before any
-  view runs (PostgreSQL text cannot hold NUL): a problem body on /api/, a GOV.UK page elsewhere.
+  view runs (PostgreSQL text cannot hold NUL): a problem body on /api/, a GOV.UK page elsewhere. A JSON body
+  sent to /api/ holding a string with control characters, an integer beyond 64 bits or an infinite number
+  answers 422 naming each field (`body_errors`), whatever the operation's schema.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from ninja import Field
-from ninja.errors import ValidationError as NinjaValidationError
-from ninja.parser import Parser
 
 from schoolpartners import errors
 
@@ -108,23 +107,12 @@ def _check(value: Any, loc: list[str | int], found: list[dict[str, Any]]) -> Non
             _check(item, [*loc, i], found)
 
 
-def body_errors(data: Any, loc: tuple[str, ...] = ("body", "payload")) -> list[dict[str, Any]]:
+def body_errors(data: Any, loc: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
     """Field errors (ninja's shape) for every value of a parsed JSON document no field accepts: strings with
     control characters, integers beyond 64 bits, infinite numbers."""
     found: list[dict[str, Any]] = []
     _check(data, list(loc), found)
     return found
-
-
-class JsonParser(Parser):
-    """The API's body parser: refuses (422, naming each field) what `body_errors` finds, before any schema."""
-
-    def parse_body(self, request: HttpRequest) -> Any:
-        data = json.loads(request.body)
-        errs = body_errors(data)
-        if errs:
-            raise NinjaValidationError(errs)
-        return data
 
 
 class Hardened:
@@ -171,7 +159,8 @@ def _has_nul(request: HttpRequest) -> bool:
 
 
 class RejectNul:
-    """Middleware: a NUL byte in the path, query string or form fields is a 400, never a database error."""
+    """Middleware: a NUL byte in the path, query string or form fields is a 400, never a database error; on
+    /api/ a JSON body holding what no field accepts (`body_errors`) is a 422 naming each field."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -179,14 +168,36 @@ class RejectNul:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
             return bad_request(request, NUL_MESSAGE)
+        if (
+            request.path.startswith("/api/")
+            and request.content_type in ("application/json", "")
+            and request.body
+        ):
+            try:
+                data = json.loads(request.body)
+            except ValueError:
+                data = None  # malformed JSON: the API answers it
+            errs = body_errors(data)
+            if errs:
+                return problem_response(errors.Invalid, _summary(errs), errs)
         return self.get_response(request)
+
+
+def _summary(errs: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errs)
+
+
+def problem_response(
+    cls: type[errors.DomainError], detail: str, errs: list[dict[str, Any]] | None = None
+) -> HttpResponse:
+    response = JsonResponse(errors.body(cls, detail, errs), status=cls.status)
+    response["Content-Type"] = "application/problem+json"
+    return response
 
 
 def bad_request(request: HttpRequest, detail: str) -> HttpResponse:
     """400: a problem body on /api/, the GOV.UK "problem with your request" page elsewhere."""
     if request.path.startswith("/api/"):
-        response = JsonResponse(errors.body(errors.BadRequest, detail), status=400)
-        response["Content-Type"] = "application/problem+json"
-        return response
+        return problem_response(errors.BadRequest, detail)
     html = render_to_string("400.html", {"detail": detail}, request=request)
     return HttpResponse(html, status=400)

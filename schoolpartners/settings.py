@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "schoolpartners.params.RejectNul",  # NUL in the path, query or form fields: 400 before any view
+    "schoolpartners.params.RejectNul",  # NUL in the query or form: 400; bad JSON values on /api/: 422
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -9,13 +9,28 @@ answered as problem bodies (schoolpartners/apikit.py): refused 403, missing 404,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from brokerage import queries, services
-from brokerage.models import MatchingRun, Proposal
+from brokerage.models import (
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    DAYS_MAX,
+    DAYS_MIN,
+    EXTRA_PLACES_MAX,
+    EXTRA_PLACES_MIN,
+    MAX_MILES_MAX,
+    MAX_MILES_MIN,
+    RADIUS_MAX,
+    RADIUS_MIN,
+    SEVERITY_MAX,
+    SEVERITY_MIN,
+    MatchingRun,
+    Proposal,
+)
 from schoolpartners.access import SIGNED_IN
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
@@ -38,9 +53,9 @@ class MatchingIn(Schema):
         None  # reference date: only offers available then take part (default today)
     )
     national: bool = True
-    max_radius: float | None = None
-    exclude_offers: list[int] = []
-    extra_capacity: dict[str, int] = {}
+    max_radius: float | None = Field(None, ge=RADIUS_MIN, le=RADIUS_MAX)
+    exclude_offers: list[Id] = []
+    extra_capacity: dict[str, Annotated[int, Field(ge=EXTRA_PLACES_MIN, le=EXTRA_PLACES_MAX)]] = {}
 
 
 class MatchingRunOut(Schema):
@@ -123,7 +138,7 @@ class DeploymentOut(Schema):
 
 class DeploymentIn(Schema):
     support_type: str | None = None
-    days: int | None = None
+    days: int | None = Field(None, ge=DAYS_MIN, le=DAYS_MAX)
     start: dt.date | None = None
     end: dt.date | None = None
     close_with_outcome: str | None = None  # closes the deployment with this outcome note
@@ -132,7 +147,7 @@ class DeploymentIn(Schema):
 class NeedIn(Schema):
     school: int
     area: str
-    severity: int = 2
+    severity: int = Field(2, ge=SEVERITY_MIN, le=SEVERITY_MAX)
     evidence: str = ""
 
 
@@ -141,8 +156,8 @@ class OfferIn(Schema):
     areas: list[str]
     phases: list[str]
     designation: str = ""
-    capacity: int | None = None
-    max_miles: float | None = None
+    capacity: int | None = Field(None, ge=CAPACITY_MIN, le=CAPACITY_MAX)
+    max_miles: float | None = Field(None, ge=MAX_MILES_MIN, le=MAX_MILES_MAX)
     available_from: dt.date | None = None
     available_to: dt.date | None = None
     as_system_leader: bool = False

@@ -237,7 +237,7 @@ class DesignationOut(Schema):
 class DesignationQuery(Schema):
     kind: Literal["", "nle", "lle", "sle", "nss", "teaching_hub", "sponsor"] = ""
     region: str = Field("", description="the school's region (exact, case-insensitive)")
-    urn: int | None = Field(None, description="the school's URN")
+    urn: OptionalId = Field(None, description="the school's URN")
 
 
 class DesignationIn(Schema):

@@ -207,7 +207,7 @@ def test_json_text_with_tabs_and_line_breaks_is_fine(client):
 
 
 # ------------------------------------------------------------------------------------------------ forms
-def _form_classes() -> list[type[forms.Form]]:
+def _form_classes() -> list[type[forms.BaseForm]]:
     import brokerage.forms
     import partnerships.forms
     import schools.forms

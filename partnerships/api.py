@@ -37,7 +37,7 @@ from partnerships.schemas import (
 from schoolpartners.access import PUBLIC_READ, SCOPED, SIGNED_IN
 from schoolpartners.apikit import Rows, operation, paginated
 from schoolpartners.errors import BadRequest, Conflict, Forbidden, NotFound
-from schoolpartners.params import Id
+from schoolpartners.params import Id, is_id
 from schools.models import School
 
 router = Router(tags=["partnerships"])
@@ -179,7 +179,7 @@ def mapping(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
     parts = [p for p in query.urns.replace(",", " ").split() if p]
-    if not all(p.isdigit() for p in parts):
+    if not all(is_id(p) for p in parts):
         raise BadRequest("urns must be comma-separated numbers")
     g = queries.grant_for([int(p) for p in parts][:100])
     return {

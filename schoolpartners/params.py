@@ -5,8 +5,8 @@ without control characters, no NUL byte anywhere in a request.
   refuse larger integers with a server error). Django URLs use the `<id:name>` converter (registered by
   `schoolpartners/urls.py`) instead of `<int:name>`: a larger number does not match (404). Ninja operations
   annotate path and query integers with `Id` / `OptionalId` (422 beyond the bound).
-- `query_int(value, maximum=...)` reads an integer from a query string, `None` when absent, malformed or out
-  of range (pages treat a bad value as absent).
+- `is_id(text)` instead of `str.isdigit()` before `int(text)`; `query_int(value, maximum=...)` reads an
+  integer from a query string, `None` when absent, malformed or out of range (pages treat it as absent).
 - `no_control_characters` is the validator of every text field of a form (`HardenedForm` adds it, and bounds
   every integer field without bounds of its own).
 - `RejectNul` middleware: a NUL byte in the path, a query parameter or a form field answers 400 before any
@@ -73,6 +73,15 @@ def query_int(value: str | None, *, minimum: int = 1, maximum: int = MAX_DB_INT)
     except ValueError:
         return None
     return number if minimum <= number <= maximum else None
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def is_id(text: str) -> bool:
+    """ASCII digits of a whole number a database column can hold (`str.isdigit` also accepts "²", which
+    `int()` refuses, and any length)."""
+    return bool(_DIGITS.fullmatch(text)) and int(text) <= MAX_DB_INT
 
 
 # ------------------------------------------------------------------------------------------------ text

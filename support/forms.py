@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from schoolpartners.params import HardenedForm
+from schoolpartners.params import HardenedForm, is_id
 from support.models import SupportType
 
 
@@ -23,7 +23,7 @@ class ActivityForm(HardenedForm):
     def clean_provider_urns(self) -> list[int]:
         text = self.cleaned_data.get("provider_urns") or ""
         parts = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
-        if any(not p.isdigit() for p in parts):
+        if any(not is_id(p) for p in parts):
             raise forms.ValidationError("Enter URNs (digits) separated by ';'")
         return [int(p) for p in parts]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -22,7 +21,7 @@ from django.db import transaction
 
 from audit.kinds import EventKind
 from audit.services import record
-from schoolpartners.params import CONTROL, MAX_DB_INT
+from schoolpartners.params import CONTROL, is_id
 from schoolpartners.types import Actor
 from schools.models import School
 from support.models import ConverterPledge, Source, SupportType, SurveyResponse
@@ -39,7 +38,6 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-_DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_DAYS = Decimal(10) ** 6  # days are stored with 7 digits, one after the point (the form's bound too)
 
 
@@ -125,11 +123,6 @@ def _check_header(header: list[str], kind: str, file: str) -> None:
         raise ImportFailed(file, "duplicate column", row=1, column=dup[0])
 
 
-def _is_id(text: str) -> bool:
-    """Digits (ASCII) of an id or URN a database column can hold."""
-    return bool(_DIGITS.fullmatch(text)) and int(text) <= MAX_DB_INT
-
-
 class _Row:
     def __init__(self, file: str, n: int, values: dict[str, str]):
         self.file, self.n, self.v = file, n, values
@@ -151,13 +144,13 @@ class _Row:
 
     def urn(self, col: str) -> int:
         t = self.required(col)
-        if not _is_id(t):
+        if not is_id(t):
             raise self.fail(col, "is not a URN (digits only)")
         return int(t)
 
     def urns(self, col: str) -> list[int]:
         parts = [p.strip() for p in self.text(col).replace(",", ";").split(";") if p.strip()]
-        if any(not _is_id(p) for p in parts):
+        if any(not is_id(p) for p in parts):
             raise self.fail(col, "is not a list of URNs separated by ';'")
         return [int(p) for p in parts]
 

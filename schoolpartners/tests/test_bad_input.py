@@ -16,7 +16,7 @@ from django.urls import URLPattern
 from accounts.tests.factories import UserFactory
 from schoolpartners import exports
 from schoolpartners.api import api
-from schoolpartners.params import MAX_DB_INT, BoundedIntConverter, HardenedForm, query_int
+from schoolpartners.params import MAX_DB_INT, BoundedIntConverter, HardenedForm, is_id, query_int
 from schoolpartners.tests.test_access import all_patterns
 from schools.tests.factories import PartnershipFactory, SchoolFactory
 
@@ -110,12 +110,27 @@ def test_every_integer_parameter_of_the_api_refuses_huge_numbers(client, value):
         "/trusts/?page=99999999999999999999&min_members=99999999999999999999",
         "/trusts/9223372036854775808/",
         "/schools/99999999999999999999/",
+        "/schools/{urn}/similar/?run=99999999999999999999",
+        "/evaluation/?run=99999999999999999999",
+        "/partnerships/grant/?grant=99999999999999999999",
+        "/partnerships/grant/?grant=%C2%B2",
+        "/partnerships/join/?school=99999999999999999999&trust=99999999999999999999",
+        "/api/partnerships/grant?urns=99999999999999999999",
+        "/api/partnerships/grant?urns=%C2%B2",
+        "/trusts/?min_members=99999999999999999999",
+        "/partnerships/issp/?urn=99999999999999999999",
+        "/api/partnerships/issp?urn=99999999999999999999&miles=5",
+        "/api/schools?q=99999999999999999999",
+        "/schools/?q=99999999999999999999",
+        "/api/schools?q=%C2%B2",
+        "/schools/?la=%C2%B2",
     ],
 )
 def test_reported_integer_overflows(client, url):
-    SchoolFactory()
+    school = SchoolFactory()
     PartnershipFactory()
-    response = _no_server_error(client, "get", url)
+    client.force_login(UserFactory(username="staffer", password=None, is_staff=True))
+    response = _no_server_error(client, "get", url.format(urn=school.urn))
     assert response.status_code in (200, 400, 404, 422)
 
 
@@ -127,6 +142,8 @@ def test_bounded_converter_and_query_int():
     assert query_int(str(MAX_DB_INT)) == MAX_DB_INT
     assert query_int(str(MAX_DB_INT + 1)) is None
     assert query_int("0") is None and query_int("x") is None and query_int(None) is None
+    assert is_id("0") and is_id(str(MAX_DB_INT))
+    assert not is_id(str(MAX_DB_INT + 1)) and not is_id("\u00b2") and not is_id("") and not is_id("-1")
 
 
 # ------------------------------------------------------------------------------------------------ NUL bytes

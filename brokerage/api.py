@@ -9,16 +9,32 @@ answered as problem bodies (schoolpartners/apikit.py): refused 403, missing 404,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from brokerage import queries, services
-from brokerage.models import MatchingRun, Proposal
+from brokerage.models import (
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    DAYS_MAX,
+    DAYS_MIN,
+    EXTRA_PLACES_MAX,
+    EXTRA_PLACES_MIN,
+    MAX_MILES_MAX,
+    MAX_MILES_MIN,
+    RADIUS_MAX,
+    RADIUS_MIN,
+    SEVERITY_MAX,
+    SEVERITY_MIN,
+    MatchingRun,
+    Proposal,
+)
 from schoolpartners.access import SIGNED_IN
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
+from schoolpartners.params import Id
 from schoolpartners.types import Actor
 
 router = Router(tags=["brokerage"])
@@ -37,9 +53,9 @@ class MatchingIn(Schema):
         None  # reference date: only offers available then take part (default today)
     )
     national: bool = True
-    max_radius: float | None = None
-    exclude_offers: list[int] = []
-    extra_capacity: dict[str, int] = {}
+    max_radius: float | None = Field(None, ge=RADIUS_MIN, le=RADIUS_MAX)
+    exclude_offers: list[Id] = []
+    extra_capacity: dict[str, Annotated[int, Field(ge=EXTRA_PLACES_MIN, le=EXTRA_PLACES_MAX)]] = {}
 
 
 class MatchingRunOut(Schema):
@@ -122,7 +138,7 @@ class DeploymentOut(Schema):
 
 class DeploymentIn(Schema):
     support_type: str | None = None
-    days: int | None = None
+    days: int | None = Field(None, ge=DAYS_MIN, le=DAYS_MAX)
     start: dt.date | None = None
     end: dt.date | None = None
     close_with_outcome: str | None = None  # closes the deployment with this outcome note
@@ -131,7 +147,7 @@ class DeploymentIn(Schema):
 class NeedIn(Schema):
     school: int
     area: str
-    severity: int = 2
+    severity: int = Field(2, ge=SEVERITY_MIN, le=SEVERITY_MAX)
     evidence: str = ""
 
 
@@ -140,8 +156,8 @@ class OfferIn(Schema):
     areas: list[str]
     phases: list[str]
     designation: str = ""
-    capacity: int | None = None
-    max_miles: float | None = None
+    capacity: int | None = Field(None, ge=CAPACITY_MIN, le=CAPACITY_MAX)
+    max_miles: float | None = Field(None, ge=MAX_MILES_MIN, le=MAX_MILES_MAX)
     available_from: dt.date | None = None
     available_to: dt.date | None = None
     as_system_leader: bool = False
@@ -223,7 +239,7 @@ def list_matchings(request: HttpRequest) -> list[dict[str, Any]]:
         problems=(404,),
     ),
 )
-def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def get_matching(request: HttpRequest, run_id: Id) -> dict[str, Any]:
     run = MatchingRun.objects.filter(pk=run_id).first()
     if run is None or not queries.can_view_run(request.user, run):
         raise NotFound("Not found")
@@ -247,7 +263,7 @@ def get_matching(request: HttpRequest, run_id: int) -> dict[str, Any]:
         write=True,
     ),
 )
-def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> list[dict[str, int]]:
+def send_proposals(request: HttpRequest, run_id: Id, payload: ProposalsIn) -> list[dict[str, int]]:
     run = MatchingRun.objects.get(pk=run_id)
     return [{"id": p.pk} for p in services.send_proposals(request.user, run, payload.result_ids)]
 
@@ -262,7 +278,7 @@ def send_proposals(request: HttpRequest, run_id: int, payload: ProposalsIn) -> l
         problems=(404,),
     ),
 )
-def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
+def run_proposals(request: HttpRequest, run_id: Id) -> list[dict[str, Any]]:
     run = MatchingRun.objects.filter(pk=run_id).first()
     if run is None or not queries.can_view_run(request.user, run):
         raise NotFound("Not found")
@@ -279,7 +295,7 @@ def run_proposals(request: HttpRequest, run_id: int) -> list[dict[str, Any]]:
         problems=(404,),
     ),
 )
-def get_proposal(request: HttpRequest, proposal_id: int) -> dict[str, Any]:
+def get_proposal(request: HttpRequest, proposal_id: Id) -> dict[str, Any]:
     rows = (
         [r for r in queries.proposal_rows(request.user) if r["id"] == proposal_id]
         if _signed_in(request)
@@ -317,7 +333,7 @@ def list_proposals(request: HttpRequest) -> list[dict[str, Any]]:
         write=True,
     ),
 )
-def respond(request: HttpRequest, proposal_id: int, payload: RespondIn) -> dict[str, Any]:
+def respond(request: HttpRequest, proposal_id: Id, payload: RespondIn) -> dict[str, Any]:
     p = services.respond(request.user, proposal_id, payload.side, payload.accept)  # full offer: 409
     return next(r for r in queries.proposal_rows(request.user) if r["id"] == p.pk)
 
@@ -353,7 +369,7 @@ def _deployment_out(user: Actor, deployment_id: int) -> dict[str, Any]:
         problems=(404,),
     ),
 )
-def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
+def get_deployment(request: HttpRequest, deployment_id: Id) -> dict[str, Any]:
     if not _signed_in(request) or not queries.deployments_for(request.user).filter(pk=deployment_id).exists():
         raise NotFound("Not found")
     return _deployment_out(request.user, deployment_id)
@@ -371,7 +387,7 @@ def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
         write=True,
     ),
 )
-def update_deployment(request: HttpRequest, deployment_id: int, payload: DeploymentIn) -> dict[str, Any]:
+def update_deployment(request: HttpRequest, deployment_id: Id, payload: DeploymentIn) -> dict[str, Any]:
     data = payload.dict()
     outcome = data.pop("close_with_outcome")
     if any(v is not None for v in data.values()):

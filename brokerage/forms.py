@@ -6,7 +6,23 @@ from typing import Any
 
 from django import forms
 
-from brokerage.models import Area, Designation, Severity, SupportType
+from brokerage.models import (
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    DAYS_MAX,
+    DAYS_MIN,
+    EXTRA_PLACES_MAX,
+    EXTRA_PLACES_MIN,
+    MAX_MILES_MAX,
+    MAX_MILES_MIN,
+    RADIUS_MAX,
+    RADIUS_MIN,
+    Area,
+    Designation,
+    Severity,
+    SupportType,
+)
+from schoolpartners.params import MAX_DB_INT, HardenedForm
 
 TRUST_RULES = [
     ("none", "No trust rule"),
@@ -15,14 +31,14 @@ TRUST_RULES = [
 ]
 
 
-class MatchingForm(forms.Form):
+class MatchingForm(HardenedForm):
     region = forms.ChoiceField(label="Region")
     trust_rule = forms.ChoiceField(label="Trust rule", choices=TRUST_RULES, initial="none")
     max_radius = forms.FloatField(
         label="What if: largest radius of the ladder (miles)",
         required=False,
-        min_value=1,
-        max_value=400,
+        min_value=RADIUS_MIN,
+        max_value=RADIUS_MAX,
         help_text="Leave empty for the standard ladder 25, 50, 75 miles then national.",
     )
     support_from = forms.DateField(
@@ -47,7 +63,10 @@ class MatchingForm(forms.Form):
     def clean_exclude_offers(self) -> list[int]:
         raw = self.cleaned_data.get("exclude_offers") or ""
         try:
-            return [int(x) for x in raw.replace(" ", "").split(",") if x]
+            offers = [int(x) for x in raw.replace(" ", "").split(",") if x]
+            if any(not 1 <= o <= MAX_DB_INT for o in offers):
+                raise ValueError(raw)
+            return offers
         except ValueError as exc:
             raise forms.ValidationError("Enter offer numbers separated by commas") from exc
 
@@ -58,9 +77,13 @@ class MatchingForm(forms.Form):
             for part in raw.replace(" ", "").split(","):
                 if part:
                     k, v = part.split(":")
+                    if not 1 <= int(k) <= MAX_DB_INT or not EXTRA_PLACES_MIN <= int(v) <= EXTRA_PLACES_MAX:
+                        raise ValueError(part)
                     out[str(int(k))] = int(v)
         except ValueError as exc:
-            raise forms.ValidationError("Enter offer:places pairs, e.g. 12:1, 15:2") from exc
+            raise forms.ValidationError(
+                f"Enter offer:places pairs, e.g. 12:1, 15:2 (places {EXTRA_PLACES_MIN} to {EXTRA_PLACES_MAX})"
+            ) from exc
         return out
 
     def options(self) -> dict[str, Any]:
@@ -77,18 +100,18 @@ class MatchingForm(forms.Form):
         return opts
 
 
-class DeploymentForm(forms.Form):
+class DeploymentForm(HardenedForm):
     support_type = forms.ChoiceField(label="Type of support", choices=SupportType.choices)
-    days = forms.IntegerField(label="Days of support", required=False, min_value=0, max_value=365)
+    days = forms.IntegerField(label="Days of support", required=False, min_value=DAYS_MIN, max_value=DAYS_MAX)
     start = forms.DateField(label="Start date (YYYY-MM-DD)", required=False)
     end = forms.DateField(label="End date (YYYY-MM-DD)", required=False)
 
 
-class CloseForm(forms.Form):
+class CloseForm(HardenedForm):
     outcome = forms.CharField(label="Outcome", widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class NeedForm(forms.Form):
+class NeedForm(HardenedForm):
     school = forms.TypedChoiceField(label="School", coerce=int)
     area = forms.ChoiceField(label="Area of need", choices=Area.choices)
     severity = forms.TypedChoiceField(label="Severity", choices=Severity.choices, coerce=int, initial=2)
@@ -101,7 +124,7 @@ class NeedForm(forms.Form):
         self.fields["school"].choices = schools  # type: ignore[attr-defined]
 
 
-class OfferForm(forms.Form):
+class OfferForm(HardenedForm):
     school = forms.TypedChoiceField(label="School the support comes from", coerce=int)
     areas = forms.MultipleChoiceField(label="Areas of expertise", choices=Area.choices)
     phases = forms.MultipleChoiceField(
@@ -109,10 +132,16 @@ class OfferForm(forms.Form):
     )
     designation = forms.ChoiceField(label="Designation", choices=Designation.choices, required=False)
     capacity = forms.IntegerField(
-        label="Capacity (schools at a time; empty for the default)", required=False, min_value=1, max_value=20
+        label="Capacity (schools at a time; empty for the default)",
+        required=False,
+        min_value=CAPACITY_MIN,
+        max_value=CAPACITY_MAX,
     )
     max_miles = forms.FloatField(
-        label="Maximum travel distance in miles (empty for no limit)", required=False, min_value=1
+        label="Maximum travel distance in miles (empty for no limit)",
+        required=False,
+        min_value=MAX_MILES_MIN,
+        max_value=MAX_MILES_MAX,
     )
     available_from = forms.DateField(label="Available from (YYYY-MM-DD)", required=False)
     available_to = forms.DateField(label="Available until (YYYY-MM-DD)", required=False)

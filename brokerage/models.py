@@ -34,6 +34,16 @@ class Severity(models.IntegerChoices):
     HIGH = 3, "High"
 
 
+# Bounds of what a user may enter, shared by the forms (brokerage/forms.py) and the API schemas
+# (brokerage/api.py): one validation, a form error on pages, 422 on the API, never a database error.
+SEVERITY_MIN, SEVERITY_MAX = min(Severity.values), max(Severity.values)
+CAPACITY_MIN, CAPACITY_MAX = 1, 20  # schools an offer supports at a time
+MAX_MILES_MIN, MAX_MILES_MAX = 1, 1000  # an offer's furthest travel distance (Great Britain fits in 1000)
+RADIUS_MIN, RADIUS_MAX = 1, 400  # a matching run's largest radius ("what if")
+DAYS_MIN, DAYS_MAX = 0, 365  # days of support of a deployment
+EXTRA_PLACES_MIN, EXTRA_PLACES_MAX = -CAPACITY_MAX, CAPACITY_MAX  # a "what if" change of an offer's capacity
+
+
 class Need(models.Model):
     class Source(models.TextChoices):
         DATA = "data", "Identified from data"

@@ -6,18 +6,18 @@ app_name = "brokerage"
 
 urlpatterns = [
     path("brokerage/", views.home, name="home"),
-    path("brokerage/runs/<int:run_id>/", views.run_detail, name="run"),
-    path("brokerage/runs/<int:run_id>/send/", views.send, name="send"),
+    path("brokerage/runs/<id:run_id>/", views.run_detail, name="run"),
+    path("brokerage/runs/<id:run_id>/send/", views.send, name="send"),
     re_path(
         r"^brokerage/runs/(?P<run_id>[0-9]+)/(?P<table>results|coldspots-la|coldspots-region)\.(?P<fmt>csv|xlsx)$",
         views.run_export,
         name="run-export",
     ),
     path("brokerage/proposals/", views.proposals, name="proposals"),
-    path("brokerage/proposals/<int:proposal_id>/respond/", views.respond, name="respond"),
+    path("brokerage/proposals/<id:proposal_id>/respond/", views.respond, name="respond"),
     re_path(r"^brokerage/proposals\.(?P<fmt>csv|xlsx)$", views.proposals_export, name="proposals-export"),
     path("brokerage/deployments/", views.deployments, name="deployments"),
-    path("brokerage/deployments/<int:deployment_id>/", views.deployment_detail, name="deployment"),
+    path("brokerage/deployments/<id:deployment_id>/", views.deployment_detail, name="deployment"),
     re_path(
         r"^brokerage/deployments\.(?P<fmt>csv|xlsx)$", views.deployments_export, name="deployments-export"
     ),

@@ -18,6 +18,7 @@ from brokerage.forms import CloseForm, DeploymentForm, MatchingForm, NeedForm, O
 from brokerage.models import Deployment, MatchingRun, Offer, Proposal
 from schoolpartners.access import public_read, signed_in
 from schoolpartners.exports import Column, export_response
+from schoolpartners.params import is_id
 from schools.models import School
 
 RESULT_COLUMNS = [
@@ -171,7 +172,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def send(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_denied(request, run_id)
-    ids = [int(x) for x in request.POST.getlist("result") if x.isdigit()]
+    ids = [int(x) for x in request.POST.getlist("result") if is_id(x)]
     sent = services.send_proposals(request.user, run, ids)
     messages.success(request, f"{len(sent)} proposal{'s' if len(sent) != 1 else ''} sent.")
     return redirect("brokerage:run", run_id=run.pk)
@@ -310,7 +311,7 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
         )
         all_schools = [(s.urn, s.name) for s in base.distinct()]
         urn_text = request.POST.get("leader_school", "")
-        if urn_text.isdigit() and School.objects.filter(urn=int(urn_text)).exists():
+        if is_id(urn_text) and School.objects.filter(urn=int(urn_text)).exists():
             s = School.objects.get(urn=int(urn_text))
             all_schools = [*all_schools, (s.urn, s.name)]
             post["offer-school"] = str(s.urn)

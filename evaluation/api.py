@@ -18,6 +18,7 @@ from evaluation.models import EvaluationRun
 from schoolpartners.access import PUBLIC_READ
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
+from schoolpartners.params import Id, OptionalId
 
 router = Router(tags=["what works"])
 
@@ -115,7 +116,7 @@ def _run(run: int | None) -> EvaluationRun:
         problems=(404,),
     ),
 )
-def current(request: HttpRequest, run: int | None = None) -> dict[str, Any]:
+def current(request: HttpRequest, run: OptionalId = None) -> dict[str, Any]:
     r = _run(run)
     return _run_out(r)
 
@@ -132,7 +133,7 @@ def current(request: HttpRequest, run: int | None = None) -> dict[str, Any]:
     ),
 )
 def effects(
-    request: HttpRequest, event_type: str = "conversion", measure: str | None = None, run: int | None = None
+    request: HttpRequest, event_type: str = "conversion", measure: str | None = None, run: OptionalId = None
 ) -> dict[str, Any]:
     r = _run(run)
     rows = queries.effect_rows(r, event_type, measure)
@@ -154,7 +155,7 @@ def effects(
         problems=(404,),
     ),
 )
-def before_after(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
+def before_after(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
     r = _run(run)
     evs = queries.school_events(urn, r)
     return {

@@ -37,6 +37,7 @@ from partnerships.schemas import (
 from schoolpartners.access import PUBLIC_READ, SCOPED, SIGNED_IN
 from schoolpartners.apikit import Rows, operation, paginated
 from schoolpartners.errors import BadRequest, Conflict, Forbidden, NotFound
+from schoolpartners.params import Id, is_id
 from schools.models import School
 
 router = Router(tags=["partnerships"])
@@ -112,7 +113,7 @@ def _aggregate_or_404(trust_id: int) -> TrustAggregate:
         problems=(404,),
     ),
 )
-def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
+def trust_detail(request: HttpRequest, trust_id: Id) -> dict[str, Any]:
     a = _aggregate_or_404(trust_id)
     return {
         **_row(a),
@@ -146,7 +147,7 @@ def trust_detail(request: HttpRequest, trust_id: int) -> dict[str, Any]:
         problems=(404,),
     ),
 )
-def trust_members(request: HttpRequest, trust_id: int) -> list[dict[str, Any]]:
+def trust_members(request: HttpRequest, trust_id: Id) -> list[dict[str, Any]]:
     return _aggregate_or_404(trust_id).member_rows
 
 
@@ -178,7 +179,7 @@ def mapping(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def grant(request: HttpRequest, query: Query[GrantQuery]) -> Any:
     parts = [p for p in query.urns.replace(",", " ").split() if p]
-    if not all(p.isdigit() for p in parts):
+    if not all(is_id(p) for p in parts):
         raise BadRequest("urns must be comma-separated numbers")
     g = queries.grant_for([int(p) for p in parts][:100])
     return {
@@ -297,7 +298,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
         problems=(404,),
     ),
 )
-def get_request(request: HttpRequest, request_id: int) -> Any:
+def get_request(request: HttpRequest, request_id: Id) -> Any:
     req = PartnershipRequest.objects.filter(pk=request_id).first()
     if req is None or not request.user.is_authenticated or not queries.can_view_request(request.user, req):
         raise NotFound("Not found")
@@ -364,7 +365,7 @@ def post_request(request: HttpRequest, body: RequestIn) -> Any:
         write=True,
     ),
 )
-def post_step(request: HttpRequest, request_id: int, body: DecisionIn) -> Any:
+def post_step(request: HttpRequest, request_id: Id, body: DecisionIn) -> Any:
     if body.step == "trust":
         return _run(services.trust_consent, request.user, request_id, body.approve, body.reason)
     if body.step == "region":

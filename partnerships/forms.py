@@ -8,9 +8,10 @@ from django import forms
 from django.utils import timezone
 
 from partnerships.models import Activity, DesignationKind, RequestKind
+from schoolpartners.params import HardenedForm, is_id
 
 
-class GovukForm(forms.Form):
+class GovukForm(HardenedForm):
     """Adds GOV.UK Frontend classes to every widget; templates render it with partnerships/_form.html."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -88,7 +89,7 @@ class FormPartnershipForm(GovukForm):
 
     def clean_others(self) -> list[int]:
         parts = [p for p in self.cleaned_data["others"].replace(",", " ").split() if p]
-        if not parts or not all(p.isdigit() for p in parts):
+        if not parts or not all(is_id(p) for p in parts):
             raise forms.ValidationError("Enter the URNs of the other schools, as numbers")
         return [int(p) for p in parts]
 
@@ -164,7 +165,7 @@ class RegisterForm(GovukForm):
 
     def clean_urns(self) -> list[int]:
         parts = [p for p in self.cleaned_data["urns"].replace(",", " ").split() if p]
-        if not parts or not all(p.isdigit() for p in parts):
+        if not parts or not all(is_id(p) for p in parts):
             raise forms.ValidationError("Enter URNs as numbers")
         return sorted({int(p) for p in parts})
 
@@ -202,7 +203,7 @@ class GrantForm(GovukForm):
 
     def clean_urns(self) -> list[int]:
         parts = [p for p in self.cleaned_data["urns"].replace(",", " ").split() if p]
-        if not parts or not all(p.isdigit() for p in parts):
+        if not parts or not all(is_id(p) for p in parts):
             raise forms.ValidationError("Enter URNs as numbers")
         return [int(p) for p in parts][:100]
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from partnerships.models import Membership, Partnership, PartnershipResult
 from partnerships.services import sync_mat_seats
+from schoolpartners.params import is_id
 from schools.importers import db
 from schools.importers.common import academic_year_end, clip, known_schools, reject_unknown, strip
 from schools.importers.reading import CODES, Source, numbers, read_csv
@@ -91,7 +92,7 @@ def prepare_mat(src: Source, ctx: Ctx) -> Writer:
     members = []
     for i, (t, lst) in enumerate(zip(tid, strip(df["INSTITUTIONS_INMAT"]), strict=True)):
         for part in [p.strip() for p in lst.split(";") if p.strip()]:
-            if not part.isdigit():
+            if not is_id(part):
                 raise table.error(i, "INSTITUTIONS_INMAT", f"URN list item {part!r} is not a whole number")
             members.append((t, int(part)))
     mem = pd.DataFrame(members, columns=["external_id", "school_id"]).drop_duplicates()

@@ -7,6 +7,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from schoolpartners.params import OptionalCount, OptionalId
+
 
 class TrustRow(Schema):
     id: int
@@ -188,8 +190,8 @@ class CompareQuery(Schema):
     region: str = ""
     phase: str = ""
     compactness: str = ""
-    min_members: int | None = None
-    max_members: int | None = None
+    min_members: OptionalCount = None
+    max_members: OptionalCount = None
     sort: Literal[
         "name", "members", "pupils", "region", "phase", "ks2", "ks4", "compactness", "max_pair", "las"
     ] = "members"
@@ -211,7 +213,7 @@ class IsspQuery(Schema):
     la: str = ""
     region: str = ""
     postcode: str = ""
-    urn: int | None = None
+    urn: OptionalId = None
     miles: float | None = Field(None, ge=0, le=500)
 
 
@@ -235,7 +237,7 @@ class DesignationOut(Schema):
 class DesignationQuery(Schema):
     kind: Literal["", "nle", "lle", "sle", "nss", "teaching_hub", "sponsor"] = ""
     region: str = Field("", description="the school's region (exact, case-insensitive)")
-    urn: int | None = Field(None, description="the school's URN")
+    urn: OptionalId = Field(None, description="the school's URN")
 
 
 class DesignationIn(Schema):

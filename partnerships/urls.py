@@ -7,7 +7,7 @@ app_name = "partnerships"
 urlpatterns = [
     path("trusts/", views.compare, name="compare"),
     re_path(r"^trusts/export\.(?P<fmt>csv|xlsx)$", views.compare_export, name="compare-export"),
-    path("trusts/<int:pk>/", views.trust, name="trust"),
+    path("trusts/<id:pk>/", views.trust, name="trust"),
     re_path(
         r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance|dfe)\.(?P<fmt>csv|xlsx)$",
         views.trust_export,
@@ -20,7 +20,7 @@ urlpatterns = [
     path("partnerships/requests/", views.requests_list, name="requests"),
     re_path(r"^partnerships/requests\.(?P<fmt>csv|xlsx)$", views.requests_export, name="requests-export"),
     path("partnerships/requests/new/", views.join, name="join"),
-    path("partnerships/requests/<int:pk>/", views.request_detail, name="request"),
+    path("partnerships/requests/<id:pk>/", views.request_detail, name="request"),
     re_path(
         r"^partnerships/requests/(?P<pk>[0-9]+)/(?P<step>trust|region|school)/$",
         views.request_decide,

@@ -6,7 +6,9 @@ Every table in the service offers CSV and XLSX links built on this module::
     return export_response(rows, columns, "schools", fmt)   # fmt is "csv" or "xlsx"
 
 `rows` may be any iterable (a generator over a queryset `.iterator()` keeps memory flat for big exports).
-A column may take its value with `get` (a callable on the row) instead of the row key.
+A column may take its value with `get` (a callable on the row) instead of the row key. Text is defused (a
+cell starting like a formula is prefixed with `'`) and cleaned of control characters XLSX cannot hold, so no
+stored text can break an export.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 (so an XLSX file) cannot hold: openpyxl raises IllegalCharacterError on them.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without the characters a spreadsheet cannot hold (control characters but tab and line breaks)."""
+    return _ILLEGAL.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ def _cell(value: Any) -> Any:
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             return value.replace(tzinfo=None)
         return value
-    text = str(value)
+    text = clean_text(str(value))  # before the formula check: "\x07=1+1" must not become "=1+1"
     # A text cell starting like a formula is prefixed so spreadsheet programs do not evaluate it.
     if text.startswith(_FORMULA_START):
         return "'" + text
@@ -107,7 +116,7 @@ def xlsx_bytes(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, sheet: str =
     bold = Font(bold=True)
     header = []
     for c in columns:
-        cell = WriteOnlyCell(ws, value=c.label)
+        cell = WriteOnlyCell(ws, value=clean_text(c.label))
         cell.font = bold
         header.append(cell)
     ws.append(header)

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "schoolpartners.middleware.ResponseHeadersMiddleware",  # Permissions-Policy; Cache-Control when signed in
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "schoolpartners.params.RejectNul",  # NUL in the query or form: 400; bad JSON values on /api/: 422
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -1,8 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from schoolpartners.api import api
 from schoolpartners.health import healthz, readyz
+from schoolpartners.params import BoundedIntConverter
+
+register_converter(BoundedIntConverter, "id")  # before the domains' URLs: `<id:pk>`, an int up to 2^63 - 1
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -16,6 +16,7 @@ from ninja import Query, Router
 from schoolpartners.access import PUBLIC_READ
 from schoolpartners.apikit import Rows, operation, paginated
 from schoolpartners.errors import Invalid, NotFound
+from schoolpartners.params import Id, OptionalId
 from schools import queries
 from schools.measures import HEADLINE, MEASURES, academic_year_label
 from schools.models import School
@@ -71,7 +72,7 @@ def list_schools(request: HttpRequest, filters: Query[SchoolSearchQuery]) -> Row
         problems=(404,),
     ),
 )
-def school_detail(request: HttpRequest, urn: int) -> dict[str, Any]:
+def school_detail(request: HttpRequest, urn: Id) -> dict[str, Any]:
     detail = queries.school_detail(urn)
     if detail is None:
         raise NotFound(f"No school with URN {urn}")
@@ -147,7 +148,7 @@ def school_detail(request: HttpRequest, urn: int) -> dict[str, Any]:
     ),
 )
 def school_results(
-    request: HttpRequest, urn: int, year: int | None = None, key_stage: int | None = None
+    request: HttpRequest, urn: Id, year: OptionalId = None, key_stage: OptionalId = None
 ) -> dict[str, Any]:
     if key_stage is not None and key_stage not in (2, 4):
         raise Invalid("key_stage must be 2 or 4", field="key_stage", loc=("query",))

@@ -6,13 +6,14 @@ from typing import Any
 
 from django import forms
 
+from schoolpartners.params import HardenedForm
 from schools.queries import SORTS, SearchParams, filter_options, search_measure_columns
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
 
 
-class SearchForm(forms.Form):
+class SearchForm(HardenedForm):
     q = forms.CharField(required=False, max_length=200, label="School name, URN, LAESTAB, postcode or town")
     phase = forms.ChoiceField(required=False, label="Phase")
     type = forms.ChoiceField(required=False, label="Establishment type")

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import CharField, F, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from schoolpartners.params import is_id
 from schoolpartners.regions import english_region
 from schools.history import LinkedSchool, link_chain
 from schools.measures import MEASURES
@@ -80,7 +81,7 @@ def query_filter(q: str) -> Q:
     if not text:
         return Q()
     upper = text.upper()
-    if text.isdigit():
+    if is_id(text):
         number = int(text)
         if len(text) == 7:
             return Q(laestab=number) | Q(urn=number)
@@ -137,7 +138,7 @@ def filter_schools(params: SearchParams) -> QuerySet[School]:
     if params.la:
         qs = (
             qs.filter(la_name__iexact=params.la)
-            if not params.la.isdigit()
+            if not is_id(params.la)
             else qs.filter(la_code=int(params.la))
         )
     if params.region:

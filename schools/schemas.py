@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field, field_validator
 
+from schoolpartners.params import OptionalId
 from schools.models import Phase, Status
 from schools.queries import SORTS
 
@@ -28,7 +29,7 @@ class SchoolSearchQuery(Schema):
     )
     status: Status | None = Field(None, description="Register status")
     ofsted: str = Field("", max_length=40, description="Latest Ofsted judgement (exact, e.g. 'Good')")
-    trust: int | None = Field(None, ge=1, description="Partnership (trust) id: current members only")
+    trust: OptionalId = Field(None, description="Partnership (trust) id: current members only")
     la: str = Field("", max_length=100, description="Local authority name or 3-digit code")
     region: str = Field("", max_length=100, description="Region name")
     sort: str = Field("name", description=f"Sort key, one of: {', '.join(SORT_CHOICES)}")

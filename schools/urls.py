@@ -8,7 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("schools/", views.search, name="search"),
     re_path(r"^schools/export\.(?P<fmt>csv|xlsx)$", views.search_export, name="search-export"),
-    path("schools/<int:urn>/", views.school_detail, name="detail"),
+    path("schools/<id:urn>/", views.school_detail, name="detail"),
     re_path(
         r"^schools/(?P<urn>[0-9]+)/(?P<table>results|census|inspections|trusts|links)\.(?P<fmt>csv|xlsx)$",
         views.school_export,

@@ -17,6 +17,7 @@ from ninja import Router, Schema
 from schoolpartners.access import PUBLIC_READ
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
+from schoolpartners.params import Id, OptionalId
 from similarity import queries
 from similarity.models import SchoolSimilarity, SimilarityRun
 
@@ -172,7 +173,7 @@ RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default:
         problems=(404,),
     ),
 )
-def family(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
+def family(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
     features = [f for f, _ in (r.method or {}).get("features", [])]
     members = [
@@ -210,7 +211,7 @@ def family(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, 
         problems=(404,),
     ),
 )
-def partner(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
+def partner(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
     return {"run": queries.run_info(r), "urn": urn, **queries.partner_info(sim, r)}
 
@@ -230,7 +231,7 @@ def partner(request: HttpRequest, urn: int, run: int | None = None) -> dict[str,
         problems=(404,),
     ),
 )
-def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
+def challenge_pairs(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
     return {"run": queries.run_info(r), "urn": urn, "pairs": queries.pair_rows(sim)}
 
@@ -250,7 +251,7 @@ def challenge_pairs(request: HttpRequest, urn: int, run: int | None = None) -> d
         problems=(404,),
     ),
 )
-def strengths(request: HttpRequest, urn: int, run: int | None = None) -> dict[str, Any]:
+def strengths(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
     r, sim = _lookup(urn, run)
     return {"run": queries.run_info(r), "urn": urn, "strengths": queries.strength_rows(sim)}
 
@@ -271,10 +272,10 @@ def strengths(request: HttpRequest, urn: int, run: int | None = None) -> dict[st
 )
 def coverage(
     request: HttpRequest,
-    run: int | None = None,
+    run: OptionalId = None,
     phase: str | None = None,
     region: str | None = None,
-    radius: int | None = None,
+    radius: OptionalId = None,
     robust: bool | None = None,
 ) -> dict[str, Any]:
     r = _run(run)

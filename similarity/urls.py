@@ -5,7 +5,7 @@ from similarity import views
 app_name = "similarity"
 
 urlpatterns = [
-    path("schools/<int:urn>/similar/", views.school_similar, name="school"),
+    path("schools/<id:urn>/similar/", views.school_similar, name="school"),
     re_path(
         r"^schools/(?P<urn>[0-9]+)/similar/(?P<table>family|strengths|pairs)\.(?P<fmt>csv|xlsx)$",
         views.school_export,

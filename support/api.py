@@ -33,6 +33,7 @@ from partnerships.models import Membership
 from schoolpartners.access import PUBLIC_READ, SIGNED_IN, STAFF
 from schoolpartners.apikit import Problem, Rows, operation, paginated
 from schoolpartners.errors import Conflict, DomainError, Invalid, TooLarge
+from schoolpartners.params import OptionalId
 from schoolpartners.uploads import megabytes
 from support import queries, services
 from support.importer import KINDS, ImportFailed, check_archive, import_file, should_run_as_job
@@ -71,11 +72,11 @@ class ActivityOut(Schema):
 
 
 class ActivityQuery(Schema):
-    provider: int | None = Field(None, description="URN of a provider school")
-    recipient: int | None = Field(None, description="URN of the recipient school")
+    provider: OptionalId = Field(None, description="URN of a provider school")
+    recipient: OptionalId = Field(None, description="URN of the recipient school")
     type: SupportType | None = Field(None, description="support type code")
     region: str = Field("", description="region of the recipient school (case-insensitive)")
-    trust: int | None = Field(
+    trust: OptionalId = Field(
         None, description="partnership id: activities a current member gave or received"
     )
 
@@ -107,8 +108,8 @@ class PledgeOut(Schema):
 
 
 class PledgeQuery(Schema):
-    academy: int | None = Field(None, description="URN of the pledging academy")
-    supported: int | None = Field(None, description="URN of the school pledged support")
+    academy: OptionalId = Field(None, description="URN of the pledging academy")
+    supported: OptionalId = Field(None, description="URN of the school pledged support")
     region: str = Field("", description="region of the academy (case-insensitive)")
     trust: str = Field("", description="name of the academy's trust (case-insensitive); 'No trust' for none")
     delivered: bool | None = None

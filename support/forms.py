@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
+from schoolpartners.params import HardenedForm, is_id
 from support.models import SupportType
 
 
-class ActivityForm(forms.Form):
+class ActivityForm(HardenedForm):
     provider_urns = forms.CharField(
         label="Provider school URNs",
         required=False,
@@ -22,17 +23,17 @@ class ActivityForm(forms.Form):
     def clean_provider_urns(self) -> list[int]:
         text = self.cleaned_data.get("provider_urns") or ""
         parts = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
-        if any(not p.isdigit() for p in parts):
+        if any(not is_id(p) for p in parts):
             raise forms.ValidationError("Enter URNs (digits) separated by ';'")
         return [int(p) for p in parts]
 
 
-class PledgeForm(forms.Form):
+class PledgeForm(HardenedForm):
     academy_urn = forms.IntegerField(label="Pledging academy URN")
     supported_urn = forms.IntegerField(label="URN of the school it will support")
     pledge_date = forms.DateField(label="Date of the pledge", help_text="For example 2016-04-01")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class UploadForm(forms.Form):
+class UploadForm(HardenedForm):
     file = forms.FileField(label="CSV or XLSX file", help_text="Columns as in docs/support-import.md")

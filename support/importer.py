@@ -22,6 +22,7 @@ from django.db import transaction
 
 from audit.kinds import EventKind
 from audit.services import record
+from schoolpartners.params import CONTROL, is_id
 from schoolpartners.types import Actor
 from schools.models import School
 from support.models import ConverterPledge, Source, SupportType, SurveyResponse
@@ -41,6 +42,9 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "pledges": (("academy_urn", "supported_urn", "pledge_date"), ("note",)),
     "survey": (("urn", "survey_year", "supports_others"), ("support_types", "supported_before_conversion")),
 }
+
+
+MAX_DAYS = Decimal(10) ** 6  # days are stored with 7 digits, one after the point (the form's bound too)
 
 
 class ImportFailed(Exception):
@@ -204,7 +208,10 @@ class _Row:
         return ImportFailed(self.file, msg, row=self.n, column=col, value=self.v.get(col, ""))
 
     def text(self, col: str) -> str:
-        return (self.v.get(col) or "").strip()
+        value = (self.v.get(col) or "").strip()
+        if CONTROL.search(value):
+            raise self.fail(col, "contains control characters (such as NUL); remove them")
+        return value
 
     def required(self, col: str) -> str:
         t = self.text(col)
@@ -214,13 +221,13 @@ class _Row:
 
     def urn(self, col: str) -> int:
         t = self.required(col)
-        if not t.isdigit():
+        if not is_id(t):
             raise self.fail(col, "is not a URN (digits only)")
         return int(t)
 
     def urns(self, col: str) -> list[int]:
         parts = [p.strip() for p in self.text(col).replace(",", ";").split(";") if p.strip()]
-        if any(not p.isdigit() for p in parts):
+        if any(not is_id(p) for p in parts):
             raise self.fail(col, "is not a list of URNs separated by ';'")
         return [int(p) for p in parts]
 
@@ -241,8 +248,12 @@ class _Row:
             d = Decimal(t)
         except InvalidOperation:
             raise self.fail(col, "is not a number") from None
+        if not d.is_finite():
+            raise self.fail(col, "is not a number")
         if d < 0:
             raise self.fail(col, "must not be negative")
+        if d >= MAX_DAYS:
+            raise self.fail(col, f"must be less than {MAX_DAYS}")
         return d
 
     def yes_no(self, col: str, required: bool = True) -> bool | None:
@@ -292,7 +303,7 @@ def _parse(kind: str, row: _Row) -> tuple[Any, list[tuple[str, int]]]:
             raise row.fail("supported_urn", "is the pledging academy itself")
         return (a, s, row.date("pledge_date"), row.text("note")), [("academy_urn", a), ("supported_urn", s)]
     year_t = row.required("survey_year")
-    if not (year_t.isdigit() and 2000 <= int(year_t) <= 2100):
+    if not (year_t.isascii() and year_t.isdigit() and 2000 <= int(year_t) <= 2100):
         raise row.fail("survey_year", "is not a year (e.g. 2014)")
     types = [t.strip() for t in row.text("support_types").split(";") if t.strip()]
     for t in types:

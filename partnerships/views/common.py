@@ -9,6 +9,7 @@ from django.http import HttpRequest, QueryDict
 
 from accounts.permissions import schools_of
 from partnerships import queries, services
+from schoolpartners.params import query_int
 
 COMPACTNESS = {"compact": "Compact", "regional": "Regional", "dispersed": "Dispersed", "unknown": "Not known"}
 PHASES = {
@@ -35,10 +36,8 @@ def _query(get: QueryDict, **changes: Any) -> str:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    """An id or count from a query string or form field; None when absent, malformed or beyond 2^63 - 1."""
+    return query_int(value, minimum=0)
 
 
 def _my_schools(request: HttpRequest) -> list[tuple[int, str]]:

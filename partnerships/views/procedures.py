@@ -19,6 +19,7 @@ from partnerships.models import (
 from partnerships.views.common import _int, _my_schools, _refused
 from schoolpartners.access import school_or_trust_scoped, signed_in
 from schoolpartners.exports import Column, export_response
+from schoolpartners.params import is_id
 
 # ---------------------------------------------------------------------------------------------------------------
 # Procedures
@@ -85,7 +86,7 @@ def join(request: HttpRequest) -> HttpResponse:
             target = {"join": join_form, "leave": leave_form, "form": form_form}[which or "join"]
             _refused(request, exc, target)
     elif request.GET.get("grant"):
-        others = [int(p) for p in request.GET.get("grant", "").replace(",", " ").split() if p.isdigit()][:100]
+        others = [int(p) for p in request.GET.get("grant", "").replace(",", " ").split() if is_id(p)][:100]
         grant = queries.grant_for([s for s, _ in schools][:1] + others)
     return render(
         request,

@@ -21,6 +21,7 @@ from partnerships.models import (
 from partnerships.views.common import COMPACTNESS, PHASES, _int, _query
 from schoolpartners.access import public_read
 from schoolpartners.exports import Column, export_response
+from schoolpartners.params import MAX_PAGE, query_int
 from schools.measures import MEASURES, academic_year_label
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     params = _compare_params(request.GET)
     qs = queries.compare_trusts(params)
     total = qs.count()
-    page = max(1, _int(request.GET.get("page")) or 1)
+    page = query_int(request.GET.get("page"), maximum=MAX_PAGE) or 1
     size = 50
     rows = [_compare_row(a) for a in qs[(page - 1) * size : page * size]]
     headers = []

@@ -105,7 +105,7 @@ def test_sign_in_and_sign_out(client):
 
 def _concrete(route: str, urn: int) -> list[str]:
     """Example URLs for a route pattern (fills the path parameters)."""
-    route = route.replace("<int:urn>", str(urn))
+    route = route.replace("<id:urn>", str(urn))
     route = route.lstrip("^").rstrip("$")
     if "(?P<" not in route:
         return ["/" + route]

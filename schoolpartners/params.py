@@ -1,0 +1,212 @@
+"""Bounded input, one definition for pages, forms and the API: integers a database column can hold, text
+without control characters, no NUL byte anywhere in a request.
+
+- `MAX_DB_INT` (2^63 - 1): every id, URN, page and count a client sends is at most this (SQLite and PostgreSQL
+  refuse larger integers with a server error). Django URLs use the `<id:name>` converter (registered by
+  `schoolpartners/urls.py`) instead of `<int:name>`: a larger number does not match (404). Ninja operations
+  annotate path and query integers with `Id` / `OptionalId` (422 beyond the bound).
+- `is_id(text)` instead of `str.isdigit()` before `int(text)`; `query_int(value, maximum=...)` reads an
+  integer from a query string, `None` when absent, malformed or out of range (pages treat it as absent).
+- `no_control_characters` is the validator of every text field of a form (`HardenedForm` adds it, and bounds
+  every integer field without bounds of its own).
+- `RejectNul` middleware: a NUL byte in the path, a query parameter or a form field answers 400 before any
+  view runs (PostgreSQL text cannot hold NUL): a problem body on /api/, a GOV.UK page elsewhere. A JSON body
+  sent to /api/ holding a string with control characters, an integer beyond 64 bits or an infinite number
+  answers 422 naming each field (`body_errors`), whatever the operation's schema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from ninja import Field
+
+from schoolpartners import errors
+
+MAX_DB_INT = 2**63 - 1
+MAX_PAGE = 1_000_000  # keeps every offset (page x page size) far inside a 64-bit integer
+
+Id = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+"""An id or URN in a path or query parameter (1 .. 2^63 - 1; 422 otherwise)."""
+
+OptionalId = Annotated[int | None, Field(ge=1, le=MAX_DB_INT)]
+OptionalCount = Annotated[int | None, Field(ge=0, le=MAX_DB_INT)]
+"""A count in a query parameter (0 .. 2^63 - 1)."""
+
+# C0 controls but tab, newline and carriage return; DEL; the C1 controls. XML (so XLSX) cannot hold most of them.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_MESSAGE = "Remove the control characters (invisible characters such as NUL or BEL) from this text"
+NUL_MESSAGE = "The request contains a NUL character (%00), which no field accepts"
+
+
+# ------------------------------------------------------------------------------------------------ integers
+class BoundedIntConverter:
+    """`<id:name>`: like `<int:name>`, but only up to MAX_DB_INT (a larger number is no match: 404)."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_DB_INT:
+            raise ValueError(f"{value} is beyond any id")
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+def query_int(value: str | None, *, minimum: int = 1, maximum: int = MAX_DB_INT) -> int | None:
+    """An integer from a query string, or None when absent, malformed or outside minimum..maximum."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def is_id(text: str) -> bool:
+    """ASCII digits of a whole number a database column can hold (`str.isdigit` also accepts "²", which
+    `int()` refuses, and any length)."""
+    return bool(_DIGITS.fullmatch(text)) and int(text) <= MAX_DB_INT
+
+
+# ------------------------------------------------------------------------------------------------ text
+def no_control_characters(value: Any) -> None:
+    """Django validator: refuses text holding control characters (tab and line breaks are fine)."""
+    if isinstance(value, str) and CONTROL.search(value):
+        raise ValidationError(CONTROL_MESSAGE, code="control_characters")
+
+
+INT_MESSAGE = f"Enter a whole number between {-MAX_DB_INT} and {MAX_DB_INT}"
+NUMBER_MESSAGE = "Enter a finite number"
+
+
+def _check(value: Any, loc: list[str | int], found: list[dict[str, Any]]) -> None:
+    if isinstance(value, str):
+        if CONTROL.search(value):
+            found.append({"loc": loc, "msg": CONTROL_MESSAGE, "type": "value_error"})
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not -MAX_DB_INT <= value <= MAX_DB_INT:
+            found.append({"loc": loc, "msg": INT_MESSAGE, "type": "value_error"})
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            found.append({"loc": loc, "msg": NUMBER_MESSAGE, "type": "value_error"})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, loc, found)
+            _check(item, [*loc, key], found)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check(item, [*loc, i], found)
+
+
+def body_errors(data: Any, loc: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
+    """Field errors (ninja's shape) for every value of a parsed JSON document no field accepts: strings with
+    control characters, integers beyond 64 bits, infinite numbers."""
+    found: list[dict[str, Any]] = []
+    _check(data, list(loc), found)
+    return found
+
+
+class Hardened:
+    """Form mixin (first base): every text field refuses control characters, every integer field without
+    bounds gets 1..MAX_DB_INT (`-MAX_DB_INT` when it has a lower bound of its own only below zero)."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        for field in self.fields.values():
+            harden_field(field)
+
+
+class HardenedForm(Hardened, forms.Form):
+    """The base of every form of the service (a test checks it)."""
+
+
+def harden_field(field: forms.Field) -> None:
+    if isinstance(field, forms.CharField) and no_control_characters not in field.validators:
+        field.validators.append(no_control_characters)
+    if isinstance(field, forms.IntegerField) and not isinstance(field, forms.FloatField | forms.DecimalField):
+        if field.max_value is None:
+            field.max_value = MAX_DB_INT
+            field.validators.append(MaxValueValidator(MAX_DB_INT))
+            field.widget.attrs.setdefault("max", str(MAX_DB_INT))
+        if field.min_value is None:
+            field.min_value = -MAX_DB_INT
+            field.validators.append(MinValueValidator(-MAX_DB_INT))
+
+
+# ------------------------------------------------------------------------------------------------ NUL bytes
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    if any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.GET.lists()):
+        return True
+    # Multipart bodies are left to the forms (`Hardened`): parsing an upload here would defeat its size limits.
+    if request.method == "POST" and request.META.get("CONTENT_TYPE", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        return any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.POST.lists())
+    return False
+
+
+class RejectNul:
+    """Middleware: a NUL byte in the path, query string or form fields is a 400, never a database error; on
+    /api/ a JSON body holding what no field accepts (`body_errors`) is a 422 naming each field."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            return bad_request(request, NUL_MESSAGE)
+        if (
+            request.path.startswith("/api/")
+            and request.content_type in ("application/json", "")
+            and request.body
+        ):
+            try:
+                data = json.loads(request.body)
+            except ValueError:
+                data = None  # malformed JSON: the API answers it
+            errs = body_errors(data)
+            if errs:
+                return problem_response(errors.Invalid, _summary(errs), errs)
+        return self.get_response(request)
+
+
+def _summary(errs: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errs)
+
+
+def problem_response(
+    cls: type[errors.DomainError], detail: str, errs: list[dict[str, Any]] | None = None
+) -> HttpResponse:
+    response = JsonResponse(errors.body(cls, detail, errs), status=cls.status)
+    response["Content-Type"] = "application/problem+json"
+    return response
+
+
+def bad_request(request: HttpRequest, detail: str) -> HttpResponse:
+    """400: a problem body on /api/, the GOV.UK "problem with your request" page elsewhere."""
+    if request.path.startswith("/api/"):
+        return problem_response(errors.BadRequest, detail)
+    html = render_to_string("400.html", {"detail": detail}, request=request)
+    return HttpResponse(html, status=400)

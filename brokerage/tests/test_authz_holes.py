@@ -98,7 +98,7 @@ def test_school_user_cannot_self_declare_a_designation() -> None:
 
 
 def _deployment(w: Any) -> Deployment:
-    p = ProposalFactory(need=w.need, offer=w.offer)
+    p: Any = ProposalFactory(need=w.need, offer=w.offer)
     services.respond(w.helper_user, p.pk, "offer", True)
     services.respond(w.needy_user, p.pk, "need", True)
     return Deployment.objects.get()

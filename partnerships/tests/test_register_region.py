@@ -34,7 +34,7 @@ def test_approver_of_another_region_is_refused_on_the_form(client: Any, world: A
 
 
 def test_one_school_outside_the_region_refuses_the_whole_request(client: Any, world: Any) -> None:
-    london = SchoolFactory(urn=140099, region_name=OTHER_REGION)
+    london: Any = SchoolFactory(urn=140099, region_name=OTHER_REGION)
     before = _counts()
     client.force_login(world.approver)  # West Midlands A: a is theirs, the London school is not
     r = client.post(
@@ -49,7 +49,7 @@ def test_one_school_outside_the_region_refuses_the_whole_request(client: Any, wo
 
 
 def test_own_region_and_staff_still_register(client: Any, world: Any) -> None:
-    london = SchoolFactory(urn=140099, region_name=OTHER_REGION)
+    london: Any = SchoolFactory(urn=140099, region_name=OTHER_REGION)
     client.force_login(world.approver)
     r = client.post(
         "/partnerships/register/",

@@ -49,15 +49,15 @@ def _user(
 
 def build() -> World:
     w = World()
-    a1 = SchoolFactory(urn=500001, name="A One Primary", ofsted_rating="Good", **A)
-    trust_a = PartnershipFactory(kind=Kind.MAT, name="Trust A")
+    a1: Any = SchoolFactory(urn=500001, name="A One Primary", ofsted_rating="Good", **A)
+    trust_a: Any = PartnershipFactory(kind=Kind.MAT, name="Trust A")
     MembershipFactory(partnership=trust_a, school=a1, joined=dt.date(2015, 1, 1))
-    b = {
+    b: dict[int, Any] = {
         i: SchoolFactory(urn=600000 + i, name=f"B{i} Primary", ofsted_rating="Good", **B) for i in range(1, 6)
     }
     b[1].ofsted_rating = "Requires Improvement"
     b[1].save()
-    trust_b = PartnershipFactory(kind=Kind.MAT, name="Trust B")
+    trust_b: Any = PartnershipFactory(kind=Kind.MAT, name="Trust B")
     MembershipFactory(partnership=trust_b, school=b[4], joined=dt.date(2015, 1, 1))
 
     u = w.users
@@ -82,10 +82,10 @@ def build() -> World:
     run = brokerage.run_matching(u["b_broker"], REGION_B)
     result = run.results.exclude(offer=None).first()
     assert result is not None, run.summary
-    pending = ProposalFactory(
+    pending: Any = ProposalFactory(
         need=NeedFactory(school=b[1], area="english"), offer=OfferFactory(school=b[2], areas=["english"])
     )
-    deployed = ProposalFactory(need=NeedFactory(school=b[1]), offer=OfferFactory(school=b[2]))
+    deployed: Any = ProposalFactory(need=NeedFactory(school=b[1]), offer=OfferFactory(school=b[2]))
     brokerage.respond(u["b_school2"], deployed.pk, "offer", True)
     brokerage.respond(u["b_school1"], deployed.pk, "need", True)
     deployment = Deployment.objects.get(proposal=deployed)

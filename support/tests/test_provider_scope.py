@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -23,10 +24,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
 
 @pytest.fixture
 def world() -> SimpleNamespace:
-    own = SchoolFactory(urn=100001, establishment_type="Academy - Converter mainstream")
-    other = SchoolFactory(urn=100453, establishment_type="Academy - Converter mainstream")
-    recipient = SchoolFactory(urn=100010)
-    staff = UserFactory(username="staff", is_staff=True)
+    own: Any = SchoolFactory(urn=100001, establishment_type="Academy - Converter mainstream")
+    other: Any = SchoolFactory(urn=100453, establishment_type="Academy - Converter mainstream")
+    recipient: Any = SchoolFactory(urn=100010)
+    staff: Any = UserFactory(username="staff", is_staff=True)
     services.record_pledge(other.urn, recipient.urn, dt.date(2024, 4, 1), staff)
     u = UserFactory(username="own-school")
     RoleAssignmentFactory(user=u, role=Role.SCHOOL_USER, school=own)

@@ -165,7 +165,7 @@ def record_activity(data: ActivityData, actor: Actor | None) -> SupportActivity:
     """Record one support activity (staff, or a user of a provider school). Duplicates are refused."""
     require(
         can_record_activity(actor, data.provider_urns),
-        "You may record support only as staff, or when every provider school is one you act for.",
+        "You may record support only as staff or for a school you act for: every provider must be yours.",
     )
     validate_activity(data)
     with transaction.atomic():

@@ -382,12 +382,17 @@ def get_deployment(request: HttpRequest, deployment_id: Id) -> dict[str, Any]:
         DeploymentOut,
         description="Set the type of support, days and dates of an active deployment; with "
         "`close_with_outcome`, close it with that outcome note.",
-        who="a broker for the supported school's region (403 otherwise).",
+        who="a broker for the supported school's region; 404 for a deployment the caller cannot see (as for a "
+        "missing one), 403 for one they can see but not manage.",
         problems=WRITE_PROBLEMS,
         write=True,
     ),
 )
 def update_deployment(request: HttpRequest, deployment_id: Id, payload: DeploymentIn) -> dict[str, Any]:
+    # a deployment the caller cannot see answers exactly as a missing one, whatever the payload (issue 10, hole
+    # 5: no existence oracle); one they can see but not manage (its schools, its leader) answers 403
+    if not queries.deployments_for(request.user).filter(pk=deployment_id).exists():
+        raise NotFound("Not found")
     data = payload.dict()
     outcome = data.pop("close_with_outcome")
     if any(v is not None for v in data.values()):
@@ -502,7 +507,9 @@ def declare_need(request: HttpRequest, payload: NeedIn) -> dict[str, int]:
         IdOut,
         description="Offer support: areas, phases, capacity (default by designation), travel distance and "
         "dates.",
-        who="a school user of that school, or a system leader for their own offer (403 otherwise).",
+        who="a school user of that school; a system leader (`as_system_leader`) who is that school's user or "
+        "has a designation recorded for them at that school; a `designation` must be recorded there "
+        "(403 otherwise).",
         problems=WRITE_PROBLEMS,
         write=True,
     ),

@@ -10,11 +10,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment
 from accounts.permissions import can_act_for_school, is_regional, regions_of, schools_of
 from brokerage import engine
 from brokerage.models import Deployment, MatchingRun, Need, Offer, Proposal, Response
+from partnerships.models import Designation
 from schoolpartners.regions import in_region, region_q
 from schoolpartners.types import Actor, User
 from schools.models import School
@@ -37,6 +39,7 @@ __all__ = [
     "proposal_rows",
     "proposal_rows_for_run",
     "proposals_for",
+    "recorded_designations",
     "regions",
     "result_rows",
     "schools_of",
@@ -54,6 +57,23 @@ def is_system_leader(user: Actor) -> bool:
     return (
         isinstance(user, User) and RoleAssignment.objects.filter(user=user, role=Role.SYSTEM_LEADER).exists()
     )
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def recorded_designations(school_urn: int, user: Actor | None = None) -> set[str]:
+    """The NLE/LLE/SLE designations currently recorded (partnerships register, by staff or the regional
+    director's office) at `school_urn`; with `user`, only those whose person is that user (by full name)."""
+    today = timezone.localdate()
+    rows = Designation.objects.filter(
+        school_id=school_urn, kind__in=["nle", "lle", "sle"], valid_from__lte=today
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+    if user is None:
+        return {d.kind for d in rows}
+    name = _name_key(user.get_full_name()) if isinstance(user, User) else ""
+    return {d.kind for d in rows if name and _name_key(d.person_name) == name}
 
 
 def broker_regions(user: Actor) -> list[str]:

@@ -106,10 +106,15 @@ def validate_activity(data: ActivityData) -> None:
 
 
 def can_record_activity(user: Actor | None, provider_urns: Sequence[int]) -> bool:
-    """Staff always; a school user only for an activity one of their schools provides."""
+    """Staff always; a school user only when EVERY provider school is one they act for.
+
+    Naming another school as co-provider would put words in its mouth (and mark its pledge delivered), so a
+    single provider that is not the user's refuses the whole activity. No provider at all (a system leader
+    only) is staff's to record.
+    """
     if user is not None and getattr(user, "is_active", False) and getattr(user, "is_staff", False):
         return True
-    return any(can_act_for_school(user, u) for u in provider_urns)
+    return bool(provider_urns) and all(can_act_for_school(user, u) for u in provider_urns)
 
 
 def _signed_in_user(actor: Actor | None) -> User | None:
@@ -160,7 +165,7 @@ def record_activity(data: ActivityData, actor: Actor | None) -> SupportActivity:
     """Record one support activity (staff, or a user of a provider school). Duplicates are refused."""
     require(
         can_record_activity(actor, data.provider_urns),
-        "You may record support only as staff or for a school you act for that provides it.",
+        "You may record support only as staff or for a school you act for: every provider must be yours.",
     )
     validate_activity(data)
     with transaction.atomic():

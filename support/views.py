@@ -112,6 +112,7 @@ def record_activity(request: HttpRequest) -> HttpResponse:
 def pledges(request: HttpRequest) -> HttpResponse:
     form = PledgeForm(request.POST or None)
     error = ""
+    refused = False
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
@@ -119,7 +120,7 @@ def pledges(request: HttpRequest) -> HttpResponse:
                 c["academy_urn"], c["supported_urn"], c["pledge_date"], request.user, c["note"] or ""
             )
         except PermissionDenied as exc:
-            error = str(exc)
+            error, refused = str(exc), True
         except services.SupportError as exc:
             error = str(exc)
         else:
@@ -135,7 +136,8 @@ def pledges(request: HttpRequest) -> HttpResponse:
         "by_trust": queries.pledge_summary(rows, "trust"),
         "section": "support",
     }
-    return render(request, "support/pledges.html", ctx, status=400 if (error or form.errors) else 200)
+    status = 403 if refused else 400 if (error or form.errors) else 200
+    return render(request, "support/pledges.html", ctx, status=status)
 
 
 @signed_in

@@ -41,7 +41,7 @@ from brokerage.models import (
     Need,
     Offer,
 )
-from brokerage.queries import is_system_leader
+from brokerage.queries import is_system_leader, recorded_designations
 from schoolpartners.types import Actor, User
 from schools.models import Result, School, Status
 
@@ -302,11 +302,30 @@ def declare_offer(
     available_to: dt.date | None = None,
     as_system_leader: bool = False,
 ) -> Offer:
-    """A school user offers their school's support; a system leader (SYSTEM_LEADER role) offers their own."""
+    """A school user offers their school's support; a system leader (SYSTEM_LEADER role) offers their own.
+
+    An offer is made in a school's name, so it needs that school's consent (issue 10, hole 3):
+    - a school offer: the user is a school user of `school_urn`;
+    - a system-leader offer (`as_system_leader`): the user holds the SYSTEM_LEADER role AND either is a school
+      user of `school_urn` or has a current NLE/LLE/SLE designation recorded at that school under their name
+      (partnerships register, recorded by staff or the regional director's office; matched on the user's full
+      name);
+    - a designation on the offer is never self-declared: it must be one currently recorded at that school (for
+      a system-leader offer, recorded for that leader; for a school offer, for anyone at the school).
+    Anything else raises PermissionDenied (403) and writes nothing. Capacity is the consenting party's call
+    within the form's range.
+    """
     if as_system_leader:
         require(is_system_leader(user), "Only a system leader can make a system leader offer.")
+        mine = recorded_designations(school_urn, user)
+        require(
+            can_act_for_school(user, school_urn) or bool(mine),
+            "A system leader can offer in a school's name only as that school's user or with a designation "
+            "recorded for them at that school.",
+        )
     else:
         require(can_act_for_school(user, school_urn), "You can only make offers for your own school.")
+        mine = recorded_designations(school_urn) if designation else set()
     areas, phases = [a for a in areas], [p for p in phases]
     if not areas or any(a not in AREA_INDEX for a in areas):
         raise ValidationError("choose at least one valid area")
@@ -314,6 +333,12 @@ def declare_offer(
         raise ValidationError("choose primary and/or secondary")
     if designation not in Designation.values:
         raise ValidationError("unknown designation")
+    if designation:
+        require(
+            designation in mine,
+            f"The designation {designation!r} is not recorded for this offer at school {school_urn}; ask staff "
+            "or the regional director's office to record it.",
+        )
     offer = Offer.objects.create(
         school_id=school_urn,
         leader=user if as_system_leader and isinstance(user, User) else None,

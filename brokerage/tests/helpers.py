@@ -11,12 +11,21 @@ from accounts.models import Role
 from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from brokerage.models import Need, Offer
 from brokerage.tests.factories import NeedFactory, OfferFactory
+from partnerships.tests.factories import DesignationFactory
 from schools.models import Phase
 from schools.tests.factories import SchoolFactory
 
 PASSWORD = "pw-brokerage-123"
 WM = {"region_name": "West Midlands", "la_name": "Birmingham", "la_code": 330}
 NW = {"region_name": "North West", "la_name": "Manchester", "la_code": 352}
+
+
+def designate(leader: Any, school: Any, kind: str = "nle") -> None:
+    """Record (as staff would) a current `kind` designation at `school` for `leader`, naming them if needed."""
+    if not leader.get_full_name():
+        leader.first_name, leader.last_name = "Nia", f"Leader-{leader.pk}"
+        leader.save(update_fields=["first_name", "last_name"])
+    DesignationFactory(kind=kind, school=school, person_name=leader.get_full_name())
 
 
 def user(username: str, role: str | None = None, **scope: Any) -> Any:

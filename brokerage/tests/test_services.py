@@ -13,7 +13,7 @@ from brokerage import queries, services
 from brokerage.models import Deployment, MatchResult, Need, Offer
 from brokerage.services import deployments
 from brokerage.tests.factories import ProposalFactory
-from brokerage.tests.helpers import world
+from brokerage.tests.helpers import designate, world
 from schoolpartners.regions import in_region
 from schools.tests.factories import ResultFactory, SchoolFactory, empty_database  # noqa: F401 - fixture
 
@@ -114,6 +114,7 @@ def test_decline_ends_the_proposal():
 
 def test_system_leader_answers_only_for_own_offer():
     w = world()
+    designate(w.leader, w.helper, "nle")
     offer = services.declare_offer(
         w.leader, w.helper.urn, ["maths"], ["primary"], designation="nle", as_system_leader=True
     )

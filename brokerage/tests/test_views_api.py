@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from brokerage import services
 from brokerage.models import Deployment, MatchingRun, Proposal
-from brokerage.tests.helpers import PASSWORD, world
+from brokerage.tests.helpers import PASSWORD, designate, world
 from schools.tests.factories import empty_database  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_database")]
@@ -192,6 +192,7 @@ def test_school_page_declares_needs_and_offers(client):
         },
     )
     assert r.status_code == 302 and w.helper.brokerage_offers.filter(areas=["maths"], capacity=3).exists()
+    designate(w.leader, w.helper2, "lle")
     login(client, w.leader)
     r = client.post(
         "/brokerage/school/",

@@ -40,7 +40,11 @@ def register_partnership(
     description: str = "",
 ) -> Partnership:
     """Record a partnership that needs no consent procedure here (ISSP, sponsor, teaching school hub, umbrella
-    trust) with its schools (and, for an ISSP, its activities). Staff or a regional director's office only."""
+    trust) with its schools (and, for an ISSP, its activities).
+
+    Who may: staff, or a regional director's office (approver) for the region of EVERY school in the request.
+    One school outside the approver's region(s) refuses the whole request (PermissionDenied, nothing written):
+    an approver writes only in their own region."""
     require(
         can_record_designation(user, None),
         "Only staff or the regional director's office can register partnerships.",
@@ -50,6 +54,12 @@ def register_partnership(
     schools = list(School.objects.filter(urn__in=school_urns))
     if len(schools) != len(set(school_urns)):
         raise ProcedureError("Some URNs are not schools in the register.")
+    outside = sorted(s.urn for s in schools if not can_record_designation(user, s))
+    require(
+        not outside,
+        "You can register partnerships only for schools in your own region "
+        f"(outside it: {', '.join(map(str, outside))}).",
+    )
     if kind == Kind.ISSP:
         if (
             len(schools) < 2

@@ -3,11 +3,13 @@ factories; users: accounts' factories)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import factory
 
 from accounts.tests.factories import UserFactory
 from notifications.models import Notification
-from partnerships.models import Activity, IsspPost, MatSeat
+from partnerships.models import Activity, Designation, DesignationKind, IsspPost, MatSeat
 from schools.tests.factories import MembershipFactory, SchoolFactory
 
 
@@ -39,3 +41,16 @@ class IsspPostFactory(factory.django.DjangoModelFactory):
     activity = Activity.SUBJECT
     description = ""
     max_miles = 25
+
+
+class DesignationFactory(factory.django.DjangoModelFactory):
+    """A recorded NLE designation at a school (pass `person_name` for a named system leader)."""
+
+    class Meta:
+        model = Designation
+
+    kind = DesignationKind.NLE
+    school = factory.SubFactory(SchoolFactory)
+    person_name = ""
+    valid_from = dt.date(2020, 9, 1)
+    valid_to = None

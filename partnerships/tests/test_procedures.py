@@ -449,12 +449,12 @@ def test_issp_offers_requests_and_matches(client, world):
     r = client.post("/partnerships/issp/post/", {"school": w.a.urn, "activity": "sport", "max_miles": 25})
     assert "Gamma Primary" in r.content.decode()  # suggested match
     assert Notification.objects.filter(user=w.user_c).exists()
-    # a user cannot post for another school
+    # a user cannot post for another school (403, as for the other scoped forms; issue 10 matrix)
     assert (
         client.post(
             "/partnerships/issp/post/", {"school": w.b.urn, "activity": "sport", "max_miles": 25}
         ).status_code
-        == 200
+        == 403
     )
     from partnerships.models import IsspPost
 

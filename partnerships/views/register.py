@@ -222,6 +222,9 @@ def issp_post(request: HttpRequest) -> HttpResponse:
     schools = _my_schools(request)
     if not schools:
         raise PermissionDenied("Only school users can post for a school.")
+    posted = request.POST.get("school", "")
+    if request.method == "POST" and posted.isdigit() and int(posted) not in {u for u, _ in schools}:
+        raise PermissionDenied("You can only post for your own school.")
     form = forms.IsspPostForm(request.POST or None, schools=schools)
     matches = None
     if request.method == "POST" and form.is_valid():

@@ -73,7 +73,7 @@ PAGE_CASES: dict[str, list[Case]] = {
             form_refusal=("broker",),
         )
     ],
-    "brokerage/runs/<int:run_id>/send/": [
+    "brokerage/runs/<id:run_id>/send/": [
         Case(
             "send B's proposals",
             _url("/brokerage/runs/{run}/send/"),
@@ -81,7 +81,7 @@ PAGE_CASES: dict[str, list[Case]] = {
             "b_broker",
         )
     ],
-    "brokerage/proposals/<int:proposal_id>/respond/": [
+    "brokerage/proposals/<id:proposal_id>/respond/": [
         Case(
             "accept for B's need",
             _url("/brokerage/proposals/{proposal}/respond/"),
@@ -95,7 +95,7 @@ PAGE_CASES: dict[str, list[Case]] = {
             "b_school2",
         ),
     ],
-    "brokerage/deployments/<int:deployment_id>/": [
+    "brokerage/deployments/<id:deployment_id>/": [
         Case(
             "change B's deployment",
             _url("/brokerage/deployments/{deployment}/"),

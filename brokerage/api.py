@@ -17,7 +17,7 @@ from ninja import Router, Schema
 from brokerage import queries, services
 from brokerage.models import MatchingRun, Proposal
 from schoolpartners.access import SIGNED_IN
-from schoolpartners.apikit import operation
+from schoolpartners.apikit import Id, operation
 from schoolpartners.errors import NotFound
 from schoolpartners.types import Actor
 
@@ -38,7 +38,7 @@ class MatchingIn(Schema):
     )
     national: bool = True
     max_radius: float | None = None
-    exclude_offers: list[int] = []
+    exclude_offers: list[Id] = []
     extra_capacity: dict[str, int] = {}
 
 
@@ -82,7 +82,7 @@ class RunDetailOut(Schema):
 
 
 class ProposalsIn(Schema):
-    result_ids: list[int]
+    result_ids: list[Id]
 
 
 class ProposalOut(Schema):

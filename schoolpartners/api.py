@@ -6,11 +6,9 @@ policy (schoolpartners/access.py), and writes pass the write throttle. As the co
 map a domain's own exceptions to a status (`EXTRA_PROBLEMS`).
 """
 
-from ninja import NinjaAPI
+from schoolpartners.apikit import API, install
 
-from schoolpartners.apikit import install
-
-api = NinjaAPI(
+api = API(
     title="School Partners API",
     version="1",
     description=(

@@ -129,14 +129,14 @@ class DeploymentIn(Schema):
 
 
 class NeedIn(Schema):
-    school: int
+    school: Id
     area: str
     severity: int = 2
     evidence: str = ""
 
 
 class OfferIn(Schema):
-    school: int
+    school: Id
     areas: list[str]
     phases: list[str]
     designation: str = ""

@@ -31,7 +31,7 @@ from ninja.throttling import UserRateThrottle
 from pydantic import ConfigDict, create_model
 
 from schoolpartners import errors
-from schoolpartners.access import STAFF, Policy
+from schoolpartners.access import STAFF, Policy, public_read
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -81,6 +81,7 @@ def respond(request: HttpRequest, api: NinjaAPI, status: int, body: dict[str, An
 
 
 @csrf_exempt  # a refused POST is still a JSON 404, not Django's HTML CSRF page
+@public_read
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Any URL under /api/ that names no operation: a JSON problem body (404), never Django's HTML page.
     Routed after the API's own URLs (schoolpartners/urls.py)."""

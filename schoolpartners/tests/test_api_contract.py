@@ -134,6 +134,21 @@ def _build() -> ContractWorld:
     return out
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """The WSGI app is called directly (not through Django's test client): stop it closing the database
+    connection at the end of each request, as the test client does, or PostgreSQL loses the test's
+    transaction after the first request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(scope="module")
 def contract_world(django_db_setup: object, django_db_blocker: Any) -> Iterator[ContractWorld]:
     """Built once for the module and committed (each test then runs in its own rolled-back transaction);

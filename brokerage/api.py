@@ -98,7 +98,7 @@ class RunDetailOut(Schema):
 
 
 class ProposalsIn(Schema):
-    result_ids: list[int]
+    result_ids: list[Id]
 
 
 class ProposalOut(Schema):
@@ -145,14 +145,14 @@ class DeploymentIn(Schema):
 
 
 class NeedIn(Schema):
-    school: int
+    school: Id
     area: str
     severity: int = Field(2, ge=SEVERITY_MIN, le=SEVERITY_MAX)
     evidence: str = ""
 
 
 class OfferIn(Schema):
-    school: int
+    school: Id
     areas: list[str]
     phases: list[str]
     designation: str = ""

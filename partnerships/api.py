@@ -35,7 +35,7 @@ from partnerships.schemas import (
     TrustRow,
 )
 from schoolpartners.access import PUBLIC_READ, SCOPED, SIGNED_IN
-from schoolpartners.apikit import Rows, operation, paginated
+from schoolpartners.apikit import MAX_ID, Rows, operation, paginated
 from schoolpartners.errors import BadRequest, Conflict, Forbidden, NotFound
 from schoolpartners.params import Id, is_id
 from schools.models import School
@@ -95,7 +95,7 @@ def list_trusts(request: HttpRequest, filters: Query[CompareQuery]) -> Rows:
 
 
 def _aggregate_or_404(trust_id: int) -> TrustAggregate:
-    a = queries.trust_figures(trust_id)
+    a = queries.trust_figures(trust_id) if 0 < trust_id <= MAX_ID else None
     if a is None:
         raise NotFound("No stored figures for that partnership")
     return a

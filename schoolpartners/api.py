@@ -6,12 +6,10 @@ policy (schoolpartners/access.py), and writes pass the write throttle. As the co
 map a domain's own exceptions to a status (`EXTRA_PROBLEMS`).
 """
 
-from ninja import NinjaAPI
-
 from schoolpartners.apidocs import LocalSwagger
-from schoolpartners.apikit import install
+from schoolpartners.apikit import API, install
 
-api = NinjaAPI(
+api = API(
     title="School Partners API",
     version="1",
     description=(

@@ -20,7 +20,8 @@ from typing import Any, TypeVar, get_type_hints
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -30,11 +31,14 @@ from ninja.throttling import UserRateThrottle
 from pydantic import ConfigDict, create_model
 
 from schoolpartners import errors
-from schoolpartners.access import STAFF, Policy
+from schoolpartners.access import STAFF, Policy, public_read
+from schoolpartners.params import MAX_DB_INT
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 MAX_PAGE = 1_000_000  # keeps every offset far inside a 64-bit integer
+# The one bounded id type (schoolpartners/params.py): the largest id or URN a database integer column holds
+MAX_ID = MAX_DB_INT
 
 
 # ------------------------------------------------------------------------------------------------ problems
@@ -56,10 +60,34 @@ class Problem(Schema):
     errors: list[FieldProblem] | None = Field(None, description="field errors (invalid input)")
 
 
+class API(NinjaAPI):
+    """The one `NinjaAPI`: its OpenAPI document declares problem answers with the media type they are sent
+    with (`application/problem+json`), so that clients and contract tests see what is returned."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for methods in schema.get("paths", {}).values():
+            for op in methods.values():
+                for code, answer in op.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if int(code) >= 400 and "application/json" in content:  # every error is a problem
+                        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        return schema
+
+
 def respond(request: HttpRequest, api: NinjaAPI, status: int, body: dict[str, Any]) -> HttpResponse:
     response = api.create_response(request, body, status=status)
     response["Content-Type"] = PROBLEM_CONTENT_TYPE
     return response
+
+
+@csrf_exempt  # a refused POST is still a JSON 404, not Django's HTML CSRF page
+@public_read
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any URL under /api/ that names no operation: a JSON problem body (404), never Django's HTML page.
+    Routed after the API's own URLs (schoolpartners/urls.py)."""
+    body = errors.body(errors.NotFound, f"No API operation at {request.path} (see /api/docs)")
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _http_error_class(status: int) -> type[errors.DomainError]:
@@ -146,7 +174,7 @@ class WriteThrottle(UserRateThrottle):
         return super().allow_request(request)
 
 
-WRITE_PROBLEMS = (401, 403, 422, 429)
+WRITE_PROBLEMS = (400, 401, 403, 422, 429)  # 400: a body that is not JSON
 
 
 def operation(
@@ -187,8 +215,10 @@ def operation(
     if write:
         out["auth"] = PolicyAuth(policy)
         out["throttle"] = [WriteThrottle()]
-    elif policy is STAFF:  # staff-only reads are gated too
+    elif policy is STAFF:  # staff-only reads are gated too: 401 anonymous, 403 refused
         out["auth"] = PolicyAuth(policy)
+        for code in (401, 403):
+            out["response"].setdefault(code, Problem)
     return out
 
 

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 
 from schoolpartners.api import api
+from schoolpartners.apikit import not_found as api_not_found
 from schoolpartners.health import healthz, readyz
 from schoolpartners.params import BoundedIntConverter
 
@@ -11,7 +12,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    re_path(r"^api/?$", api_not_found),  # before django-ninja's root view (an HTML 404)
     path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),  # unknown API URLs: a JSON problem (404)
     path("accounts/", include("accounts.urls")),
     path("", include("brokerage.urls")),
     path("", include("similarity.urls")),

@@ -175,12 +175,13 @@ class ImportOut(Schema):
 
 
 class ImportProblem(Problem):
-    """A refused import: the problem body names the file, row (header = row 1), column and value."""
+    """A refused import: the problem body names the file, row (header = row 1), column and value when the
+    file was read; a request without a file is refused with field errors only."""
 
-    file: str
-    row: int | None
-    column: str
-    value: str | None
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

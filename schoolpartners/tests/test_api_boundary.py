@@ -170,12 +170,12 @@ def test_openapi_documents_problems_pages_and_policies(client: Client) -> None:
     assert {"SimilarityRunOut", "EvaluationRunOut", "MatchingRunOut"} <= set(components)
 
     def problem_ref(op: dict[str, Any], status: str) -> str:
-        return op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        return op["responses"][status]["content"]["application/problem+json"]["schema"]["$ref"]
 
     detail = schema["paths"]["/api/schools/{urn}"]["get"]
     assert problem_ref(detail, "404") == "#/components/schemas/Problem"
     write = schema["paths"]["/api/brokerage/needs"]["post"]
-    for status in ("401", "403", "422", "429"):
+    for status in ("400", "401", "403", "422", "429"):  # 400: a body that is not JSON
         assert problem_ref(write, status) == "#/components/schemas/Problem"
     assert write["x-access-policy"] == "signed-in"
     imports = schema["paths"]["/api/support/import"]["post"]

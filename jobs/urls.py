@@ -5,5 +5,5 @@ from jobs import views
 app_name = "jobs"
 
 urlpatterns = [
-    path("jobs/<int:job_id>/", views.job_page, name="job"),
+    path("jobs/<id:job_id>/", views.job_page, name="job"),
 ]

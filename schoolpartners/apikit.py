@@ -198,7 +198,9 @@ def operation(
     if write and not policy.writes:
         raise ValueError(f"policy {policy} allows no writes")
     phrase = f"{policy.phrase}: {who}" if who else policy.phrase
-    codes: dict[int, Any] = {422: Problem}
+    # every operation: 400 for a NUL character in the path or query (schoolpartners.params.RejectNul), 422 for
+    # parameters or a body that fail validation
+    codes: dict[int, Any] = {400: Problem, 422: Problem}
     if write:
         codes.update({code: Problem for code in WRITE_PROBLEMS})
     if isinstance(problems, Mapping):

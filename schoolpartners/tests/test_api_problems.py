@@ -52,9 +52,11 @@ def test_pages_outside_the_api_still_answer_html(client: Client) -> None:
     assert r.status_code == 404 and r["Content-Type"].startswith("text/html")
 
 
-def test_trust_ids_beyond_a_database_integer_are_not_found(client: Client) -> None:
+def test_trust_ids_beyond_a_database_integer_are_refused(client: Client) -> None:
+    """Out of the id range (1..2^63-1): a 422 problem naming the parameter, never a 500 (SQLite overflows)."""
     for url in ("/api/partnerships/trusts/9223372036854775808", "/api/partnerships/trusts/0/members"):
-        _problem(client.get(url), 404)
+        body = _problem(client.get(url), 422)
+        assert "trust_id" in str(body.get("errors"))
 
 
 # ----------------------------------------------------------------------------------- declared 422 == returned

@@ -12,6 +12,7 @@ from schoolpartners import jobs
 from schoolpartners.access import SIGNED_IN
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
+from schoolpartners.params import Id
 
 router = Router(tags=["jobs"])
 
@@ -65,7 +66,7 @@ def job_out(job: jobs.Job) -> dict[str, Any]:
         problems=(404,),
     ),
 )
-def get_job(request: HttpRequest, job_id: int) -> Any:
+def get_job(request: HttpRequest, job_id: Id) -> Any:
     job = jobs.visible_job(request.user, job_id)
     if job is None:
         raise NotFound(f"No job {job_id}")

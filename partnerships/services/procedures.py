@@ -82,6 +82,16 @@ def _people(req: PartnershipRequest) -> list[User]:
     return people
 
 
+def _refuse_if_request_in_progress(school: School) -> None:
+    """One join or leave request at a time per school (the caller holds the school's row lock)."""
+    if PartnershipRequest.objects.filter(
+        school=school,
+        kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
+        status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION],
+    ).exists():
+        raise ProcedureError(f"{school.name} already has a request in progress.")
+
+
 @transaction.atomic
 def submit_join(
     user: Actor, school_urn: int, partnership_id: int, effective_date: dt.date, reason: str = ""
@@ -103,12 +113,7 @@ def submit_join(
         raise ProcedureError(
             f"{school.name} is already in {current.partnership.name}; it must leave that trust first."
         )
-    if PartnershipRequest.objects.filter(
-        school=school,
-        kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
-        status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION],
-    ).exists():
-        raise ProcedureError(f"{school.name} already has a request in progress.")
+    _refuse_if_request_in_progress(school)
     req = PartnershipRequest.objects.create(
         kind=RequestKind.JOIN_MAT,
         status=RequestStatus.AWAITING_TRUST,
@@ -143,12 +148,7 @@ def submit_leave(user: Actor, school_urn: int, effective_date: dt.date, reason: 
         )
     if not reason.strip():
         raise ProcedureError("Give a reason for leaving.")
-    if PartnershipRequest.objects.filter(
-        school=school,
-        kind__in=[RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT],
-        status__in=[RequestStatus.AWAITING_TRUST, RequestStatus.AWAITING_REGION],
-    ).exists():
-        raise ProcedureError(f"{school.name} already has a request in progress.")
+    _refuse_if_request_in_progress(school)
     req = PartnershipRequest.objects.create(
         kind=RequestKind.LEAVE_MAT,
         status=RequestStatus.AWAITING_TRUST,

@@ -84,6 +84,13 @@ class Measure:
     def has_interval(self) -> bool:
         return self.unit == "percent"
 
+    def description_for(self, group: str = "all") -> str:
+        """The DfE's description of the group's field (the meta file words groups this way)."""
+        who = {"all": "pupil", "disadvantaged": "disadvantaged pupil", "other": "non-disadvantaged pupil"}[
+            group
+        ]
+        return self.description.replace("of pupils", f"of {who}s").replace("per pupil", f"per {who}")
+
     @property
     def digits(self) -> int:
         return 2 if self.key == "ks4_ebacc_aps" else 1

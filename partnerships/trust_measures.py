@@ -19,6 +19,17 @@ MAX_PICKS = 6
 TRUST_ID = re.compile(r"^TR\d{5}$", re.I)
 
 
+ENGLAND_BASIS = (
+    "pupil-weighted average of every trust in the DfE trust file (the files hold no figure for all schools "
+    "in England): each trust's value weighted by its pupils at the end of the key stage, or by its "
+    "disadvantaged / other pupils for those groups"
+)
+
+
+def partnership(pk: int) -> Partnership | None:
+    return Partnership.objects.filter(pk=pk).first()
+
+
 def latest_year() -> int | None:
     return PartnershipResult.objects.filter(measure__in=list(dm.CODES)).aggregate(y=Max("year"))["y"]
 
@@ -114,7 +125,7 @@ def figure_row(f: dm.Figure, year: int) -> dict[str, Any]:
         "code": f.code,
         "key_stage": f.measure.key_stage,
         "label": f.measure.label,
-        "description": f.measure.description,
+        "description": f.measure.description_for(f.group),
         "group": f.group,
         "group_label": f.group_label,
         "unit": f.measure.unit,

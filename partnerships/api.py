@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from partnerships import queries, services
+from partnerships.api_measures import router as measures_router
 from partnerships.models import Activity, Designation, Partnership, PartnershipRequest, TrustAggregate
 from partnerships.schemas import (
     CompareQuery,
@@ -41,6 +42,9 @@ from schoolpartners.params import Id, is_id
 from schools.models import School
 
 router = Router(tags=["partnerships"])
+router.add_router(
+    "", measures_router
+)  # /trusts/{id}/measures, /trusts/side-by-side (partnerships/api_measures.py)
 
 
 def _row(a: TrustAggregate) -> dict[str, Any]:

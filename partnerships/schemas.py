@@ -250,3 +250,92 @@ class DesignationIn(Schema):
     partnership_id: int | None = Field(
         None, description="the sponsor or hub as a partnership, when there is one"
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The DfE trust measures in plain words (partnerships/dfe_measures.py, partnerships/trust_measures.py)
+# ---------------------------------------------------------------------------------------------------------------
+class TrustMeasureOut(Schema):
+    key: str = Field(..., description="stable key of the measure, e.g. ks2_rwm_expected")
+    code: str = Field(..., description="stored code: key stage prefix + DfE field, e.g. KS2_PRWM_EXP_WGTAVG")
+    key_stage: int
+    label: str = Field(..., description="the measure in plain words")
+    description: str = Field(..., description="the DfE's description of the field")
+    group: Literal["all", "disadvantaged", "other"]
+    group_label: str
+    unit: Literal["percent", "points"]
+    year: int = Field(..., description="year the academic year ends (2025 = 2024/25)")
+    academic_year: str
+    value: float | None
+    note: str = Field(..., description="the file's code for a missing value (SUPPMAT, NELIG, ...)")
+    pupils: int | None = Field(None, description="pupils of the group (group: pupils x published share)")
+    low: float | None = Field(None, description="95% interval low (Wilson, percentages only)")
+    high: float | None = Field(None, description="95% interval high")
+    interval_note: str = Field(..., description="why there is no interval, when there is none")
+    england: float | None = Field(None, description="pupil-weighted figure of all trusts in the DfE file")
+    difference: float | None = Field(None, description="value minus England")
+    verdict: Literal["above", "similar", "below", ""] = Field(
+        ..., description="against England by the interval; empty without an interval"
+    )
+    median: float | None = Field(None, description="the median trust's value")
+    percentile: float | None = Field(None, description="mid-rank percentile among trusts with a value")
+    higher_than: int | None = Field(None, description="trusts with a lower value")
+    trusts: int = Field(..., description="trusts with a value")
+
+
+class TrustMeasuresOut(Schema):
+    id: int
+    name: str
+    external_id: str
+    year: int | None
+    academic_year: str
+    summary: str = Field(..., description="one sentence from what the intervals support (all pupils)")
+    summary_disadvantaged: str = Field(..., description="the same for disadvantaged pupils")
+    above: int
+    similar: int
+    below: int
+    england_basis: str
+    not_published: list[str] = Field(..., description="measures asked for but not in the DfE trust files")
+    measures: list[TrustMeasureOut]
+
+
+class SideBySideQuery(Schema):
+    pick: str = Field(
+        "", max_length=2000, description="trust names or DfE ids (TR01234), separated by commas or new lines"
+    )
+
+
+class SideBySideCell(Schema):
+    trust_id: int
+    value: float | None
+    note: str
+    low: float | None
+    high: float | None
+    verdict: Literal["above", "similar", "below", ""]
+    percentile: float | None
+
+
+class SideBySideRowOut(Schema):
+    key: str
+    code: str
+    label: str
+    group: Literal["all", "disadvantaged"]
+    unit: Literal["percent", "points"]
+    england: float | None
+    median: float | None
+    trusts: int
+    cells: list[SideBySideCell]
+
+
+class SideBySideTrust(Schema):
+    id: int
+    name: str
+    external_id: str
+
+
+class SideBySideOut(Schema):
+    year: int | None
+    trusts: list[SideBySideTrust]
+    unmatched: list[str]
+    ambiguous: dict[str, list[SideBySideTrust]]
+    rows: list[SideBySideRowOut]

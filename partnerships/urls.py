@@ -9,6 +9,16 @@ urlpatterns = [
     re_path(r"^trusts/export\.(?P<fmt>csv|xlsx)$", views.compare_export, name="compare-export"),
     path("trusts/<id:pk>/", views.trust, name="trust"),
     re_path(
+        r"^trusts/side-by-side\.(?P<fmt>csv|xlsx)$",
+        views.compare_measures_export,
+        name="compare-measures-export",
+    ),
+    re_path(
+        r"^trusts/(?P<pk>[0-9]+)/measures\.(?P<fmt>csv|xlsx)$",
+        views.trust_measures_export,
+        name="trust-measures-export",
+    ),
+    re_path(
         r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance|dfe)\.(?P<fmt>csv|xlsx)$",
         views.trust_export,
         name="trust-export",

@@ -9,8 +9,8 @@ import factory
 
 from accounts.tests.factories import UserFactory
 from notifications.models import Notification
-from partnerships.models import Activity, Designation, DesignationKind, IsspPost, MatSeat
-from schools.tests.factories import MembershipFactory, SchoolFactory
+from partnerships.models import Activity, Designation, DesignationKind, IsspPost, MatSeat, PartnershipResult
+from schools.tests.factories import MembershipFactory, PartnershipFactory, SchoolFactory
 
 
 class MatSeatFactory(factory.django.DjangoModelFactory):
@@ -54,3 +54,17 @@ class DesignationFactory(factory.django.DjangoModelFactory):
     person_name = ""
     valid_from = dt.date(2020, 9, 1)
     valid_to = None
+
+
+class PartnershipResultFactory(factory.django.DjangoModelFactory):
+    """One stored trust-level value of a DfE MAT file (`measure` is the key stage prefix + the DfE field)."""
+
+    class Meta:
+        model = PartnershipResult
+
+    partnership = factory.SubFactory(PartnershipFactory)
+    year = 2025
+    measure = "KS2_PRWM_EXP_WGTAVG"
+    value = 60.0
+    note = ""
+    source = "england_ks2-mats-performance_2024-25.csv"

@@ -5,6 +5,7 @@ the grant calculator). Views validate input, read through `partnerships.queries`
 
 from __future__ import annotations
 
+from partnerships.views.measures import compare_measures_export, trust_measures_export
 from partnerships.views.procedures import (
     join,
     request_decide,
@@ -36,6 +37,7 @@ from partnerships.views.trusts import (
 __all__ = [
     "compare",
     "compare_export",
+    "compare_measures_export",
     "designation_new",
     "designations",
     "designations_export",
@@ -55,4 +57,5 @@ __all__ = [
     "sponsors",
     "trust",
     "trust_export",
+    "trust_measures_export",
 ]

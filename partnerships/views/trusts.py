@@ -19,6 +19,7 @@ from partnerships.models import (
     TrustAggregate,
 )
 from partnerships.views.common import COMPACTNESS, PHASES, _int, _query
+from partnerships.views.measures import compare_page_context, trust_page_context
 from schoolpartners.access import public_read
 from schoolpartners.exports import Column, export_response
 from schoolpartners.params import MAX_PAGE, query_int
@@ -115,6 +116,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             "phases": PHASES,
             "compactness": COMPACTNESS,
             "kinds": Kind.choices,
+            **compare_page_context(request),
             "prev_url": "?" + _query(request.GET, page=page - 1) if page > 1 else "",
             "next_url": "?" + _query(request.GET, page=page + 1) if page * size < total else "",
             "exports": {
@@ -222,10 +224,6 @@ def trust(request: HttpRequest, pk: int) -> HttpResponse:
     past = [m for m in members if m.left is not None]
     stored_urns = {r["urn"] for r in a.member_rows} if a else set()
     perf = _perf_rows(a)
-    dfe = [
-        {"measure": r.measure, "year": academic_year_label(r.year), "value": r.value, "note": r.note}
-        for r in queries.trust_results(p)
-    ]
     user_schools = schools_of(request.user) if request.user.is_authenticated else []
     return render(
         request,
@@ -236,7 +234,7 @@ def trust(request: HttpRequest, pk: int) -> HttpResponse:
             "current": current,
             "past": past,
             "perf": perf,
-            "dfe": dfe,
+            **trust_page_context(p),
             "stale": [m for m in current if m.school_id not in stored_urns] if a else [],
             "compactness": COMPACTNESS.get(a.compactness, "") if a else "",
             "phase_labels": PHASES,

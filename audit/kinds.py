@@ -19,6 +19,7 @@ class EventKind(StrEnum):
     IMPORT = "import"
     # notifications
     NOTIFICATIONS_READ = "notifications.read"
+    NOTIFICATIONS_PREFERENCE = "notifications.preference"
     # partnerships: recomputes (management command) and register writes
     PARTNERSHIPS_MAP_MEMBERS = "partnerships.map_members"
     PARTNERSHIPS_RECOMPUTE = "partnerships.recompute"

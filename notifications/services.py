@@ -22,11 +22,9 @@ _STATE = {
 
 
 def frequency_of(user: Actor) -> str:
-    p = (
-        Preference.objects.filter(user_id=getattr(user, "pk", None))
-        .values_list("frequency", flat=True)
-        .first()
-    )
+    if not getattr(user, "is_authenticated", False) or user.pk is None:
+        return Frequency.IMMEDIATELY
+    p = Preference.objects.filter(user_id=user.pk).values_list("frequency", flat=True).first()
     return p or Frequency.IMMEDIATELY
 
 

@@ -114,7 +114,8 @@ def _tell_deployment(d: Deployment, what: str) -> None:
     """Deployment created or closed: both schools (or the system leader) and the region's brokers."""
     school, supporter, area = d.need.school.name, d.offer.school.name, d.need.get_area_display().lower()
     if what == "created":
-        text = f"Deployment agreed: {supporter} supports {school} with {area}, from {d.start.day} {d.start:%B %Y}."
+        start = f", from {d.start.day} {d.start:%B %Y}" if d.start else ""
+        text = f"Deployment agreed: {supporter} supports {school} with {area}{start}."
     else:
         text = f"Deployment closed: {supporter}'s support for {school} with {area}. Outcome: {d.outcome}"
     people = (

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from brokerage import services
+from brokerage.models import Deployment
 from brokerage.tests.helpers import world
 from notifications.models import Notification
 from schools.tests.factories import empty_database  # noqa: F401 - fixture
@@ -56,7 +57,7 @@ def test_proposal_accept_deploy_close_tell_the_right_people():
     assert all(any(t.startswith("Deployment agreed:") for t in texts) for texts in agreed.values())
     assert "Ash Primary" in agreed["head-ash"][0]
     assert any(t.startswith("Deployment agreed:") for t in agreed["broker"])
-    d = p.deployments.get()
+    d = Deployment.objects.get(proposal=p)
 
     mark = _last()
     services.close_deployment(w.broker, d.pk, "Leadership review done.")

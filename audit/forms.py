@@ -54,10 +54,9 @@ class AuditFilterForm(HardenedForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if self.errors:
-            return data
-        data["date_from"] = self._date("from", "from")
-        data["date_to"] = self._date("to", "to")
+        for prefix in ("from", "to"):
+            parts_ok = not any(f"{prefix}_{p}" in self.errors for p, _, _ in DATE_PARTS)
+            data[f"date_{prefix}"] = self._date(prefix, prefix) if parts_ok else None
         if data["date_from"] and data["date_to"] and data["date_to"] < data["date_from"]:
             self.add_error("to_day", "The to date must be the same as or after the from date")
         return data

@@ -28,6 +28,8 @@ class Task:
     count: int
     url: str
     hint: str = ""  # one line under the task
+    status: str = "waiting"  # the word after the count: "waiting" (to act on) or e.g. "under way" (to know)
+    counts: bool = True  # False: shown, but not one of the things that need the user's attention
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class Section:
 
     @property
     def waiting(self) -> int:
-        return sum(t.count for t in self.tasks)
+        return sum(t.count for t in self.tasks if t.counts)
 
 
 Provider = Callable[[User], Section | None]

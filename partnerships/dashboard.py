@@ -67,6 +67,8 @@ def section(user: User) -> Section | None:
                     len(waiting["own"]),
                     _url(waiting["own"]),
                     "; ".join(r.get_status_display() for r in waiting["own"][:3]),
+                    status="in progress",
+                    counts=False,
                 )
             )
     links = [Link("All requests you can see", reverse("partnerships:requests"))]

@@ -93,7 +93,7 @@ def test_request_history_reads_in_words(client):
     client.force_login(admin)
     page = client.get(f"/partnerships/requests/{req.pk}/").content.decode()
     today = timezone.localdate()
-    assert f"Trust consented — A. Person, <time datetime=" in page
+    assert "Trust consented — A. Person, <time datetime=" in page
     assert f"{today.day} {today:%B %Y}</time>" in page
     assert "Request to leave a trust submitted — H. Head" in page
     assert "trustconsent" not in page and "by ux_trustadmin" not in page

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def people() -> dict[str, Any]:
-    ann = UserFactory(username="ann", email="ann@example.org", first_name="Ann", last_name="Archer")
-    dan = UserFactory(username="dan", email="dan@example.org")
-    off = UserFactory(username="off", email="off@example.org")
+    ann: Any = UserFactory(username="ann", email="ann@example.org", first_name="Ann", last_name="Archer")
+    dan: Any = UserFactory(username="dan", email="dan@example.org")
+    off: Any = UserFactory(username="off", email="off@example.org")
     nomail = UserFactory(username="nomail", email="")
     services.set_frequency(dan, Frequency.DAILY)
     services.set_frequency(off, Frequency.OFF)

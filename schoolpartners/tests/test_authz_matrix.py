@@ -544,7 +544,7 @@ def test_api_write_aimed_at_another_scope_is_refused(route: str, case: Case) -> 
 # Reads: the audit log shows each role only its own scope
 # ---------------------------------------------------------------------------------------------------------------
 def _audit_rows(client: Client) -> tuple[int, str]:
-    r = client.get("/audit.csv")
+    r: Any = client.get("/audit.csv")
     if r.status_code != 200:
         return r.status_code, ""
     return 200, b"".join(r.streaming_content).decode()

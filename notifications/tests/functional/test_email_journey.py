@@ -96,7 +96,7 @@ def sign_in(page: Any, base: str, username: str) -> None:
 def check_axe(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    violations = run_axe(page)
+    violations: list[Any] = run_axe(page)
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
 
 

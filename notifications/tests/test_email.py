@@ -126,3 +126,27 @@ def test_preferences_page_shows_saves_and_refuses_nonsense(client, people):
     bad = client.post("/account/notifications/", {"frequency": "hourly"})
     assert bad.status_code == 200 and "govuk-error-summary" in bad.content.decode()
     assert services.frequency_of(people["ann"]) == "daily"
+
+
+def test_a_finished_or_failed_import_job_tells_its_owner(people, django_capture_on_commit_callbacks):
+    from schoolpartners import jobs
+
+    done = jobs.create("support.import", owner=people["ann"], title="acts.csv")
+    failed = jobs.create("support.import", owner=people["ann"], title="bad.csv")
+    nobody = jobs.create("support.import", owner=None, title="cli.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.finish(done.pk, {"rows": 3}, message="Imported 3 rows")
+        jobs.fail(failed.pk, "Line 2, column days: not a number")
+        jobs.finish(nobody.pk, {})
+    texts = list(Notification.objects.filter(user=people["ann"]).order_by("id").values_list("text", "url"))
+    assert texts == [
+        ("Your import “acts.csv” finished: Imported 3 rows.", f"/jobs/{done.pk}/"),
+        (
+            "Your import “bad.csv” failed and nothing was saved: Line 2, column days: not a number",
+            f"/jobs/{failed.pk}/",
+        ),
+    ]
+    assert [m.subject for m in mail.outbox] == [
+        "School Partners: Your import “acts.csv” finished: Imported 3 rows.",
+        "School Partners: Your import “bad.csv” failed and nothing was saved: Line 2, column days: not a number",
+    ]

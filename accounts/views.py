@@ -1,4 +1,5 @@
-"""Sign in and sign out pages (Django auth views with GOV.UK templates)."""
+"""Sign in and sign out pages (Django auth views with GOV.UK templates), and the signed-in home page: what awaits
+each role (sections from `accounts.dashboard`, filled by the domains) and links to their own pages."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from schoolpartners.access import public_read
+from accounts.dashboard import Link, Section, Task, sections_for
+from accounts.models import Role, RoleAssignment
+from audit.queries import can_read_audit
+from notifications.queries import unread_count
+from schoolpartners.access import public_read, signed_in
+from schoolpartners.types import User
 
 
 class SignInForm(AuthenticationForm):
@@ -74,3 +81,52 @@ def logout(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         return _sign_out(request)
     return render(request, "accounts/logout.html")
+
+
+def _roles(user: User) -> list[dict[str, Any]]:
+    out = []
+    rows = (
+        RoleAssignment.objects.filter(user=user)
+        .select_related("school", "partnership")
+        .order_by("role", "id")
+    )
+    for ra in rows:
+        if ra.role == Role.SCHOOL_USER and ra.school is not None:
+            scope, url = ra.school.name, reverse("schools:detail", args=[ra.school_id])
+        elif ra.role == Role.TRUST_ADMIN and ra.partnership is not None:
+            scope, url = ra.partnership.name, reverse("partnerships:trust", args=[ra.partnership_id])
+        else:
+            scope, url = ra.region, ""
+        out.append({"role": ra.get_role_display(), "scope": scope, "url": url})
+    return out
+
+
+def _kernel_section(user: User) -> Section:
+    unread = unread_count(user)
+    tasks = [Task("Unread notifications", unread, reverse("notifications:notifications"))] if unread else []
+    links = [
+        Link("All your notifications", reverse("notifications:notifications")),
+        Link("Notification emails: how often", reverse("notifications:preferences")),
+    ]
+    if can_read_audit(user):
+        links.append(Link("Audit log: who changed what", reverse("audit:log")))
+    return Section("notifications", "Notifications", tasks=tasks, links=links)
+
+
+@signed_in
+def home(request: HttpRequest) -> HttpResponse:
+    """What awaits the signed-in user: requests to decide, proposals to answer, deployments to update, unread
+    notifications, and links to their school's, trust's or region's pages."""
+    user = request.user
+    assert isinstance(user, User)
+    sections = [_kernel_section(user), *sections_for(user)]
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "sections": sections,
+            "roles": _roles(user),
+            "waiting": sum(s.waiting for s in sections),
+            "display_name": user.get_full_name() or user.get_username(),
+        },
+    )

@@ -19,6 +19,7 @@ class EventKind(StrEnum):
     IMPORT = "import"
     # notifications
     NOTIFICATIONS_READ = "notifications.read"
+    NOTIFICATIONS_PREFERENCE = "notifications.preference"
     # partnerships: recomputes (management command) and register writes
     PARTNERSHIPS_MAP_MEMBERS = "partnerships.map_members"
     PARTNERSHIPS_RECOMPUTE = "partnerships.recompute"
@@ -70,6 +71,11 @@ class EventKind(StrEnum):
     EVALUATION_RUN = "evaluation.run"
 
     @property
+    def label(self) -> str:
+        """What happened, in words people read (audit log, request histories)."""
+        return LABELS[self]
+
+    @property
     def public(self) -> bool:
         """True when an event of this kind changes data that a cached public page may show."""
         return self in PUBLIC
@@ -81,6 +87,69 @@ class EventKind(StrEnum):
             return cls(kind)
         except ValueError:
             raise ValueError(f"unknown audit event kind {kind!r}: add it to audit.kinds.EventKind") from None
+
+
+LABELS: dict[EventKind, str] = {
+    EventKind.IMPORT: "Data file imported",
+    EventKind.NOTIFICATIONS_READ: "Notifications marked as read",
+    EventKind.NOTIFICATIONS_PREFERENCE: "Notification emails changed",
+    EventKind.PARTNERSHIPS_MAP_MEMBERS: "Trust members mapped",
+    EventKind.PARTNERSHIPS_RECOMPUTE: "Trust figures recalculated",
+    EventKind.DESIGNATION_RECORDED: "Designation recorded",
+    EventKind.ISSP_POSTED: "Support request posted (ISSP)",
+    EventKind.ISSP_REGISTERED: "Independent-state partnership registered",
+    EventKind.SPONSOR_REGISTERED: "Sponsor registered",
+    EventKind.TEACHING_HUB_REGISTERED: "Teaching school hub registered",
+    EventKind.UMBRELLA_REGISTERED: "Umbrella trust registered",
+    EventKind.JOIN_MAT_SUBMITTED: "Request to join a trust submitted",
+    EventKind.JOIN_MAT_TRUST_CONSENTED: "Trust consented",
+    EventKind.JOIN_MAT_TRUST_DECLINED: "Trust declined",
+    EventKind.JOIN_MAT_APPROVED: "Regional director approved",
+    EventKind.JOIN_MAT_DECLINED: "Regional director declined",
+    EventKind.LEAVE_MAT_SUBMITTED: "Request to leave a trust submitted",
+    EventKind.LEAVE_MAT_TRUST_CONSENTED: "Trust consented",
+    EventKind.LEAVE_MAT_TRUST_DECLINED: "Trust declined",
+    EventKind.LEAVE_MAT_APPROVED: "Regional director approved",
+    EventKind.LEAVE_MAT_DECLINED: "Regional director declined",
+    EventKind.FORM_FEDERATION_SUBMITTED: "Proposal to form a federation submitted",
+    EventKind.FORM_FEDERATION_SCHOOL_CONSENTED: "School consented",
+    EventKind.FORM_FEDERATION_SCHOOL_DECLINED: "School declined",
+    EventKind.FORM_MAT_SUBMITTED: "Proposal to form a trust submitted",
+    EventKind.FORM_MAT_SCHOOL_CONSENTED: "School consented",
+    EventKind.FORM_MAT_SCHOOL_DECLINED: "School declined",
+    EventKind.FORM_MAT_APPROVED: "Regional director approved",
+    EventKind.FORM_MAT_DECLINED: "Regional director declined",
+    EventKind.SIMILARITY_RECOMPUTE: "Similar schools recalculated",
+    EventKind.BROKERAGE_DERIVE: "Needs and offers derived from data",
+    EventKind.NEED_DECLARE: "Need declared",
+    EventKind.OFFER_DECLARE: "Offer of support declared",
+    EventKind.MATCHING_START: "Matching started",
+    EventKind.MATCHING_DONE: "Matching finished",
+    EventKind.PROPOSAL_SEND: "Proposal sent",
+    EventKind.PROPOSAL_ACCEPT: "Proposal accepted",
+    EventKind.PROPOSAL_DECLINE: "Proposal declined",
+    EventKind.DEPLOYMENT_ACTIVATE: "Deployment started",
+    EventKind.DEPLOYMENT_UPDATE: "Deployment updated",
+    EventKind.DEPLOYMENT_CLOSE: "Deployment closed",
+    EventKind.SUPPORT_ACTIVITY_RECORDED: "Support activity recorded",
+    EventKind.SUPPORT_BROKERED_DEPLOYMENT: "Brokered deployment added to the support ledger",
+    EventKind.SUPPORT_PLEDGE_RECORDED: "Support pledge recorded",
+    EventKind.SUPPORT_IMPORT: "Support records imported",
+    EventKind.EVALUATION_RUN: "Evaluation run",
+}
+
+
+def label_of(kind: str) -> str:
+    """The words for a stored action code; an unknown code (a kind since removed) is shown as it is."""
+    try:
+        return LABELS[EventKind(kind)]
+    except (ValueError, KeyError):
+        return kind
+
+
+def step_label(request_kind: str, step: str, outcome: str) -> str:
+    """The words for one step of a partnership request (`RequestStep`): the label of its audit kind."""
+    return label_of(f"partnerships.{request_kind}.{step}.{outcome}")
 
 
 PUBLIC: frozenset[EventKind] = frozenset(

@@ -17,6 +17,7 @@ from accounts.permissions import can_act_for_school, is_regional, regions_of, sc
 from brokerage import engine
 from brokerage.models import Deployment, MatchingRun, Need, Offer, Proposal, Response
 from partnerships.models import Designation
+from partnerships.queries import school_users
 from schoolpartners.regions import in_region, region_q
 from schoolpartners.types import Actor, User
 from schools.models import School
@@ -25,6 +26,7 @@ __all__ = [
     "UNMATCHED_LABELS",
     "broker_for_school_region",
     "broker_regions",
+    "brokers_for_school_region",
     "can_manage_deployment",
     "can_view_run",
     "check_view_run",
@@ -34,7 +36,9 @@ __all__ = [
     "is_broker_for",
     "is_system_leader",
     "latest_run",
+    "need_side_users",
     "needs_of",
+    "offer_side_users",
     "offers_of",
     "proposal_rows",
     "proposal_rows_for_run",
@@ -86,6 +90,28 @@ def is_broker_for(user: Actor, region: str) -> bool:
 
 def broker_for_school_region(user: Actor, school_region: str) -> bool:
     return any(in_region(school_region, r) for r in broker_regions(user))
+
+
+def brokers_for_school_region(school_region: str) -> list[User]:
+    """Active brokers whose region holds a school of `school_region` (to tell them about its deployments)."""
+    ids = {
+        ra.user_id
+        for ra in RoleAssignment.objects.filter(role=Role.BROKER, user__is_active=True)
+        if in_region(school_region, ra.region)
+    }
+    return list(User.objects.filter(pk__in=ids))
+
+
+def need_side_users(need: Need) -> list[User]:
+    """Who answers for the school with the need: its school users."""
+    return school_users(need.school_id)
+
+
+def offer_side_users(offer: Offer) -> list[User]:
+    """Who answers for the supporter: the system leader who made the offer, else the school's users."""
+    if offer.leader_id is not None:
+        return list(User.objects.filter(pk=offer.leader_id, is_active=True))
+    return school_users(offer.school_id)
 
 
 def can_view_run(user: Actor, run: MatchingRun) -> bool:

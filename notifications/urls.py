@@ -7,4 +7,5 @@ app_name = "notifications"
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     re_path(r"^notifications\.(?P<fmt>csv|xlsx)$", views.notifications_export, name="export"),
+    path("account/notifications/", views.preferences, name="preferences"),
 ]

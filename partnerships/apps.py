@@ -12,3 +12,8 @@ class PartnershipsConfig(AppConfig):
 
         # The school page's partnerships panel, after its trust table (schools may not import partnerships).
         register_panel("partnerships", "partnerships/_school_panel.html", slot="partnerships")
+
+        from accounts.dashboard import register_section
+        from partnerships.dashboard import section
+
+        register_section("partnerships", section, order=20)

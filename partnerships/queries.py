@@ -222,6 +222,49 @@ def requests_for(user: Actor) -> QuerySet[PartnershipRequest]:
     return qs.filter(q).distinct()
 
 
+def awaiting_action(user: Actor) -> dict[str, list[PartnershipRequest]]:
+    """Requests waiting for a step this user can take: "trust" (their trust's consent), "region" (the regional
+    director's approval) and "schools" (their school's consent to a new federation or trust); and "own" (their
+    schools' requests still waiting for someone else)."""
+    out: dict[str, list[PartnershipRequest]] = {"trust": [], "region": [], "schools": [], "own": []}
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return out
+    roles = list(RoleAssignment.objects.filter(user=user))
+    schools = [r.school_id for r in roles if r.role == Role.SCHOOL_USER]
+    trusts = [r.partnership_id for r in roles if r.role == Role.TRUST_ADMIN]
+    regions = [r.region for r in roles if r.role == Role.REGIONAL_APPROVER]
+    qs = PartnershipRequest.objects.select_related("school", "partnership").order_by("created_at", "id")
+    if trusts:
+        out["trust"] = list(qs.filter(status=RequestStatus.AWAITING_TRUST, partnership_id__in=trusts))
+    if regions:
+        rq = Q()
+        for region in regions:
+            rq |= Q(region__iexact=region)
+        out["region"] = list(qs.filter(rq, status=RequestStatus.AWAITING_REGION))
+    if schools:
+        out["schools"] = list(
+            qs.filter(
+                status=RequestStatus.AWAITING_SCHOOLS,
+                schools__school_id__in=schools,
+                schools__consented_at__isnull=True,
+            ).distinct()
+        )
+        mine = {r.pk for r in out["schools"]}
+        out["own"] = [
+            r
+            for r in qs.filter(
+                Q(school_id__in=schools) | Q(schools__school_id__in=schools),
+                status__in=[
+                    RequestStatus.AWAITING_SCHOOLS,
+                    RequestStatus.AWAITING_TRUST,
+                    RequestStatus.AWAITING_REGION,
+                ],
+            ).distinct()
+            if r.pk not in mine
+        ]
+    return out
+
+
 def can_view_request(user: Actor, req: PartnershipRequest) -> bool:
     return requests_for(user).filter(pk=req.pk).exists()
 

@@ -23,6 +23,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from jobs.models import Job, JobState
+from notifications.services import notify
 from schoolpartners.types import Actor, User
 
 __all__ = [
@@ -82,10 +83,21 @@ def reporter(job_id: int) -> Callable[[int, int | None, str], None]:
     return report
 
 
+def _tell_owner(job_id: int, outcome: str) -> None:
+    """The person who started a job learns that it finished (in-app and by email, after commit)."""
+    job = Job.objects.select_related("owner").defer("payload").filter(pk=job_id).first()
+    if job is None or job.owner is None:
+        return
+    what = f"“{job.title}”" if job.title else f"job {job.pk}"
+    noun = "import" if "import" in job.kind else "job"
+    notify([job.owner], f"Your {noun} {what} {outcome}", f"/jobs/{job.pk}/")
+
+
 def finish(job_id: int, result: dict[str, Any], message: str = "Done") -> None:
     Job.objects.filter(pk=job_id).update(
         state=JobState.DONE, result=result, message=message, finished_at=timezone.now(), payload=None
     )
+    _tell_owner(job_id, f"finished: {message}.")
 
 
 def fail(job_id: int, detail: str, **members: Any) -> None:
@@ -96,6 +108,7 @@ def fail(job_id: int, detail: str, **members: Any) -> None:
         finished_at=timezone.now(),
         payload=None,
     )
+    _tell_owner(job_id, f"failed and nothing was saved: {detail[:300]}")
 
 
 def visible_job(user: Actor, job_id: int) -> Job | None:

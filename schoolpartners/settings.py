@@ -17,6 +17,10 @@ API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hou
 SUPPORT_IMPORT_MAX_BYTES   largest support import file in bytes (default 5 MB; larger answer 413 before parsing)
 SUPPORT_IMPORT_MAX_ROWS    most data rows in one support import (default 50000; more answer 422)
 SUPPORT_IMPORT_JOB_BYTES, SUPPORT_IMPORT_JOB_ROWS   imports above either run as a background job (1 MB, 5000)
+EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL, DEFAULT_FROM_EMAIL
+               notification emails over SMTP when EMAIL_HOST is set; otherwise EMAIL_FILE_PATH (a folder) writes
+               them to files, else they are printed on the console. EMAIL_BACKEND overrides the choice.
+SITE_URL       the address people use to reach the site, for the links in emails (default http://127.0.0.1:8000)
 """
 
 from __future__ import annotations
@@ -173,7 +177,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/home/"  # what awaits each signed-in role (accounts.views.home)
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-gb"
@@ -299,3 +303,23 @@ if _proxy_header:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # Sign-in attempts (POST) per client address, checked before the form hashes a password (429 beyond).
 LOGIN_THROTTLE = os.environ.get("LOGIN_THROTTLE", "20/min")
+
+# Notification emails (notifications.email): SMTP when EMAIL_HOST is set, files in EMAIL_FILE_PATH, else console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "School Partners <noreply@schoolpartners.invalid>")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend"
+    if EMAIL_FILE_PATH
+    else "django.core.mail.backends.console.EmailBackend",
+)
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

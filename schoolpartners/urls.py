@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 
+from accounts.views import home as signed_in_home
 from schoolpartners.api import api
 from schoolpartners.apikit import not_found as api_not_found
 from schoolpartners.health import healthz, readyz
@@ -16,10 +17,14 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),  # unknown API URLs: a JSON problem (404)
     path("accounts/", include("accounts.urls")),
+    path(
+        "home/", signed_in_home, name="home"
+    ),  # what awaits each signed-in role (settings.LOGIN_REDIRECT_URL)
     path("", include("brokerage.urls")),
     path("", include("similarity.urls")),
     path("", include("partnerships.urls")),
     path("", include("notifications.urls")),
+    path("", include("audit.urls")),
     path("", include("jobs.urls")),
     path("", include("evaluation.urls")),
     path("", include("support.urls")),

@@ -23,7 +23,15 @@ from brokerage.models import (
     Response,
     SupportType,
 )
-from brokerage.queries import can_manage_deployment, is_broker_for, sides_for
+from brokerage.queries import (
+    brokers_for_school_region,
+    can_manage_deployment,
+    is_broker_for,
+    need_side_users,
+    offer_side_users,
+    sides_for,
+)
+from notifications.services import notify
 from schoolpartners.types import Actor
 
 
@@ -48,10 +56,74 @@ def send_proposals(user: Actor, run: MatchingRun, result_ids: Iterable[int]) -> 
                 actor=user,
                 object_type="brokerage.Proposal",
                 object_id=p.pk,
-                data={"need": r.need_id, "offer": r.offer_id, "run": run.pk},
+                data={
+                    "need": r.need_id,
+                    "offer": r.offer_id,
+                    "run": run.pk,
+                    "region": run.region,
+                    "school": r.need.school_id,
+                },
             )
+            _tell_proposal_sent(p)
         out.append(p)
     return out
+
+
+PROPOSALS_URL = "/brokerage/proposals/"
+
+
+def _deployment_url(d: Deployment) -> str:
+    return f"/brokerage/deployments/{d.pk}/"
+
+
+def _names(p: Proposal) -> tuple[str, str, str]:
+    return p.need.school.name, p.offer.school.name, p.need.get_area_display().lower()
+
+
+def _tell_proposal_sent(p: Proposal) -> None:
+    """Both sides must answer: the school with the need and the supporter."""
+    school, supporter, area = _names(p)
+    notify(
+        need_side_users(p.need),
+        f"Proposal: {supporter} could support {school} with {area}. Accept or decline it.",
+        PROPOSALS_URL,
+    )
+    notify(
+        offer_side_users(p.offer),
+        f"Proposal: could {supporter} support {school} with {area}? Accept or decline it.",
+        PROPOSALS_URL,
+    )
+
+
+def _tell_answer(p: Proposal, side: str, accept: bool) -> None:
+    """The other side and the region's brokers learn each answer (the other side may still have to act)."""
+    school, supporter, area = _names(p)
+    who = school if side == "need" else supporter
+    verb = "accepted" if accept else "declined"
+    other = offer_side_users(p.offer) if side == "need" else need_side_users(p.need)
+    brokers = brokers_for_school_region(p.need.school.region_name)
+    text = f"{who} {verb} the proposal that {supporter} supports {school} with {area}."
+    if p.status == Proposal.Status.SENT:
+        notify(other, text + " Your answer is still needed.", PROPOSALS_URL)
+    elif p.status == Proposal.Status.DECLINED:
+        notify(other, text + " The proposal is closed.", PROPOSALS_URL)
+    notify(brokers, text, PROPOSALS_URL)
+
+
+def _tell_deployment(d: Deployment, what: str) -> None:
+    """Deployment created or closed: both schools (or the system leader) and the region's brokers."""
+    school, supporter, area = d.need.school.name, d.offer.school.name, d.need.get_area_display().lower()
+    if what == "created":
+        start = f", from {d.start.day} {d.start:%B %Y}" if d.start else ""
+        text = f"Deployment agreed: {supporter} supports {school} with {area}{start}."
+    else:
+        text = f"Deployment closed: {supporter}'s support for {school} with {area}. Outcome: {d.outcome}"
+    people = (
+        need_side_users(d.need)
+        + offer_side_users(d.offer)
+        + brokers_for_school_region(d.need.school.region_name)
+    )
+    notify(people, text, _deployment_url(d))
 
 
 def _support_hook() -> Any:
@@ -68,11 +140,12 @@ def respond(user: Actor, proposal_id: int, side: str, accept: bool) -> Proposal:
     taking one place of the offer: the offer row is locked (SELECT ... FOR UPDATE) and its active deployments
     counted in the same transaction, so concurrent acceptances can never overbook it."""
     with transaction.atomic():
-        base = Proposal.objects.select_related("need", "offer").get(pk=proposal_id)
+        base = Proposal.objects.select_related("need__school", "offer__school").get(pk=proposal_id)
         require(side in sides_for(user, base), "You cannot answer this proposal for that school.")
         # lock order: offer, then proposal (every path takes them in this order)
         offer = Offer.objects.select_for_update().get(pk=base.offer_id)
-        p = Proposal.objects.select_for_update().select_related("need").get(pk=proposal_id)
+        p = Proposal.objects.select_for_update().get(pk=proposal_id)
+        p.need, p.offer = base.need, offer
         if p.status != Proposal.Status.SENT:
             raise ValidationError("This proposal has already been decided.")
         value = Response.ACCEPTED if accept else Response.DECLINED
@@ -93,8 +166,9 @@ def respond(user: Actor, proposal_id: int, side: str, accept: bool) -> Proposal:
             actor=user,
             object_type="brokerage.Proposal",
             object_id=p.pk,
-            data={"side": side},
+            data={"side": side, "school": p.need.school_id, "region": p.need.school.region_name},
         )
+        _tell_answer(p, side, accept)
         if p.status == Proposal.Status.ACCEPTED:
             d = Deployment.objects.create(
                 proposal=p,
@@ -108,9 +182,16 @@ def respond(user: Actor, proposal_id: int, side: str, accept: bool) -> Proposal:
                 actor=user,
                 object_type="brokerage.Deployment",
                 object_id=d.pk,
-                data={"proposal": p.pk, "offer": offer.pk, "need": p.need_id},
+                data={
+                    "proposal": p.pk,
+                    "offer": offer.pk,
+                    "need": p.need_id,
+                    "school": p.need.school_id,
+                    "region": p.need.school.region_name,
+                },
             )
             _to_ledger(d, user)
+            _tell_deployment(d, "created")
     return p
 
 
@@ -173,7 +254,14 @@ def update_deployment(
         actor=user,
         object_type="brokerage.Deployment",
         object_id=d.pk,
-        data={"support_type": d.support_type, "days": d.days, "start": str(d.start), "end": str(d.end)},
+        data={
+            "support_type": d.support_type,
+            "days": d.days,
+            "start": str(d.start),
+            "end": str(d.end),
+            "school": d.need.school_id,
+            "region": d.need.school.region_name,
+        },
     )
     return d
 
@@ -196,6 +284,7 @@ def close_deployment(user: Actor, deployment_id: int, outcome: str) -> Deploymen
         actor=user,
         object_type="brokerage.Deployment",
         object_id=d.pk,
-        data={"outcome": d.outcome},
+        data={"outcome": d.outcome, "school": d.need.school_id, "region": d.need.school.region_name},
     )
+    _tell_deployment(d, "closed")
     return d

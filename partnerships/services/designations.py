@@ -8,8 +8,9 @@ from django.db import transaction
 
 from accounts.permissions import require
 from audit.services import record
+from notifications.services import notify
 from partnerships.models import Designation
-from partnerships.queries import can_record_designation
+from partnerships.queries import can_record_designation, school_users, trust_admins
 from partnerships.services.common import ProcedureError, acting_user
 from schoolpartners.types import Actor
 from schools.models import School
@@ -52,6 +53,23 @@ def record_designation(
         actor=user,
         object_type="designation",
         object_id=d.pk,
-        data={"kind": kind, "school": school_urn, "person": person_name[:200]},
+        data={
+            "kind": kind,
+            "school": school_urn,
+            "person": person_name[:200],
+            "partnership": partnership_id,
+            "region": school.region_name if school else "",
+        },
+    )
+    people = (school_users(school.urn) if school else []) + (
+        trust_admins(partnership_id) if partnership_id else []
+    )
+    who = d.person_name or (school.name if school else "")
+    at = f" at {school.name}" if school and d.person_name else ""
+    notify(
+        people,
+        f"Designation recorded: {who}{at} is a {d.get_kind_display()} from "
+        f"{valid_from.day} {valid_from:%B %Y}.",
+        f"/schools/{school.urn}/" if school else "/partnerships/designations/",
     )
     return d

@@ -47,6 +47,7 @@ def _step(req: PartnershipRequest, step: str, outcome: str, actor: User, note: s
             "status": req.status,
             "school": req.school_id,
             "partnership": req.partnership_id,
+            "region": req.region,
             "note": note[:500],
         },
     )

@@ -51,6 +51,7 @@ class Case:
     form_refusal: tuple[str, ...] = ()  # roles whose form does not offer B's school/region: re-rendered form
     upload: bool = False  # multipart with a CSV file named "file"
     own_only: bool = False  # acts on the caller's own rows only: signed-in roles may pass, B is never touched
+    own_tables: tuple[str, ...] = ()  # tables where an own-only write adds the caller's own row (not B's)
 
 
 def _url(u: str) -> Callable[[Ids], str]:
@@ -135,6 +136,17 @@ PAGE_CASES: dict[str, list[Case]] = {
     "notifications/": [
         # marks the caller's own notifications read: B's notification stays unread whoever else posts
         Case("mark notifications read", _url("/notifications/"), lambda i: {}, "b_school3", own_only=True)
+    ],
+    "account/notifications/": [
+        # sets the caller's own email preference: B3's stays as it was whoever else posts
+        Case(
+            "set notification emails",
+            _url("/account/notifications/"),
+            lambda i: {"frequency": "daily"},
+            "b_school3",
+            own_only=True,
+            own_tables=("notifications.Preference",),
+        )
     ],
     "partnerships/requests/new/": [
         Case(
@@ -477,9 +489,10 @@ def _refused(r: Any, role: str, case: Case, api_call: bool) -> bool:
     return r.status_code in (403, 404)
 
 
-def _changed(before: dict[str, Any], after: dict[str, Any], case: Case) -> list[str]:
-    # an own-only write (marking one's own notifications read) is audited whoever makes it
-    skip = {"audit.AuditEvent"} if case.own_only else set()
+def _changed(before: dict[str, Any], after: dict[str, Any], case: Case, control: bool = False) -> list[str]:
+    # an own-only write (marking one's own notifications read) is audited whoever makes it, and may add the
+    # caller's own row to `own_tables` (the control's own row is the change it must make)
+    skip = {"audit.AuditEvent", *(() if control else case.own_tables)} if case.own_only else set()
     return [k for k in before if k not in skip and before[k] != after[k]]
 
 
@@ -503,7 +516,7 @@ def _check(case: Case, api_call: bool) -> None:
     assert r.status_code in (200, 201, 302), (case.name, case.control, r.status_code, r.content[:500])
     if r.status_code == 302:
         assert not r["Location"].startswith("/accounts/login/"), (case.name, r["Location"])
-    assert _changed(before, snapshot(), case), (
+    assert _changed(before, snapshot(), case, control=True), (
         case.name,
         "the control changed nothing: the payload proves nothing",
     )
@@ -525,3 +538,55 @@ def test_page_write_aimed_at_another_scope_is_refused(route: str, case: Case) ->
 @pytest.mark.parametrize("route,case", _params(API_CASES))
 def test_api_write_aimed_at_another_scope_is_refused(route: str, case: Case) -> None:
     _check(case, api_call=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reads: the audit log shows each role only its own scope
+# ---------------------------------------------------------------------------------------------------------------
+def _audit_rows(client: Client) -> tuple[int, str]:
+    r: Any = client.get("/audit.csv")
+    if r.status_code != 200:
+        return r.status_code, ""
+    return 200, b"".join(r.streaming_content).decode()
+
+
+def test_audit_log_shows_each_role_only_its_own_trust_or_region() -> None:
+    """Trust A's admin never reads trust B's events, region A's approver never region B's; B's own roles and
+    staff do. Roles without an audit scope are refused."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from partnerships import services as partnerships
+
+    w = authz_world.build()
+    soon = timezone.localdate() + dt.timedelta(days=200)
+    a_leave = partnerships.submit_leave(w.users["school"], w.ids["a1"], soon, "A leaves trust A")
+    b_events = AuditEvent.objects.filter(data__partnership=w.ids["trust_b"])
+    assert b_events.count() >= 3  # B's leave and join requests and trust B's consent
+    seen: dict[str, str] = {}
+    for role in (*authz_world.ROLES, "b_trust", "b_approver"):
+        c = Client()
+        if role != "anonymous":
+            c.force_login(w.users[role])
+        status, csv = _audit_rows(c)
+        page = c.get("/audit/")
+        if role in ("anonymous",):
+            assert status == 302 and page.status_code == 302, role
+            continue
+        if role in ("school", "broker", "leader"):
+            assert status == 403 and page.status_code == 403, role
+            continue
+        assert status == 200 and page.status_code == 200, role
+        seen[role] = csv
+    a_line = f"partnership_request {a_leave.pk}"
+    b_lines = [f"partnership_request {w.ids[k]}" for k in ("leave", "join")]
+    for role in ("trust", "approver"):
+        assert a_line in seen[role], role
+        assert not any(b in seen[role] for b in b_lines), (role, seen[role][:2000])
+        assert "North West" not in seen[role], role
+    for role in ("b_trust", "b_approver"):
+        assert all(b in seen[role] for b in b_lines), role
+        assert a_line not in seen[role], role
+    assert a_line in seen["staff"] and all(b in seen["staff"] for b in b_lines)

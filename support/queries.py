@@ -14,8 +14,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from accounts.permissions import schools_of
+from accounts.models import Role
+from accounts.permissions import regions_of, schools_of
 from partnerships.models import Membership
+from schoolpartners.regions import region_q
 from schoolpartners.types import Actor
 from schools.models import School
 from support.models import ConverterPledge, Relationship, SupportActivity, SupportType, SurveyResponse
@@ -193,11 +195,20 @@ def survey_report() -> dict[str, list[dict[str, Any]]]:
 
 def activities_for(user: Actor) -> QuerySet[SupportActivity]:
     """Activities a user may see in the ledger list: staff all; a school user those given or received by
-    their schools."""
+    their schools; a regional broker or approver those received or given by a school of their region."""
     qs = SupportActivity.objects.select_related("recipient").prefetch_related("providers")
     if getattr(user, "is_staff", False):
         return qs
     mine = schools_of(user)
-    if not mine:
-        raise PermissionDenied("The support ledger is for staff and school users.")
-    return qs.filter(Q(recipient_id__in=mine) | Q(providers__urn__in=mine)).distinct()
+    regions = ledger_regions(user)
+    if not mine and not regions:
+        raise PermissionDenied("The support ledger is for staff, school users and regional brokers.")
+    q = Q(recipient_id__in=mine) | Q(providers__urn__in=mine)
+    for region in regions:
+        q |= region_q("recipient__region_name", region) | region_q("providers__region_name", region)
+    return qs.filter(q).distinct()
+
+
+def ledger_regions(user: Actor) -> list[str]:
+    """The regions whose ledger a user reads as a regional broker or approver."""
+    return sorted(set(regions_of(user, Role.BROKER)) | set(regions_of(user, Role.REGIONAL_APPROVER)))

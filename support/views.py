@@ -68,7 +68,11 @@ def ledger(request: HttpRequest) -> HttpResponse:
         acts = list(queries.activities_for(request.user)[:500])
     except PermissionDenied:
         acts = None
-    return render(request, "support/ledger.html", {"activities": acts, "section": "support"})
+    return render(
+        request,
+        "support/ledger.html",
+        {"activities": acts, "section": "support", "regions": queries.ledger_regions(request.user)},
+    )
 
 
 @signed_in

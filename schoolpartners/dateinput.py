@@ -16,6 +16,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 PARTS = ("day", "month", "year")
 MONTHS = {
@@ -73,7 +74,9 @@ class GovukDateWidget(forms.Widget):
     def format_value(self, value: Any) -> DateParts:  # type: ignore[override]
         return _parts(value)
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
         attrs = {**self.attrs, **(attrs or {})}
         base_id = attrs.get("id") or f"id_{name}"
         invalid = attrs.get("aria-invalid") == "true"

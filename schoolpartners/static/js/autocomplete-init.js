@@ -10,12 +10,8 @@
   Array.prototype.forEach.call(selects, function (select) {
     window.accessibleAutocomplete.enhanceSelectElement({
       selectElement: select,
-      defaultValue: "",
       minLength: 2,
-      showAllValues: false,
-      dropdownArrow: undefined,
       confirmOnBlur: true,
-      placeholder: "",
       tNoResults: function () { return "No trust found: try its DfE id, for example TR02659"; }
     });
   });

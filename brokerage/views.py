@@ -180,6 +180,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def send(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_denied(request, run_id)
     ids = [int(x) for x in request.POST.getlist("result") if is_id(x)]
+    if not ids:
+        messages.error(request, "Select at least one proposal to send.")
+        return redirect("brokerage:run", run_id=run.pk)
     sent = services.send_proposals(request.user, run, ids)
     messages.success(request, f"{len(sent)} proposal{'s' if len(sent) != 1 else ''} sent.")
     return redirect("brokerage:run", run_id=run.pk)
@@ -347,8 +350,9 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, "Offer recorded.")
                 return redirect("brokerage:school")
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+        except ValidationError as exc:  # shown in the error summary
+            target = need_form if request.POST.get("form") == "need" else offer_form
+            target.add_error(None, "; ".join(exc.messages))
     return render(
         request,
         "brokerage/school.html",

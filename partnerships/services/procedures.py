@@ -92,13 +92,13 @@ def _refuse_if_request_in_progress(school: School) -> None:
         raise ProcedureError(f"{school.name} already has a request in progress.")
 
 
-@transaction.atomic
 def _refuse_past(effective_date: dt.date | None) -> None:
     """A request's proposed date cannot be in the past (issue 14): the forms say so first, the API here."""
     if effective_date is not None and effective_date < timezone.localdate():
         raise ProcedureError("The proposed date cannot be in the past.")
 
 
+@transaction.atomic
 def submit_join(
     user: Actor, school_urn: int, partnership_id: int, effective_date: dt.date, reason: str = ""
 ) -> PartnershipRequest:

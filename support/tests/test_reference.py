@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client
 
 from support import reference
 from support.tests.factories import SupportActivityFactory
@@ -30,7 +29,7 @@ def test_the_bundled_copy_is_the_shared_file_and_its_readme_names_its_hash():
     assert "converter academies 42%" in reference.split("deploy_sle_lle_nle")
 
 
-def test_an_empty_ledger_says_what_fills_it_and_shows_the_2014_figures(client: Client):
+def test_an_empty_ledger_says_what_fills_it_and_shows_the_2014_figures(client):
     page = client.get("/support/report/").content.decode()
     assert 'id="report-empty"' in page
     for url in ("/brokerage/deployments/", "/support/record/", "/support/import/"):
@@ -44,7 +43,7 @@ def test_an_empty_ledger_says_what_fills_it_and_shows_the_2014_figures(client: C
     assert "Joint practice development" in csv and "primary academies" in csv
 
 
-def test_with_activities_the_service_figure_sits_beside_the_survey(client: Client):
+def test_with_activities_the_service_figure_sits_beside_the_survey(client):
     SupportActivityFactory(support_type="jpd", providers=[SupportActivityFactory().recipient])
     page = client.get("/support/report/").content.decode()
     assert 'id="report-empty"' not in page

@@ -4,6 +4,7 @@ proposed date is typed in the GOV.UK date input and cannot be in the past."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.test import Client
 
@@ -17,7 +18,7 @@ def test_a_trust_is_found_by_dfe_id_number_or_exact_name(world: World) -> None:
     world.t1.external_id = "TR02659"
     world.t1.save()
     PartnershipFactory(kind=Kind.SAT, name="Lone", external_id="TR88888")
-    twin = PartnershipFactory(kind=Kind.MAT, name="Second Trust")
+    twin: Any = PartnershipFactory(kind=Kind.MAT, name="Second Trust")
     assert queries.resolve_mat("TR02659") == world.t1.pk
     assert queries.resolve_mat("tr02659") == world.t1.pk
     assert queries.resolve_mat("First Trust (TR02659)") == world.t1.pk

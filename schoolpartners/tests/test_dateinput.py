@@ -20,7 +20,7 @@ def _errors(**parts: str) -> list[str]:
     data = {f"start-{k}": v for k, v in parts.items()}
     form = When(data)
     form.is_valid()
-    return list(form.errors.get("start", []))
+    return [str(e) for e in form.errors.get("start", [])]
 
 
 @pytest.mark.parametrize(

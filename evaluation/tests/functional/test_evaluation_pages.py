@@ -62,7 +62,9 @@ def test_evaluation_page_school_chart_and_recording_support(live_server, page):
     page.fill("#id_provider_urns", str(recipient))
     page.fill("#id_recipient_urn", str(provider))
     page.select_option("#id_support_type", "jpd")
-    page.fill("#id_start_date", "2018-01-15")
+    page.fill("#id_start_date", "15")  # the GOV.UK date input: day, month, year
+    page.fill("#id_start_date-month", "1")
+    page.fill("#id_start_date-year", "2018")
     page.click("button:has-text('Record support')")
     assert "only as staff or for a school you act for" in page.locator(".govuk-error-summary").inner_text()
     assert SupportActivity.objects.count() == 0

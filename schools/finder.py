@@ -56,7 +56,9 @@ def _fetch(params: SearchParams, urns: list[int]) -> list[School]:
 
 def _selective(params: SearchParams) -> tuple[list[School], int] | None:
     """All matches' URNs in order (one query), then the page's schools; None if there are too many."""
-    ordered = queries.annotate_and_sort(queries.filter_schools(params), params, use_index=False)
+    ordered = queries.annotate_and_sort(
+        queries.filter_schools(params), params, use_index=False, sort_only=True
+    )
     urns = list(ordered.values_list("urn", flat=True)[: SMALL_RESULT + 1])
     if len(urns) > SMALL_RESULT:
         return None
@@ -92,6 +94,8 @@ def _broad(params: SearchParams, counted: int | None) -> tuple[list[School], int
     if need > 0:
         offset = max(start - len(head), 0)
         plain = replace(params, q="")  # the sort alone: the exact matches are already in front
-        tail = queries.annotate_and_sort(rest, plain).values_list("urn", flat=True)[offset : offset + need]
+        tail = queries.annotate_and_sort(rest, plain, sort_only=True).values_list("urn", flat=True)[
+            offset : offset + need
+        ]
         page_urns += list(tail)
     return _fetch(params, page_urns), total

@@ -207,14 +207,18 @@ def filter_schools(params: SearchParams) -> QuerySet[School]:
 SMALL_RESULT = 2000
 
 
-def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: bool = True) -> QuerySet[School]:
+def annotate_and_sort(
+    qs: QuerySet[School], params: SearchParams, use_index: bool = True, sort_only: bool = False
+) -> QuerySet[School]:
     """Add `pupils` (latest census) and one `m_<code>_<year>` per requested measure, then sort by `params`.
 
-    `use_index=False` sorts text columns by an expression no index serves (same order), for small results."""
-    latest_census = CensusRecord.objects.filter(school=OuterRef("pk")).order_by("-year")
-    qs = qs.annotate(pupils=Subquery(latest_census.values("nor")[:1]))
+    `use_index=False` sorts text columns by an expression no index serves (same order), for small results;
+    `sort_only=True` adds only the annotation the order needs (for a list of URNs)."""
+    if not sort_only or params.sort == "pupils":
+        latest_census = CensusRecord.objects.filter(school=OuterRef("pk")).order_by("-year")
+        qs = qs.annotate(pupils=Subquery(latest_census.values("nor")[:1]))
     for code, year in params.measures:
-        if code in MEASURES:
+        if code in MEASURES and (not sort_only or params.sort == f"m_{code}_{year}"):
             sub = Result.objects.filter(school=OuterRef("pk"), measure=code, year=year).values("value")[:1]
             qs = qs.annotate(**{f"m_{code}_{year}": Subquery(sub)})
 

@@ -517,6 +517,11 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {k: {"min_rps": v[0], "max_p95_ms": v[1]} for k, v in TARGETS.items()},
         "baseline": "/healthz (no database, no template), same server, same run",
         "databases": results,
+        "ratios": {  # for bench/run_all.py's summary: throughput of each scenario over /healthz's, same server
+            f"{db}_{name}_rps_over_healthz": value
+            for db, res in results.items()
+            for name, value in res.get("ratios_rps_over_healthz", {}).items()
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

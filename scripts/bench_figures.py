@@ -83,28 +83,102 @@ def rows_import(r: Results) -> list[str]:
     return out
 
 
+DB_LABEL = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+LOAD_SCENARIOS = {
+    "healthz": "`/healthz` (baseline: no database, no template)",
+    "cached": "one search page again and again (page-cache hits)",
+    "school_pages": "school pages, distinct URNs (page-cache misses)",
+    "search_pages": "search pages, distinct towns/districts (misses)",
+    "api_search": "`/api/schools?q=`, distinct towns/districts (misses)",
+}
+
+
+def _ms(value: float | None) -> str:
+    return "— (every request timed out)" if value is None else ms(value)
+
+
+def _target(t: dict[str, Any] | None) -> str:
+    if not t:
+        return "—"
+    return f"≥ {t['min_rps']:,.0f} req/s" + (f", p95 ≤ {t['max_p95_ms']:,.0f} ms" if t["max_p95_ms"] else "")
+
+
 def rows_load(r: Results) -> list[str]:
     ld = r.get("load")
-    if not ld:
+    if not ld or "databases" not in ld:
         return []
-    ep, q, ov = ld["endpoints"], ld["quiet"], ld["overall"]
-    srv = ld["server"]
-    sp, sc = ep["search_page"], ep["school_page"]
-    met = sp["p95_ms"] <= 100 and ov["errors"] == 0
-    db = "PostgreSQL" if str(ld.get("database", "")).startswith("postgres") else "SQLite"
-    return [
-        f"| site under load, {ld['load']['concurrency']} connections, {ld['load']['max_seconds']:.0f} s, {db}, "
-        f"{srv['workers']} gunicorn workers (`bench_load.py`) | p95 ≤ 100 ms, 0 errors | "
-        f"{ov['throughput_rps']:.0f} req/s, **{ov['errors']} errors**; search page p50/p95/p99 "
-        f"{ms(sp['p50_ms'])}/{ms(sp['p95_ms'])}/{ms(sp['p99_ms'])} ms; school page "
-        f"{ms(sc['p50_ms'])}/{ms(sc['p95_ms'])}/{ms(sc['p99_ms'])} ms; one request at a time: search "
-        f"{ms(q['search_page']['p50_ms'])} ms, school page {ms(q['school_page']['p50_ms'])} ms (p50) "
-        f"({load_note(ld['machine'].get('loadavg_1min_before'), ld['machine'].get('loadavg_1min_after'))}) | "
-        f"p95 search / p95 `/healthz`: {x(ld['ratio'])} under load (queueing dominates), "
-        f"{x(ld['quiet_ratios']['p95_search_page_over_baseline'])} one at a time"
-        + ("" if met else " — **target not met**")
-        + " |"
+    out = []
+    for db, res in ld["databases"].items():
+        if "scenarios" not in res:
+            continue
+        sc = res["scenarios"]
+        parts = [
+            f"{name.replace('_', ' ')} {sc[name]['rps']:,.0f} req/s (p95 {_ms(sc[name]['p95_ms'])} ms)"
+            for name in ("school_pages", "search_pages", "api_search", "cached", "healthz")
+            if "rps" in sc.get(name, {})
+        ]
+        errors = sum(x.get("errors", 0) for x in sc.values())
+        timeouts = sum(x.get("timeouts", 0) for x in sc.values())
+        missed = [n for n, x in sc.items() if x.get("target_met") is False]
+        out.append(
+            f"| site under load, wrk {ld['wrk']['connections']} connections, {ld['wrk']['seconds']} s per scenario, "
+            f"{DB_LABEL.get(db, db)}, {res['server']['workers']} gunicorn workers (`bench_load.py`) | distinct "
+            "school and search pages ≥ 300 req/s, p95 ≤ 250 ms; cached ≥ 1,500 req/s; 0 errors | "
+            + "; ".join(parts)
+            + f"; **{errors} errors, {timeouts} timeouts** "
+            f"({load_note(res.get('loadavg_1min_before'), res.get('loadavg_1min_after'))}) | "
+            f"distinct school pages at {x(res['ratios_rps_over_healthz'].get('school_pages', 0))} the "
+            "`/healthz` throughput of the same run"
+            + (f" — **targets missed: {', '.join(m.replace('_', ' ') for m in missed)}**" if missed else "")
+            + " |"
+        )
+    return out
+
+
+def rows_render(r: Results) -> list[str]:
+    rd = r.get("render")
+    if not rd:
+        return []
+    out = []
+    for db, res in rd["databases"].items():
+        if "school_page" not in res:
+            continue
+        sp, se, api = res["school_page"], res["search_page"], res["api_search"]
+        ra = res["ratios"]
+        out.append(
+            f"| render budget, one request at a time, uncached, {DB_LABEL.get(db, db)} (`bench_render.py`) | "
+            f"p50 ≤ {res['target_p50_ms']:g} ms | school page **{sp['p50_ms']:.1f} ms** ({sp['max_queries']} "
+            f"queries), search page **{se['p50_ms']:.1f} ms** ({se['max_queries']}), API search "
+            f"**{api['p50_ms']:.1f} ms** ({api['max_queries']}) p50 "
+            f"({load_note(*res.get('loadavg_1min', []))}) | search through the index "
+            f"{x(ra['search_page_like_over_index_p50'])} (page) and {x(ra['api_search_like_over_index_p50'])} "
+            "(API) faster than the pre-index LIKE search"
+            + ("" if all(res["target_met"].values()) else " — **target not met**")
+            + " |"
+        )
+    return out
+
+
+def load_table(r: Results) -> str:
+    ld = r["load"]
+    lines = [
+        "| database | scenario | req/s | p50 ms | p95 ms | p99 ms | errors | timeouts | target |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    for db, res in ld["databases"].items():
+        if "scenarios" not in res:
+            lines.append(f"| {DB_LABEL.get(db, db)} | skipped: {res.get('skipped', '')[:80]} | | | | | | | |")
+            continue
+        for name, sc in res["scenarios"].items():
+            if "rps" not in sc:
+                continue
+            met = {True: " (met)", False: " (**missed**)", None: ""}[sc.get("target_met")]
+            lines.append(
+                f"| {DB_LABEL.get(db, db)} | {LOAD_SCENARIOS.get(name, name)} | {sc['rps']:,.0f} | "
+                f"{_ms(sc['p50_ms'])} | {_ms(sc['p95_ms'])} | {_ms(sc['p99_ms'])} | {sc['errors']:,} | "
+                f"{sc['timeouts']:,} | {_target(ld['targets'].get(name))}{met} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def rows_similarity(r: Results) -> list[str]:
@@ -181,7 +255,15 @@ def readme_performance(r: Results) -> str:
         "| benchmark (script) | target | measured | ratio against the baseline measured in the same run |",
         "|---|---|---|---|",
     ]
-    for rows in (rows_import, rows_load, rows_similarity, rows_trusts, rows_brokerage, rows_evaluation):
+    for rows in (
+        rows_import,
+        rows_load,
+        rows_render,
+        rows_similarity,
+        rows_trusts,
+        rows_brokerage,
+        rows_evaluation,
+    ):
         lines += rows(r)
     return "\n".join(lines) + "\n"
 
@@ -226,6 +308,7 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "performance": readme_performance,
     "adr-brokerage": adr_brokerage,
     "evaluation-timing": evaluation_timing,
+    "load-table": load_table,
 }
 
 

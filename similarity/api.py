@@ -69,7 +69,7 @@ class SchoolBrief(Schema):
 
 
 class PartnerRuleOut(Schema):
-    status: Literal["within_radius", "outside_radius", "top_of_family"]
+    status: Literal["within_radius", "outside_radius", "top_of_family", "no_partner"]
     miles: float | None
     within_radius: bool
     top_of_family: bool

@@ -23,6 +23,7 @@ from audit.services import record
 from schoolpartners.regions import english_region
 from schoolpartners.types import Actor
 from schools.models import CensusRecord, Result
+from similarity import sources
 from similarity.core import (
     NO_PARTNER,
     NationalResult,
@@ -33,7 +34,6 @@ from similarity.core import (
 )
 from similarity.method import CENSUS_TYPE, DEFAULT_METHOD, PHASES, Method
 from similarity.models import CoverageFigure, LineageLink, SchoolSimilarity, SimilarityRun
-from similarity import sources
 from similarity.pack import YEAR_GROUPS
 
 #: Pupils at the end of the key stage, per phase (n for standard errors).

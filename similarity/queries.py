@@ -382,3 +382,31 @@ def school_summary_context(urn: int) -> dict[str, Any]:
         ],
         "pairs": len(sim.challenge_pairs),
     }
+
+
+def figures_from(urn: int, res: Resolved) -> dict[str, Any]:
+    """Whose figures `res` shows for `urn`, with the same words as the page."""
+    assert res.run is not None and res.sim is not None
+    v = res.via or res.results_from
+    if v is not None:
+        school = v["school"] or {}
+        what = "figures" if res.via else "headline and measures"
+        return {
+            "urn": school.get("urn"),
+            "name": school.get("name", ""),
+            "year": v["year"],
+            "path": list(v["path"]),
+            "link_types": list(v["link_types"]),
+            "words": f"The {what} are those of {school.get('name', '')} (URN {school.get('urn')}), {v['year']}, "
+            f"which URN {urn} took over from (GIAS link: {', '.join(v['link_types'])}).",
+        }
+    year = academic_year_label(headline_year(res.run, res.sim.phase))
+    name = res.sim.school.name
+    return {
+        "urn": urn,
+        "name": name,
+        "year": year,
+        "path": [urn],
+        "link_types": [],
+        "words": f"The figures are {name}'s own (URN {urn}), {year}.",
+    }

@@ -10,58 +10,18 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from schools.models import Phase, School, Status
-from schools.tests.factories import CensusRecordFactory, SchoolFactory, SchoolLinkFactory
+from schools.models import School
 from similarity import services
 from similarity.method import INTAKE_2025_METHOD
 from similarity.models import LineageLink, SchoolSimilarity
-from similarity.tests.population import build_population, method_small
+from similarity.tests.population import NEW, OLD, build_lineage_world, method_small
 
 pytestmark = pytest.mark.django_db
-
-OLD, NEW = 300003, 400001  # a closed secondary school with 2018/19 results, and the academy that replaced it
-
-
-def _census_2025(school: School, school_type: str) -> None:
-    CensusRecordFactory(
-        school=school,
-        year=2025,
-        school_type=school_type,
-        nor=400,
-        pct_fsm_ever=20,
-        pct_eal=10,
-        pct_sen_support=12,
-        pct_sen_ehcp=2,
-    )
 
 
 @pytest.fixture
 def world() -> dict[str, int]:
-    pop = build_population()
-    School.objects.filter(urn=OLD).update(status=Status.CLOSED)
-    new = SchoolFactory(
-        urn=NEW,
-        name="Replacement Academy",
-        phase=Phase.SECONDARY,
-        status=Status.OPEN,
-        latitude=52.15,
-        longitude=-1.5,
-        age_low=11,
-        age_high=16,
-    )
-    SchoolLinkFactory(urn=NEW, link_urn=OLD, link_type="Predecessor", established=dt.date(2019, 9, 1))
-    _census_2025(new, "State-funded secondary")
-    for urn in pop["secondary"] + pop["primary"]:
-        if urn != OLD:
-            _census_2025(
-                School.objects.get(urn=urn),
-                "State-funded secondary" if urn in pop["secondary"] else "State-funded primary",
-            )
-    infant = SchoolFactory(
-        urn=500001, name="Little Infant School", age_low=4, age_high=7, latitude=52.2, longitude=-1.5
-    )
-    _census_2025(infant, "State-funded primary")
-    return {"new": NEW, "old": OLD, "infant": infant.urn}
+    return build_lineage_world()
 
 
 def _nearest_better(sim: SchoolSimilarity) -> int:

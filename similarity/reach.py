@@ -50,7 +50,7 @@ def reach() -> dict[str, Any]:
     for r in SchoolSimilarity.objects.values(
         "run_id", "school_id", "headline", "partner_id", "partner_within_radius", "top_of_family", "partners"
     ).iterator(chunk_size=5000):
-        rows[(r["run_id"], r["school_id"])] = r
+        rows[(r["run_id"], r["school_id"])] = dict(r)
     links = {
         (run_id, u): src
         for run_id, u, src in LineageLink.objects.values_list("run_id", "school_id", "source_id")

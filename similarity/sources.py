@@ -36,7 +36,7 @@ def urns_with_headline(year: int, headline: Sequence[str]) -> set[int]:
 
 def pupils_of(year: int, measure: str) -> dict[int, float]:
     return {
-        u: float(v)
+        u: float(v or 0.0)
         for u, v in Result.objects.filter(year=year, measure=measure, value__isnull=False).values_list(
             "school_id", "value"
         )

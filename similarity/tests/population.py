@@ -99,7 +99,7 @@ def method_small(**changes: object) -> Method:
 OLD, NEW = 300003, 400001  # a closed secondary school with 2018/19 results, and the academy that replaced it
 
 
-def _census_2025(school: School, school_type: str) -> None:
+def _census_2025(school: object, school_type: str) -> None:
     CensusRecordFactory(
         school=school,
         year=2025,
@@ -140,4 +140,4 @@ def build_lineage_world() -> dict[str, int]:
         urn=500001, name="Little Infant School", age_low=4, age_high=7, latitude=52.2, longitude=-1.5
     )
     _census_2025(infant, "State-funded primary")
-    return {"new": NEW, "old": OLD, "infant": infant.urn}
+    return {"new": NEW, "old": OLD, "infant": 500001}

@@ -25,6 +25,7 @@ def world() -> dict[str, int]:
 
 
 def _nearest_better(sim: SchoolSimilarity) -> int:
+    assert sim.headline is not None
     better = [(m, u) for u, _, m, h in sim.members if h is not None and h > sim.headline]
     return min(better)[1]
 

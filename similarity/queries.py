@@ -353,8 +353,8 @@ def coverage_summary(run: SimilarityRun, robust: bool = False) -> dict[str, dict
 def school_summary_context(urn: int) -> dict[str, Any]:
     """Context for the short summary on the school page (partner and top-3 family).
 
-    One query when the school has no stored result (the current run with the school's row id, if any), three
-    when it has one (that, the row, the partner and top-3 names).
+    Three queries when the school is in the current run (the run with the school's row id, the row, the partner
+    and top-3 names); otherwise `resolve` finds the row its results lineage reaches or another run holding it.
     """
     run = (
         SimilarityRun.objects.filter(is_current=True)
@@ -366,21 +366,32 @@ def school_summary_context(urn: int) -> dict[str, Any]:
         .order_by("-id")
         .first()
     )
+    via: dict[str, Any] | None = None
     if run is None or run.sim_id is None:  # type: ignore[attr-defined]
-        return {"run": run, "sim": None}
-    sim = SchoolSimilarity.objects.get(pk=run.sim_id)  # type: ignore[attr-defined]
+        # not in the current run: its results lineage, or another run holding it (one more read each)
+        res = resolve(urn)
+        if res.sim is None or res.run is None:
+            return {"run": run, "sim": None}
+        run, sim = res.run, res.sim
+        via = figures_from(urn, res)
+    else:
+        sim = SchoolSimilarity.objects.get(pk=run.sim_id)  # type: ignore[attr-defined]
     top3 = sim.members[:3]
     partner_urns = [p.get("urn") for p in (sim.partners or {}).values() if p.get("urn")]
     schools = {x.urn: x for x in School.objects.filter(urn__in=[m[0] for m in top3] + partner_urns)}
+    info = partner_info(sim, run, schools)
     return {
         "run": run,
         "sim": sim,
-        "partner": partner_info(sim, run, schools)["partner"],
+        "partner": {**info["partner"], "exclude": info["exclude_ratings"]},
+        "passed_over": info["passed_over"],
         "top3": [
             {"urn": m[0], "name": schools[m[0]].name if m[0] in schools else str(m[0]), "miles": m[2]}
             for m in top3
         ],
         "pairs": len(sim.challenge_pairs),
+        "figures_from": via,
+        "run_query": "" if run.is_current else f"run={run.pk}",
     }
 
 
@@ -402,6 +413,17 @@ def figures_from(urn: int, res: Resolved) -> dict[str, Any]:
         }
     year = academic_year_label(headline_year(res.run, res.sim.phase))
     name = res.sim.school.name
+    if res.sim.headline is None:
+        census = academic_year_label(int((res.run.method or {}).get("year", 2019)))
+        return {
+            "urn": urn,
+            "name": name,
+            "year": census,
+            "path": [urn],
+            "link_types": [],
+            "words": f"The family comes from {name}'s own {census} census intake (URN {urn}); no headline "
+            "results are published for it or a school it took over from.",
+        }
     return {
         "urn": urn,
         "name": name,

@@ -356,7 +356,7 @@ def school_summary_context(urn: int) -> dict[str, Any]:
     Three queries when the school is in the current run (the run with the school's row id, the row, the partner
     and top-3 names); otherwise `resolve` finds the row its results lineage reaches or another run holding it.
     """
-    run = (
+    current = (
         SimilarityRun.objects.filter(is_current=True)
         .annotate(
             sim_id=Subquery(
@@ -367,15 +367,17 @@ def school_summary_context(urn: int) -> dict[str, Any]:
         .first()
     )
     via: dict[str, Any] | None = None
-    if run is None or run.sim_id is None:  # type: ignore[attr-defined]
+    run: SimilarityRun
+    if current is None or current.sim_id is None:
         # not in the current run: its results lineage, or another run holding it (one more read each)
         res = resolve(urn)
         if res.sim is None or res.run is None:
-            return {"run": run, "sim": None}
+            return {"run": current, "sim": None}
         run, sim = res.run, res.sim
         via = figures_from(urn, res)
     else:
-        sim = SchoolSimilarity.objects.get(pk=run.sim_id)  # type: ignore[attr-defined]
+        run = current
+        sim = SchoolSimilarity.objects.get(pk=current.sim_id)
     top3 = sim.members[:3]
     partner_urns = [p.get("urn") for p in (sim.partners or {}).values() if p.get("urn")]
     schools = {x.urn: x for x in School.objects.filter(urn__in=[m[0] for m in top3] + partner_urns)}

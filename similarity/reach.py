@@ -75,15 +75,20 @@ def reach() -> dict[str, Any]:
                 "no_family": Counter(),
                 "no_partner": Counter(),
                 "no_partner_any_rating": Counter(),
+                "by_run": {},
             },
         )
         f["open_schools"] += 1
         found: list[tuple[dict[str, Any], bool]] = []
         for rid, _ in runs:
+            by_run = f["by_run"].setdefault(str(rid), {"with_family": 0, "through_lineage": 0})
             if (rid, urn) in rows:
                 found.append((rows[(rid, urn)], False))
+                by_run["with_family"] += 1
             elif (rid, urn) in links and (rid, links[(rid, urn)]) in rows:
                 found.append((rows[(rid, links[(rid, urn)])], True))
+                by_run["with_family"] += 1
+                by_run["through_lineage"] += 1
         if not found:
             f["no_family"][NO_CENSUS] += 1
             continue

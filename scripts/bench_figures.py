@@ -220,6 +220,18 @@ def rows_trusts(r: Results) -> list[str]:
     return out
 
 
+def rows_lineage(r: Results) -> list[str]:
+    t = r.get("lineage")
+    if not t:
+        return []
+    return [
+        f"| results lineage of all {n(t['open_schools'])} open schools, {t['database']} (`bench_lineage.py`) | "
+        f"≤ {t['target_seconds']:g} s | **{s(t['lineage_seconds'])}** (pure walk {s(t['pure_walk_seconds'])}) | "
+        f"{x(t['ratio_baseline_over_lineage'])} faster than a per-school loop ({n(t['through_links'])} reached "
+        f"through GIAS links, {n(t['mismatches'])} differences) |"
+    ]
+
+
 def rows_brokerage(r: Results) -> list[str]:
     b = r.get("brokerage")
     if not b:
@@ -260,6 +272,7 @@ def readme_performance(r: Results) -> str:
         rows_load,
         rows_render,
         rows_similarity,
+        rows_lineage,
         rows_trusts,
         rows_brokerage,
         rows_evaluation,

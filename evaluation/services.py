@@ -153,7 +153,9 @@ def _support() -> pd.DataFrame:
 
 
 def load_inputs() -> Inputs:
-    measures = [m for m in RAW_MEASURES if m in MEASURES]
+    from evaluation.credible import INTAKE_MEASURES
+
+    measures = [m for m in (*RAW_MEASURES, *INTAKE_MEASURES) if m in MEASURES]
     res = list(
         Result.objects.filter(year__in=YEARS, measure__in=measures, value__isnull=False).values_list(
             "school_id", "year", "measure", "value"
@@ -161,8 +163,8 @@ def load_inputs() -> Inputs:
     )
     results = pd.DataFrame(res, columns=["urn", "year", "measure", "value"])
     schools = pd.DataFrame(
-        list(School.objects.values_list("urn", "establishment_type", "phase")),
-        columns=["urn", "establishment_type", "phase"],
+        list(School.objects.values_list("urn", "establishment_type", "phase", "la_code")),
+        columns=["urn", "establishment_type", "phase", "la_code"],
     )
     links = _links()
     support = _support()

@@ -33,6 +33,8 @@ def event_label(event_type: str) -> str:
         from support.models import SupportType
 
         code = event_type.split(":", 1)[1]
+        if code == "brokered_deployment":
+            return "Support: brokered deployments"
         return f"Support: {dict(SupportType.choices).get(code, code)}"
     return EVENT_LABELS.get(event_type, event_type)
 

@@ -42,7 +42,7 @@ def _event_type(kind: str, code: str) -> str:
     if kind == "support":
         from support.models import SupportType
 
-        if code not in SupportType.values:
+        if code not in SupportType.values and code != "brokered_deployment":
             raise Http404("Unknown support type")
         return f"support:{code}"
     if code not in queries.EVENT_LABELS:
@@ -73,7 +73,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
     types = [{"code": c, "label": queries.event_label(c)} for c in queries.EVENT_LABELS]
     types += [
-        {"code": f"support:{c}", "label": queries.event_label(f"support:{c}")} for c in SupportType.values
+        {"code": f"support:{c}", "label": queries.event_label(f"support:{c}")}
+        for c in [*SupportType.values, "brokered_deployment"]
     ]
     for t in types:
         rows = queries.headline_rows(queries.effect_rows(run, t["code"])) if run else []

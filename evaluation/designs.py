@@ -436,6 +436,8 @@ def event_study(
     exog = pd.DataFrame(D, index=idx, columns=names)
     dep = pd.Series(np.concatenate([y_t, y_c]), index=idx, name="y")
     clusters = pd.DataFrame({"cl": cluster[units]}, index=idx)
+    if len(np.unique(cluster[units])) < 2:
+        return EventStudy(EMPTY, {}, n_tr, len(ctrl))  # one cluster: no clustered interval
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mod = PanelOLS(

@@ -81,14 +81,8 @@ def index(request: HttpRequest) -> HttpResponse:
         for c in [*SupportType.values, "brokered_deployment"]
     ]
     for t in types:
-        rows = queries.headline_rows(queries.effect_rows(run, t["code"])) if run else []
-        sections.append(
-            {
-                **t,
-                "urls": _urls(t["code"]),
-                "rows": [r for r in rows if r["group_kind"] in ("all", "type_phase", "phase")],
-            }
-        )
+        designs = queries.design_rows(run, t["code"]) if run else []
+        sections.append({**t, "urls": _urls(t["code"]), "groups": _design_groups(designs, charts_too=False)})
     return render(request, "evaluation/index.html", {"run": run, "sections": sections})
 
 
@@ -126,7 +120,7 @@ def _dedupe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _design_groups(designs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _design_groups(designs: list[dict[str, Any]], charts_too: bool = True) -> list[dict[str, Any]]:
     """Per group: its designs, the headline (if any), the event-study chart and the matched balance."""
     groups: dict[str, dict[str, Any]] = {}
     for d in designs:
@@ -153,7 +147,7 @@ def _design_groups(designs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         g["slug"] = f"group-{i}"
         unit = UNITS.get(g["measure"], "")
         g["unit"] = unit
-        if es:
+        if es and charts_too:
             g["chart"] = charts.event_study_chart(
                 es["leads"], f"study-{i}", f"Event study: {g['group']}, {g['measure_label']}", unit
             )

@@ -110,11 +110,13 @@ def main() -> None:
     rows = panel.rows(ev["unit"].astype(int).tolist())
     lp = ev["last_pre"].to_numpy(dtype=np.int64)
     fp = ev["first_post"].to_numpy(dtype=np.int64)
-    es_times, md_times = [], []
+    es_times, es_cpu, md_times = [], [], []
     for _ in range(3):
         t = time.perf_counter()
+        c0 = time.process_time()
         es = designs.event_study(Y, panel.years, rows, lp, fp, tf > int(panel.years.max()), cluster)
         es_times.append(time.perf_counter() - t)
+        es_cpu.append(time.process_time() - c0)
         t = time.perf_counter()
         md = designs.matched_did(
             Y,
@@ -162,6 +164,7 @@ def main() -> None:
             "treated": es.n_treated,
             "comparison": es.n_comparison,
             "seconds_best": round(min(es_times), 3),
+            "cpu_seconds_best": round(min(es_cpu), 3),
             "target_seconds": 5,
         },
         "matched_did": {"seconds_best": round(min(md_times), 3), "treated_matched": md.n_matched},

@@ -185,7 +185,8 @@ def rows_evaluation_designs(r: Results) -> list[str]:
         f"| what works, every design and placebo (`bench_evaluation_designs.py`) | ≤ {d['target_seconds']:g} s "
         f"incl. DB; event-study fit ≤ {es['target_seconds']:g} s | **{s(c['wall_seconds'])}** wall, "
         f"{s(c['cpu_seconds'])} CPU for `schoolpartners evaluation run` on {d['backend']} "
-        f"({load_note(*d['load_average_1min_start_end'])}); event-study fit {s(es['seconds_best'])} | matched "
+        f"({load_note(*d['load_average_1min_start_end'])}); event-study fit {s(es['seconds_best'])} "
+        f"({s(es.get('cpu_seconds_best', es['seconds_best']))} CPU) | matched "
         f"DiD {x(pl['ratio_over_matched_did'])} faster than a plain per-school loop |"
     ]
 
@@ -280,7 +281,8 @@ def evaluation_designs_detail(r: Results) -> str:
         f"{load_note(*d['load_average_1min_start_end'])}): `schoolpartners evaluation run` {s(c['wall_seconds'])} "
         f"wall, {s(c['cpu_seconds'])} CPU (read {s(c['read_seconds'])}, compute {s(c['compute_seconds'])} of which "
         f"designs and placebos {s(c['designs_seconds'])}, write {s(c['write_seconds'])}); the event-study fit for "
-        f"{n(es['treated'])} primary converters against {n(es['comparison'])} schools {s(es['seconds_best'])}; "
+        f"{n(es['treated'])} primary converters against {n(es['comparison'])} schools {s(es['seconds_best'])} "
+        f"({s(es.get('cpu_seconds_best', es['seconds_best']))} CPU); "
         f"the matched DiD of that group {s(d['matched_did']['seconds_best'])}, a plain per-school loop "
         f"≈ {s(pl_['estimate_seconds_group'])} ({x(pl_['ratio_over_matched_did'])}).",
     ]

@@ -262,6 +262,119 @@ def rows_evaluation(r: Results) -> list[str]:
     ]
 
 
+def rows_evaluation_designs(r: Results) -> list[str]:
+    d = (r.get("evaluation") or {}).get("designs")
+    if not d:
+        return []
+    c, es, pl = d["command"], d["event_study"], d["plain_loop"]
+    return [
+        f"| what works, every design and placebo (`bench_evaluation_designs.py`) | ≤ {d['target_seconds']:g} s "
+        f"incl. DB; event-study fit ≤ {es['target_seconds']:g} s | **{s(c['wall_seconds'])}** wall, "
+        f"{s(c['cpu_seconds'])} CPU for `schoolpartners evaluation run` on {d['backend']} "
+        f"({load_note(*d['load_average_1min_start_end'])}); event-study fit {s(es['seconds_best'])} "
+        f"({s(es.get('cpu_seconds_best', es['seconds_best']))} CPU) | matched "
+        f"DiD {x(pl['ratio_over_matched_did'])} faster than a plain per-school loop |"
+    ]
+
+
+def _sg(v: float | None, nd: int = 2) -> str:
+    if v is None:
+        return "–"
+    t = f"{v:+.{nd}f}"
+    return t.replace("-", "−") if not t.startswith("-0." + "0" * nd) else f"{0:.{nd}f}"
+
+
+def _ci(e: dict[str, Any], nd: int = 2) -> str:
+    return f"{_sg(e.get('effect'), nd)} [{_sg(e.get('ci_low'), nd)}, {_sg(e.get('ci_high'), nd)}]"
+
+
+def _groups(d: Results) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in d["designs"]:
+        out.setdefault((row["event_type"], row["group"]), []).append(row)
+    return out
+
+
+UNIT = {"KS2_PROGRESS": "KS2 points", "P8MEA": "P8"}
+LABEL = {"matched_did": "matched DiD", "pipeline": "pipeline", "event_study": "event study"}
+
+
+def evaluation_designs(r: Results) -> str:
+    """README: per group, the headline design (passed its placebos) beside the naive family comparison."""
+    d = r["evaluation"]["designs"]
+    naive = {(h["event_type"], h["group"]): h for h in d["naive"]}
+    lines = [
+        "| event · group | headline design (passed its placebos) | effect [95% CI] | schools | naive family "
+        "comparison |",
+        "|---|---|---|---|---|",
+    ]
+    for (et, group), rows in _groups(d).items():
+        head = next((x for x in rows if x["headline"]), None)
+        nv = naive.get((et, group))
+        unit = UNIT.get(rows[0]["measure"], rows[0]["measure"])
+        name = f"{et.replace('_', ' ')} · {group.split(': ', 1)[-1]} ({unit})"
+        nv_text = f"{_ci(nv)}" if nv else "–"
+        if head:
+            lines.append(
+                f"| {name} | {LABEL[head['design']]} | {_ci(head)} | {n(head['n_treated'])} | {nv_text} |"
+            )
+        else:
+            lines.append(f"| {name} | none passed | – | – | {nv_text} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluation_designs_detail(r: Results) -> str:
+    """docs/evaluation.md: every design with its placebos, balance, counts, simulation and timings."""
+    d = r["evaluation"]["designs"]
+    lines = [
+        "| event · group | design | effect [95% CI] | treated / comparison | placebo: same earlier results | "
+        "placebo: two years early | verdict | max abs SMD after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (et, group), rows in _groups(d).items():
+        for x_ in rows:
+            smd = [abs(b["smd_after"]) for b in x_.get("balance") or [] if b.get("smd_after") is not None]
+            pl = x_["placebos"]
+            verdict = x_["status"] + (" (headline)" if x_["headline"] else "")
+            lines.append(
+                f"| {et.replace('_', ' ')} · {group.split(': ', 1)[-1]} | {LABEL[x_['design']]} | {_ci(x_)} | "
+                f"{n(x_['n_treated'])} / {n(x_['n_comparison'])} | "
+                f"{_ci(pl['rtm']) if pl.get('rtm', {}).get('effect') is not None else 'not possible'} | "
+                f"{_ci(pl['early']) if pl.get('early', {}).get('effect') is not None else 'not possible'} | "
+                f"{verdict} | {f'{max(smd):.2f}' if smd else '–'} |"
+            )
+    st = d["steps"].get("conversion", {})
+    sp = d["steps"].get("sponsor_change", {})
+    sim = d["simulation"]
+    cov = "; ".join(
+        f"{LABEL.get(k, 'family (old)')} {sim['planted_1'][k]['coverage']:.0%} of the planted effect, "
+        f"{sim['null'][k]['coverage']:.0%} of zero (bias {_sg(sim['null'][k]['bias'])})"
+        for k in ("matched_did", "pipeline", "family")
+    )
+    c, es, pl_ = d["command"], d["event_study"], d["plain_loop"]
+    lines += [
+        "",
+        f"Counts at each step: {n(st.get('links', 0))} GIAS predecessor links, {n(st.get('dated', 0))} dated and "
+        f"{n(st.get('undated', 0))} undated ({n(st.get('undated_to_academy', 0))} of those lead to an academy); "
+        f"{n(st.get('events', 0))} conversions and {n(sp.get('events', 0))} sponsor changes dated 2016–2018; "
+        f"{n(st.get('with_results', 0))} conversions with a headline result before and after, "
+        f"{n(st.get('matched', 0))} matched (sponsor changes {n(sp.get('with_results', 0))} and "
+        f"{n(sp.get('matched', 0))}).",
+        "",
+        f"Dip simulation ({sim['runs']} seeded worlds each): {cov}.",
+        "",
+        f"Timing (`bench/bench_evaluation_designs.py`, {d['backend']}, "
+        f"{load_note(*d['load_average_1min_start_end'])}): `schoolpartners evaluation run` {s(c['wall_seconds'])} "
+        f"wall, {s(c['cpu_seconds'])} CPU (read {s(c['read_seconds'])}, compute {s(c['compute_seconds'])} of which "
+        f"designs and placebos {s(c['designs_seconds'])}, write {s(c['write_seconds'])}); the event-study fit for "
+        f"{n(es['treated'])} primary converters against {n(es['comparison'])} schools {s(es['seconds_best'])} "
+        f"({s(es.get('cpu_seconds_best', es['seconds_best']))} CPU); "
+        f"the matched DiD of that group {s(d['matched_did']['seconds_best'])}, a plain per-school loop "
+        f"≈ {s(pl_['estimate_seconds_group'])} ({x(pl_['ratio_over_matched_did'])}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def readme_performance(r: Results) -> str:
     lines = [
         "| benchmark (script) | target | measured | ratio against the baseline measured in the same run |",
@@ -276,6 +389,7 @@ def readme_performance(r: Results) -> str:
         rows_trusts,
         rows_brokerage,
         rows_evaluation,
+        rows_evaluation_designs,
     ):
         lines += rows(r)
     return "\n".join(lines) + "\n"
@@ -322,6 +436,8 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "adr-brokerage": adr_brokerage,
     "evaluation-timing": evaluation_timing,
     "load-table": load_table,
+    "evaluation-designs": evaluation_designs,
+    "evaluation-designs-detail": evaluation_designs_detail,
 }
 
 

@@ -32,6 +32,7 @@ data: venv
 	$(BIN)/schoolpartners migrate --noinput -v 0
 	$(BIN)/schoolpartners import --all --source bundle
 	$(BIN)/schoolpartners similarity recompute
+	$(BIN)/schoolpartners similarity recompute --preset intake-2025 --no-current
 	$(BIN)/schoolpartners partnerships recompute
 	$(BIN)/schoolpartners evaluation run
 	$(BIN)/schoolpartners brokerage derive

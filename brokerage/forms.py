@@ -22,6 +22,7 @@ from brokerage.models import (
     Severity,
     SupportType,
 )
+from schoolpartners.dateinput import GovukDateField, check_order
 from schoolpartners.params import MAX_DB_INT, HardenedForm
 
 TRUST_RULES = [
@@ -41,10 +42,10 @@ class MatchingForm(HardenedForm):
         max_value=RADIUS_MAX,
         help_text="Leave empty for the standard ladder 25, 50, 75 miles then national.",
     )
-    support_from = forms.DateField(
-        label="Support starting from (YYYY-MM-DD)",
+    support_from = GovukDateField(
+        label="Support starting from",
         required=False,
-        help_text="Only offers available on this date take part. Leave empty for today.",
+        help_text="Only offers available on this date take part. Leave empty for today. For example, 1 9 2027.",
     )
     national = forms.BooleanField(
         label="Allow national matches beyond the ladder", required=False, initial=True
@@ -103,8 +104,13 @@ class MatchingForm(HardenedForm):
 class DeploymentForm(HardenedForm):
     support_type = forms.ChoiceField(label="Type of support", choices=SupportType.choices)
     days = forms.IntegerField(label="Days of support", required=False, min_value=DAYS_MIN, max_value=DAYS_MAX)
-    start = forms.DateField(label="Start date (YYYY-MM-DD)", required=False)
-    end = forms.DateField(label="End date (YYYY-MM-DD)", required=False)
+    start = GovukDateField(label="Start date", required=False, help_text="For example, 2 12 2026.")
+    end = GovukDateField(label="End date", required=False, help_text="The same as or after the start date.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        check_order(self, "start", "end")
+        return data
 
 
 class CloseForm(HardenedForm):
@@ -143,9 +149,16 @@ class OfferForm(HardenedForm):
         min_value=MAX_MILES_MIN,
         max_value=MAX_MILES_MAX,
     )
-    available_from = forms.DateField(label="Available from (YYYY-MM-DD)", required=False)
-    available_to = forms.DateField(label="Available until (YYYY-MM-DD)", required=False)
+    available_from = GovukDateField(
+        label="Available from", required=False, help_text="For example, 1 9 2027."
+    )
+    available_to = GovukDateField(label="Available until", required=False)
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].choices = schools  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        check_order(self, "available_from", "available_to")
+        return data

@@ -31,6 +31,10 @@ __all__ = [
     "can_view_run",
     "check_view_run",
     "cold_spots",
+    "matched_by_area",
+    "miles_label",
+    "run_ladder",
+    "run_summary_words",
     "deployment_rows",
     "deployments_for",
     "is_broker_for",
@@ -197,24 +201,46 @@ def result_rows(run: MatchingRun) -> list[dict[str, Any]]:
     return rows
 
 
-def cold_spots(run: MatchingRun) -> dict[str, list[dict[str, Any]]]:
-    """Needs with no compatible offer within 50 / 75 miles, counted by local authority and region."""
+def run_ladder(run: MatchingRun) -> tuple[float, ...]:
+    """The radius ladder (miles) this run used: its own what-if ladder, else the standard one."""
+    ladder = (run.summary or {}).get("params", {}).get("ladder")
+    if not ladder and run.params.get("max_radius"):
+        r = float(run.params["max_radius"])
+        ladder = (r / 3, 2 * r / 3, r)
+    return tuple(float(x) for x in (ladder or engine.DEFAULT_PARAMS.ladder))
+
+
+def miles_label(miles: float) -> str:
+    """25 -> "25", 2.666 -> "2.7" (a rung of the ladder, for labels)."""
+    return f"{miles:,.0f}" if abs(miles - round(miles)) < 0.05 else f"{miles:,.1f}"
+
+
+def cold_spots(run: MatchingRun) -> dict[str, Any]:
+    """Needs with no compatible offer within the middle and the outer rung of this run's own radius ladder
+    (50 and 75 miles for the standard ladder), counted by local authority and region. `over_50` and `over_75`
+    stay fixed at 50 and 75 miles (the API's fields); `beyond_middle` and `beyond_outer` follow the ladder."""
+    ladder = run_ladder(run)
+    middle, outer = ladder[len(ladder) // 2] if len(ladder) > 1 else ladder[0], ladder[-1]
     by_la: dict[tuple[str, str], dict[str, int]] = {}
     by_region: dict[str, dict[str, int]] = {}
     points = []
+
+    def blank() -> dict[str, int]:
+        return {"needs": 0, "over_50": 0, "over_75": 0, "beyond_middle": 0, "beyond_outer": 0, "unserved": 0}
+
     for r in run.results.select_related("need__school"):
         s = r.need.school
         nm = r.nearest_miles if r.nearest_miles is not None else float("inf")
-        la = by_la.setdefault(
-            (s.region_name, s.la_name), {"needs": 0, "over_50": 0, "over_75": 0, "unserved": 0}
-        )
-        rg = by_region.setdefault(s.region_name, {"needs": 0, "over_50": 0, "over_75": 0, "unserved": 0})
+        la = by_la.setdefault((s.region_name, s.la_name), blank())
+        rg = by_region.setdefault(s.region_name, blank())
         for d in (la, rg):
             d["needs"] += 1
             d["over_50"] += nm > 50
             d["over_75"] += nm > 75
+            d["beyond_middle"] += nm > middle
+            d["beyond_outer"] += nm > outer
             d["unserved"] += r.offer_id is None
-        if nm > 50 and s.latitude is not None:
+        if nm > middle and s.latitude is not None:
             points.append(
                 {
                     "urn": s.urn,
@@ -227,10 +253,52 @@ def cold_spots(run: MatchingRun) -> dict[str, list[dict[str, Any]]]:
                 }
             )
     las = [
-        {"region": k[0], "la": k[1], **v} for k, v in sorted(by_la.items()) if v["over_50"] or v["unserved"]
+        {"region": k[0], "la": k[1], **v}
+        for k, v in sorted(by_la.items())
+        if v["beyond_middle"] or v["unserved"]
     ]
     regs = [{"region": k, **v} for k, v in sorted(by_region.items())]
-    return {"by_la": las, "by_region": regs, "points": points}
+    return {
+        "by_la": las,
+        "by_region": regs,
+        "points": points,
+        "ladder": ladder,
+        "middle": miles_label(middle),
+        "outer": miles_label(outer),
+        "ladder_text": ", ".join(miles_label(x) for x in ladder) + " miles",
+        "national": bool((run.summary or {}).get("params", {}).get("national", True)),
+    }
+
+
+def run_summary_words(run: MatchingRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's result in words: needs served and unserved, share served, mean and longest miles travelled
+    (instead of the solver's objective, which is kept for the methodology)."""
+    matched = [r for r in rows if r["offer_id"]]
+    miles = [float(r["miles"]) for r in matched if r["miles"] is not None]
+    needs = int((run.summary or {}).get("needs", len(rows)))
+    served = int((run.summary or {}).get("served", len(matched)))
+    return {
+        "needs": needs,
+        "served": served,
+        "unserved": needs - served,
+        "share": served / needs if needs else None,
+        "mean_miles": sum(miles) / len(miles) if miles else None,
+        "max_miles": max(miles) if miles else None,
+        "areas": len({r["area"] for r in matched}),
+    }
+
+
+def matched_by_area(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Matched needs grouped by area of need (largest group first), each with how many are still to send."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["offer_id"]:
+            groups.setdefault(r["area"], []).append(r)
+    out = [
+        {"area": area, "slug": "area-" + str(i), "rows": g, "to_send": sum(not r["proposed"] for r in g)}
+        for i, (area, g) in enumerate(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])), start=1)
+    ]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------

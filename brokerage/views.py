@@ -39,15 +39,20 @@ RESULT_COLUMNS = [
     Column("unmatched", "Why unmatched"),
     Column("nearest_miles", "Nearest compatible offer (miles)"),
 ]
-LA_COLUMNS = [
-    Column("region", "Region"),
-    Column("la", "Local authority"),
-    Column("needs", "Needs"),
-    Column("over_50", "No offer within 50 miles"),
-    Column("over_75", "No offer within 75 miles"),
-    Column("unserved", "Unserved"),
-]
-REGION_COLUMNS = [c for c in LA_COLUMNS if c.key != "la"]
+
+
+def cold_columns(cold: dict[str, Any], la: bool = True) -> list[Column]:
+    """The cold-spot table's columns, labelled with the run's own radius ladder."""
+    return [
+        Column("region", "Region"),
+        *([Column("la", "Local authority")] if la else []),
+        Column("needs", "Needs"),
+        Column("beyond_middle", f"No compatible offer within {cold['middle']} miles"),
+        Column("beyond_outer", f"No compatible offer within {cold['outer']} miles"),
+        Column("unserved", "Unserved"),
+    ]
+
+
 PROPOSAL_COLUMNS = [
     Column("id", "Proposal"),
     Column("urn", "URN"),
@@ -156,6 +161,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         {
             "run": run,
             "rows": rows,
+            "words": queries.run_summary_words(run, rows),
+            "groups": queries.matched_by_area(rows),
             "matched": [r for r in rows if r["offer_id"]],
             "unmatched": [r for r in rows if not r["offer_id"]],
             "cold": cold,
@@ -173,6 +180,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def send(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_denied(request, run_id)
     ids = [int(x) for x in request.POST.getlist("result") if is_id(x)]
+    if not ids:
+        messages.error(request, "Select at least one proposal to send.")
+        return redirect("brokerage:run", run_id=run.pk)
     sent = services.send_proposals(request.user, run, ids)
     messages.success(request, f"{len(sent)} proposal{'s' if len(sent) != 1 else ''} sent.")
     return redirect("brokerage:run", run_id=run.pk)
@@ -187,9 +197,11 @@ def run_export(
         return export_response(queries.result_rows(run), RESULT_COLUMNS, f"matching-{run.pk}", fmt)
     cold = queries.cold_spots(run)
     if table == "coldspots-la":
-        return export_response(cold["by_la"], LA_COLUMNS, f"matching-{run.pk}-cold-spots-la", fmt)
+        return export_response(cold["by_la"], cold_columns(cold), f"matching-{run.pk}-cold-spots-la", fmt)
     if table == "coldspots-region":
-        return export_response(cold["by_region"], REGION_COLUMNS, f"matching-{run.pk}-cold-spots-region", fmt)
+        return export_response(
+            cold["by_region"], cold_columns(cold, la=False), f"matching-{run.pk}-cold-spots-region", fmt
+        )
     raise Http404("unknown table")
 
 
@@ -268,8 +280,10 @@ def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
                     services.update_deployment(request.user, d.pk, **form.cleaned_data)
                     messages.success(request, "Deployment updated.")
                     return redirect("brokerage:deployment", deployment_id=d.pk)
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+        except ValidationError as exc:  # shown in the error summary
+            (close if request.POST.get("action") == "close" else form).add_error(
+                None, "; ".join(exc.messages)
+            )
     return render(
         request, "brokerage/deployment.html", {"d": d, "form": form, "close": close, "can_manage": can_manage}
     )
@@ -336,8 +350,9 @@ def school_needs_offers(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, "Offer recorded.")
                 return redirect("brokerage:school")
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+        except ValidationError as exc:  # shown in the error summary
+            target = need_form if request.POST.get("form") == "need" else offer_form
+            target.add_error(None, "; ".join(exc.messages))
     return render(
         request,
         "brokerage/school.html",

@@ -53,11 +53,57 @@ class EffectOut(Schema):
     leads: dict[str, LeadOut]
 
 
+class PlaceboOut(Schema):
+    name: str
+    label: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_treated: int
+    covers_zero: bool | None
+
+
+class BalanceOut(Schema):
+    covariate: str
+    treated_mean: float | None
+    pool_mean: float | None
+    matched_mean: float | None
+    smd_before: float | None
+    smd_after: float | None
+    n_treated: int
+
+
+class DesignOut(Schema):
+    group: str
+    group_kind: str
+    design: str
+    design_label: str
+    measure: str
+    measure_label: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    se: float | None
+    n_treated: int
+    n_comparison: int
+    n_clusters: int
+    status: str
+    status_label: str
+    needed: int
+    headline: bool
+    placebos: dict[str, PlaceboOut]
+    balance: list[BalanceOut]
+    leads: dict[str, LeadOut]
+    counts: dict[str, int]
+
+
 class EffectsOut(Schema):
     run: EvaluationRunOut
     event_type: str
     event_label: str
     effects: list[EffectOut]
+    designs: list[DesignOut]
+    steps: dict[str, int]
 
 
 class YearOut(Schema):
@@ -127,8 +173,15 @@ def current(request: HttpRequest, run: OptionalId = None) -> dict[str, Any]:
         PUBLIC_READ,
         EffectsOut,
         description="Stored effects of one event type (`conversion`, `sponsor_change`, "
-        "`support:<type>`), every group and measure, with 95% intervals, numbers of treated and "
-        "comparison schools and the event-study leads/lags (`-1` is the reference year).",
+        "`support:<type>`, `support:brokered_deployment`). `designs`: the credible designs (matched "
+        "difference-in-differences, pipeline of later converters, Sun & Abraham event study) per group "
+        "with 95% cluster-robust intervals, their placebo results (`rtm`: pseudo-events on never-treated "
+        "schools with the same pre-event results; `early`: the event two years early), `status` "
+        "(passed, failed, untested, not_enough with `needed` schools), `headline` (the first design "
+        "that passed), the balance table (standardised mean differences before and after matching) "
+        "and counts. `steps`: schools at each step (links, dated, undated, events, with results, "
+        "matched). `effects`: the naive comparison against each school's similar-schools family, "
+        "every group and measure, with the event-study leads/lags (`-1` is the reference year).",
         problems=(404,),
     ),
 )
@@ -142,6 +195,8 @@ def effects(
         "event_type": event_type,
         "event_label": queries.event_label(event_type),
         "effects": rows,
+        "designs": queries.design_rows(r, event_type),
+        "steps": queries.steps(r, event_type),
     }
 
 

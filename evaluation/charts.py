@@ -41,45 +41,74 @@ def _range(values: Sequence[float | None], pad: float = 0.1) -> tuple[float, flo
     return lo - pad * span, hi + pad * span
 
 
-def effects_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) -> SafeString:
-    """Horizontal interval plot: one row per estimate (point = effect, whisker = interval), zero line."""
-    label_w, plot_w, value_w, row_h, top = 330, 330, 190, 28, 34
+def _wrap(text: str, width: int = 44, lines: int = 3) -> list[str]:
+    """Break a label into at most `lines` lines of about `width` characters (words kept whole)."""
+    out: list[str] = []
+    cur = ""
+    for w in text.split():
+        if cur and len(cur) + 1 + len(w) > width:
+            out.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    if cur:
+        out.append(cur)
+    if len(out) > lines:
+        out = out[: lines - 1] + [" ".join(out[lines - 1 :])]
+    return out
+
+
+def effects_chart(
+    rows: Sequence[Mapping[str, Any]], chart_id: str, title: str, unit: str = "", label_key: str = ""
+) -> SafeString:
+    """Horizontal interval plot: one row per estimate (point = effect, whisker = interval), zero line.
+
+    Every row must share one unit (`unit`, said on the axis): KS2 points and Progress 8 are never on one axis.
+    Labels are wrapped, never cut; the zero label sits above the plot, the range labels below it.
+    """
+    labels = [_wrap(str(r[label_key]) if label_key else f"{r['group']} · {r['measure_label']}") for r in rows]
+    label_w, plot_w, value_w, top = 340, 320, 210, 46
+    heights = [max(28, 16 * len(lb) + 10) for lb in labels]
     width = label_w + plot_w + value_w
-    height = top + row_h * max(len(rows), 1) + 34
+    height = top + sum(heights) + 40
     lo, hi = _range([r.get("ci_low") for r in rows] + [r.get("ci_high") for r in rows])
 
     def x(v: float) -> float:
         return label_w + (v - lo) / (hi - lo) * plot_w
 
     desc = "; ".join(
-        f"{r['group']} {r['measure_label']}: {_fmt(r['effect'])} ({_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}), "
+        f"{' '.join(lb)}: {_fmt(r['effect'])} ({_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}), "
         f"{r['n_treated']} schools"
-        for r in rows
+        for lb, r in zip(labels, rows, strict=True)
     )
     parts = _open(chart_id, title, desc or "No estimates", width, height)
+    axis = f"Effect{f' in {unit}' if unit else ''} with 95% interval (worse ← 0 → better)"
+    parts.append(f'<text x="{label_w}" y="16" font-size="13" fill="{BLACK}">{escape(axis)}</text>')
     parts.append(
-        f'<line x1="{_n(x(0))}" y1="{top - 8}" x2="{_n(x(0))}" y2="{height - 28}" stroke="{BLACK}" stroke-width="2"/>'
+        f'<text x="{_n(x(0))}" y="{top - 8}" text-anchor="middle" font-size="13" fill="{BLACK}">0 (no effect)</text>'
     )
     parts.append(
-        f'<text x="{_n(x(0))}" y="{height - 10}" text-anchor="middle" font-size="13" fill="{BLACK}">0 (no '
-        "effect)</text>"
+        f'<line x1="{_n(x(0))}" y1="{top - 4}" x2="{_n(x(0))}" y2="{height - 30}" stroke="{BLACK}" stroke-width="2"/>'
     )
-    parts.append(f'<text x="{_n(x(lo))}" y="{height - 10}" font-size="13" fill="{GREY}">{lo:+.2f}</text>')
+    parts.append(f'<text x="{label_w}" y="{height - 10}" font-size="13" fill="{GREY}">{lo:+.2f}</text>')
     parts.append(
-        f'<text x="{_n(x(hi))}" y="{height - 10}" text-anchor="end" font-size="13" fill="{GREY}">{hi:+.2f}</text>'
+        f'<text x="{label_w + plot_w}" y="{height - 10}" text-anchor="end" font-size="13" fill="{GREY}">'
+        f"{hi:+.2f}</text>"
     )
-    parts.append(
-        f'<text x="{label_w}" y="18" font-size="13" fill="{BLACK}">Effect with {95}% interval (worse ← 0 → '
-        "better)</text>"
-    )
-    for i, r in enumerate(rows):
-        y = top + i * row_h + row_h / 2
-        label = f"{r['group']} · {r['measure_label']}"
-        parts.append(
-            f'<text x="{label_w - 8}" y="{_n(y + 4)}" text-anchor="end" font-size="13" '
-            f'fill="{BLACK}">{escape(label[:48])}</text>'
+    y0 = float(top)
+    for lb, h, r in zip(labels, heights, rows, strict=True):
+        y = y0 + h / 2
+        first = y - 8 * (len(lb) - 1)
+        tspans = "".join(
+            f'<tspan x="{label_w - 10}" y="{_n(first + 16 * i + 4)}">{escape(t)}</tspan>'
+            for i, t in enumerate(lb)
         )
+        parts.append(f'<text text-anchor="end" font-size="13" fill="{BLACK}">{tspans}</text>')
+        y0 += h
         if r.get("effect") is None:
+            parts.append(
+                f'<text x="{label_w + plot_w + 8}" y="{_n(y + 4)}" font-size="13" fill="{GREY}">no estimate</text>'
+            )
             continue
         if r.get("ci_low") is not None and r.get("ci_high") is not None:
             parts.append(
@@ -89,13 +118,15 @@ def effects_chart(rows: Sequence[Mapping[str, Any]], chart_id: str, title: str) 
         parts.append(f'<circle cx="{_n(x(r["effect"]))}" cy="{_n(y)}" r="5" fill="{BLUE}" stroke="{BLACK}"/>')
         parts.append(
             f'<text x="{label_w + plot_w + 8}" y="{_n(y + 4)}" font-size="13" fill="{BLACK}">{_fmt(r["effect"])} '
-            f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] n={r['n_treated']}</text>"
+            f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] n={r['n_treated']:,}</text>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
 
 
-def event_study_chart(leads: Mapping[str, Mapping[str, Any]], chart_id: str, title: str) -> SafeString:
+def event_study_chart(
+    leads: Mapping[str, Mapping[str, Any]], chart_id: str, title: str, unit: str = ""
+) -> SafeString:
     """Leads and lags relative to the last year before the event (rel -1 = 0 by construction)."""
     rels = sorted({int(k) for k in leads} | {-1})
     width, height, left, right, top, bottom = 640, 300, 70, 20, 30, 50
@@ -132,6 +163,8 @@ def event_study_chart(leads: Mapping[str, Mapping[str, Any]], chart_id: str, tit
         f'<line x1="{_n(xe)}" y1="{top}" x2="{_n(xe)}" y2="{height - bottom}" stroke="{GREY}" stroke-dasharray="5,4"/>'
     )
     parts.append(f'<text x="{_n(xe + 4)}" y="{top + 10}" font-size="12" fill="{GREY}">event</text>')
+    if unit:
+        parts.append(f'<text x="{left}" y="{top - 12}" font-size="12" fill="{BLACK}">{escape(unit)}</text>')
     for r in rels:
         p = pts[r]
         parts.append(

@@ -72,3 +72,41 @@ class SchoolEvent(models.Model):
     class Meta:
         ordering = ["urn", "date"]
         indexes = [models.Index(fields=["urn", "run"])]
+
+
+class DesignEstimate(models.Model):
+    """One credible design's effect for one group (issue 12), with its placebos, balance and counts.
+
+    design: matched_did | pipeline | event_study. status: passed | failed | untested | not_enough; only a design
+    that passed its placebos is headlined (``headline``), at most one per group.
+    """
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="designs")
+    event_type = models.CharField(max_length=60, db_index=True)
+    group = models.CharField(max_length=200)
+    group_kind = models.CharField(max_length=20)  # phase | type_phase
+    design = models.CharField(max_length=20)
+    measure = models.CharField(max_length=40)
+    effect = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    n_treated = models.PositiveIntegerField(default=0)
+    n_comparison = models.PositiveIntegerField(default=0)
+    n_clusters = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12)
+    needed = models.PositiveIntegerField(default=0)
+    headline = models.BooleanField(default=False)
+    # {"rtm": {"effect", "ci_low", "ci_high", "n_treated", "covers_zero"}, "early": {...}}
+    placebos = models.JSONField(default=dict)
+    # [{"covariate", "treated_mean", "pool_mean", "matched_mean", "smd_before", "smd_after", "n_treated"}]
+    balance = models.JSONField(default=list)
+    # event study: {"-3": {"effect", "ci_low", "ci_high", "n"}, ...}; -1 is the reference
+    leads = models.JSONField(default=dict)
+    counts = models.JSONField(default=dict)  # events, with_results, matched, pseudo_events
+
+    class Meta:
+        ordering = ["event_type", "group_kind", "group", "design"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "event_type", "group", "design"], name="design_unique")
+        ]

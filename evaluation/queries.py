@@ -10,11 +10,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from evaluation.credible import DESIGN_LABELS, PLACEBO_LABELS
 from evaluation.models import EvaluationRun, SchoolEvent
 from evaluation.national import EVENT_LABELS, HEADLINE, MEASURE_LABELS, PHASE_MEASURES
 
 __all__ = [
     "EVENT_LABELS",
+    "design_rows",
+    "headline_designs",
+    "steps",
     "RunNotFound",
     "current_run",
     "effect_rows",
@@ -33,6 +37,8 @@ def event_label(event_type: str) -> str:
         from support.models import SupportType
 
         code = event_type.split(":", 1)[1]
+        if code == "brokered_deployment":
+            return "Support: brokered deployments"
         return f"Support: {dict(SupportType.choices).get(code, code)}"
     return EVENT_LABELS.get(event_type, event_type)
 
@@ -117,3 +123,63 @@ def school_events(urn: int, run: EvaluationRun | None = None) -> list[SchoolEven
     if run is None:
         return []
     return list(SchoolEvent.objects.filter(run=run, urn=urn).order_by("date"))
+
+
+STATUS_LABELS = {
+    "passed": "Passed its placebo tests",
+    "failed": "Failed a placebo test: not headlined",
+    "untested": "Placebo tests could not be run",
+    "not_enough": "Not enough schools yet",
+}
+DESIGN_ORDER = {"matched_did": 0, "pipeline": 1, "event_study": 2}
+
+
+def design_rows(run: EvaluationRun, event_type: str) -> list[dict[str, Any]]:
+    """Every stored credible design of one event type (pages, exports and the API), groups in a stable order."""
+    order = {"phase": 0, "type_phase": 1}
+    rows = []
+    for d in run.designs.filter(event_type=event_type):
+        placebos = {
+            k: {**v, "name": k, "label": PLACEBO_LABELS.get(k, k)}
+            for k, v in sorted((d.placebos or {}).items())
+        }
+        rows.append(
+            {
+                "event_type": d.event_type,
+                "group": d.group,
+                "group_kind": d.group_kind,
+                "design": d.design,
+                "design_label": DESIGN_LABELS.get(d.design, d.design),
+                "measure": d.measure,
+                "measure_label": measure_label(d.measure),
+                "effect": d.effect,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+                "se": d.se,
+                "n_treated": d.n_treated,
+                "n_comparison": d.n_comparison,
+                "n_clusters": d.n_clusters,
+                "status": d.status,
+                "status_label": STATUS_LABELS.get(d.status, d.status),
+                "needed": d.needed,
+                "headline": d.headline,
+                "placebos": placebos,
+                "placebo_rtm": placebos.get("rtm", {}).get("effect"),
+                "placebo_early": placebos.get("early", {}).get("effect"),
+                "balance": d.balance,
+                "leads": d.leads,
+                "counts": d.counts,
+            }
+        )
+    rows.sort(key=lambda r: (order.get(r["group_kind"], 9), r["group"], DESIGN_ORDER.get(r["design"], 9)))
+    return rows
+
+
+def headline_designs(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["headline"]]
+
+
+def steps(run: EvaluationRun | None, event_type: str) -> dict[str, int]:
+    if run is None:
+        return {}
+    return dict((run.counts.get("steps") or {}).get(event_type) or {})

@@ -26,8 +26,9 @@ from django.db import transaction
 
 from audit.kinds import EventKind
 from audit.services import record
-from evaluation import engine
-from evaluation.models import EffectEstimate, EvaluationRun, SchoolEvent
+from evaluation import credible, engine
+from evaluation.designs import DEFAULT_DESIGN, DesignSettings, Interval
+from evaluation.models import DesignEstimate, EffectEstimate, EvaluationRun, SchoolEvent
 from evaluation.national import (
     EVENT_END,
     EVENT_LABELS,
@@ -143,17 +144,34 @@ def _joins() -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=["urn", "date", "trust"])
 
 
+BROKERED = "brokered_deployment"
+
+
 def _support() -> pd.DataFrame:
-    try:
-        from support.models import SupportActivity
-    except ImportError:  # pragma: no cover - the support app is always installed with this one
-        return pd.DataFrame(columns=["urn", "date", "support_type"])
-    rows = list(SupportActivity.objects.values_list("recipient_id", "start_date", "support_type"))
+    """Support from the ledger (by type) and brokered deployments (type `brokered_deployment`), dated."""
+    from brokerage.models import Deployment
+    from support.models import SupportActivity
+
+    rows: list[tuple[Any, ...]] = list(
+        SupportActivity.objects.values_list("recipient_id", "start_date", "support_type")
+    )
+    rows += [
+        (u, d, BROKERED)
+        for u, d in Deployment.objects.filter(start__isnull=False).values_list("need__school_id", "start")
+    ]
     return pd.DataFrame(rows, columns=["urn", "date", "support_type"])
 
 
+def support_event_types() -> list[str]:
+    from support.models import SupportType
+
+    return [*(f"support:{c}" for c in SupportType.values), f"support:{BROKERED}"]
+
+
 def load_inputs() -> Inputs:
-    measures = [m for m in RAW_MEASURES if m in MEASURES]
+    from evaluation.credible import INTAKE_MEASURES
+
+    measures = [m for m in (*RAW_MEASURES, *INTAKE_MEASURES) if m in MEASURES]
     res = list(
         Result.objects.filter(year__in=YEARS, measure__in=measures, value__isnull=False).values_list(
             "school_id", "year", "measure", "value"
@@ -161,8 +179,8 @@ def load_inputs() -> Inputs:
     )
     results = pd.DataFrame(res, columns=["urn", "year", "measure", "value"])
     schools = pd.DataFrame(
-        list(School.objects.values_list("urn", "establishment_type", "phase")),
-        columns=["urn", "establishment_type", "phase"],
+        list(School.objects.values_list("urn", "establishment_type", "phase", "la_code")),
+        columns=["urn", "establishment_type", "phase", "la_code"],
     )
     links = _links()
     support = _support()
@@ -200,6 +218,17 @@ def describe(settings: engine.Settings) -> str:
     )
 
 
+def describe_designs(ds: DesignSettings) -> str:
+    return (
+        f"Headline designs, each shown only if it passes its placebo tests: matched difference-in-differences "
+        f"({ds.k} nearest schools with replacement on pre-event results and intake, caliper {ds.caliper}), the "
+        f"pipeline of schools converting from September 2019, and a Sun & Abraham event study with school and year "
+        f"effects; {int(ds.level * 100)}% intervals clustered by local authority; placebos: pseudo-events on "
+        f"never-treated schools with the same pre-event results, and the event {ds.shift} years early; a design "
+        f"needs {ds.min_treated} schools."
+    )
+
+
 @dataclass
 class RunReport:
     run: EvaluationRun
@@ -212,13 +241,17 @@ class RunReport:
 
 
 def run_national(
-    settings: engine.Settings = engine.DEFAULT_SETTINGS, actor: Actor | None = None, keep: int = 3
+    settings: engine.Settings = engine.DEFAULT_SETTINGS,
+    actor: Actor | None = None,
+    keep: int = 3,
+    design_settings: DesignSettings = DEFAULT_DESIGN,
 ) -> RunReport:
     """Read, evaluate, store one run (current), keep the newest `keep` runs. One transaction + audit event."""
     t0 = time.perf_counter()
     inp = load_inputs()
     t1 = time.perf_counter()
     res = evaluate_national(inp, settings)
+    des = credible.evaluate_designs(inp, res.prepared, support_event_types(), design_settings)
     t2 = time.perf_counter()
     prep = res.prepared
     counts = dict(prep.counts)
@@ -242,12 +275,14 @@ def run_national(
                 "years": list(YEARS),
                 "event_start": EVENT_START.isoformat(),
                 "event_end": EVENT_END.isoformat(),
+                "designs": asdict(design_settings),
             },
-            description=describe(settings),
+            description=describe_designs(design_settings) + " Naive comparison: " + describe(settings),
             families_source=inp.families_source,
-            counts=counts,
-            compute_seconds=round(res.compute_seconds, 3),
+            counts={**counts, "steps": des.steps, "designs_seconds": round(des.seconds, 3)},
+            compute_seconds=round(res.compute_seconds + des.seconds, 3),
         )
+        DesignEstimate.objects.bulk_create(_design_rows(run, des), batch_size=500)
         EffectEstimate.objects.bulk_create(
             [
                 EffectEstimate(
@@ -287,7 +322,11 @@ def run_national(
             actor=actor,
             object_type="evaluation.EvaluationRun",
             object_id=run.pk,
-            data={"estimates": len(res.estimates), "school_events": len(school_events)},
+            data={
+                "estimates": len(res.estimates),
+                "school_events": len(school_events),
+                "designs": sum(len(g.outcomes) for g in des.groups),
+            },
         )
     return RunReport(run, len(res.estimates), len(school_events), t1 - t0, t2 - t1, t3 - t2, t3 - t0)
 
@@ -330,6 +369,67 @@ def _school_events(run: EvaluationRun, res: NationalResult) -> list[SchoolEvent]
                     effect=_f(g.effect[i, m]),
                     n_comparison=int(g.n_pool[i]),
                     series=series,
+                )
+            )
+    return out
+
+
+def _iv(iv: Interval) -> dict[str, Any]:
+    return {
+        "effect": _f(iv.effect),
+        "ci_low": _f(iv.ci_low),
+        "ci_high": _f(iv.ci_high),
+        "n_treated": iv.n_treated,
+        "covers_zero": bool(iv.covers_zero) if iv.ok else None,
+    }
+
+
+def _design_rows(run: EvaluationRun, des: credible.DesignsResult) -> list[DesignEstimate]:
+    out = []
+    for g in des.groups:
+        for o in g.outcomes:
+            e = o.estimate
+            out.append(
+                DesignEstimate(
+                    run=run,
+                    event_type=g.event_type,
+                    group=g.group,
+                    group_kind=g.group_kind,
+                    design=o.design,
+                    measure=g.measure,
+                    effect=_f(e.effect),
+                    ci_low=_f(e.ci_low),
+                    ci_high=_f(e.ci_high),
+                    se=_f(e.se),
+                    n_treated=e.n_treated,
+                    n_comparison=e.n_comparison,
+                    n_clusters=e.n_clusters,
+                    status=o.status,
+                    needed=o.needed,
+                    headline=o.headline,
+                    placebos={k: _iv(v) for k, v in o.placebos.items()},
+                    balance=[
+                        {
+                            "covariate": b.covariate,
+                            "treated_mean": _f(b.treated_mean),
+                            "pool_mean": _f(b.pool_mean),
+                            "matched_mean": _f(b.matched_mean),
+                            "smd_before": _f(b.smd_before),
+                            "smd_after": _f(b.smd_after),
+                            "n_treated": b.n_treated,
+                        }
+                        for b in o.balance
+                    ],
+                    leads={
+                        str(r): {
+                            "effect": _f(v.effect),
+                            "ci_low": _f(v.ci_low),
+                            "ci_high": _f(v.ci_high),
+                            "n": v.n_treated,
+                        }
+                        for r, v in sorted(o.leads.items())
+                    },
+                    counts=o.counts,
                 )
             )
     return out

@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from partnerships import queries
 from partnerships.models import Activity, DesignationKind, RequestKind
+from schoolpartners.dateinput import GovukDateField, check_order
 from schoolpartners.params import HardenedForm, is_id
 
 
@@ -31,23 +33,52 @@ class GovukForm(HardenedForm):
                 w.attrs.setdefault("class", "govuk-input" + err)
 
 
-def _date(label: str, help_text: str = "", required: bool = True) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        help_text=help_text,
-        required=required,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+def _date(label: str, help_text: str = "", required: bool = True, not_past: bool = False) -> GovukDateField:
+    """The GOV.UK date input (day, month, year); `not_past` refuses dates before today."""
+    return GovukDateField(label=label, help_text=help_text, required=required, not_past=not_past)
+
+
+def future_hint(day: int, month: int) -> str:
+    """ "For example, 1 9 2027. It cannot be in the past." with the next such day (GOV.UK date hint)."""
+    today = timezone.localdate()
+    year = today.year + ((month, day) <= (today.month, today.day))
+    return f"For example, {day} {month} {year}. It cannot be in the past."
+
+
+TRUST_REQUIRED = "Choose the trust to join, or type its name or DfE id (for example TR02659)"
+
+
+class TrustField(forms.CharField):
+    """A multi-academy trust picked from a list (enhanced to a type-ahead) or typed as its DfE id (TR02659),
+    its exact name or its number on this service; cleans to the trust's id."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("error_messages", {"required": TRUST_REQUIRED})
+        super().__init__(*args, widget=forms.Select(attrs={"data-module": "sp-autocomplete"}), **kwargs)
+
+    def set_choices(self, choices: list[tuple[int, str]], selected: str = "") -> None:
+        """The select's options; a typed value that is not an option stays as the first one."""
+        opts: list[tuple[str, str]] = [("", "")] + [(str(v), label) for v, label in choices]
+        if selected and selected not in {v for v, _ in opts}:
+            opts.insert(1, (selected, selected))
+        self.widget.choices = opts  # type: ignore[attr-defined]
+
+    def clean(self, value: Any) -> int:  # type: ignore[override]
+        text = super().clean(value)
+        found = queries.resolve_mat(text)
+        if isinstance(found, str):
+            raise forms.ValidationError(found)
+        return found
 
 
 class JoinForm(GovukForm):
     school = forms.TypedChoiceField(label="Your school", coerce=int)
-    trust = forms.IntegerField(
-        label="Trust to join (trust number)",
-        help_text="The trust's number from its page on this service, e.g. 12.",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "govuk-input govuk-input--width-5"}),
+    trust = TrustField(
+        label="Trust to join",
+        help_text="Start typing the trust's name or its DfE id (for example TR02659), then choose it.",
     )
-    effective_date = _date("Proposed date of joining", "For example, 1 September next year.")
+    effective_date = _date("Proposed date of joining", not_past=True)
     reason = forms.CharField(
         label="Why the school wants to join", required=False, max_length=500, widget=forms.Textarea
     )
@@ -55,16 +86,22 @@ class JoinForm(GovukForm):
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
+        self.fields["effective_date"].help_text = future_hint(1, 9)
+        typed = str(self.data.get(self.add_prefix("trust"), "")) if self.is_bound else ""
+        trust_field = self.fields["trust"]
+        assert isinstance(trust_field, TrustField)
+        trust_field.set_choices(queries.mat_choices(), typed)
 
 
 class LeaveForm(GovukForm):
     school = forms.TypedChoiceField(label="Your school", coerce=int)
-    effective_date = _date("Proposed date of leaving")
+    effective_date = _date("Proposed date of leaving", not_past=True)
     reason = forms.CharField(label="Why the academy wants to leave", max_length=500, widget=forms.Textarea)
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
+        self.fields["effective_date"].help_text = future_hint(31, 8)
 
 
 class FormPartnershipForm(GovukForm):
@@ -80,12 +117,13 @@ class FormPartnershipForm(GovukForm):
     others = forms.CharField(
         label="URNs of the other schools", help_text="Separate URNs with commas or spaces.", max_length=500
     )
-    effective_date = _date("Proposed start date")
+    effective_date = _date("Proposed start date", not_past=True)
     reason = forms.CharField(label="Why (optional)", required=False, max_length=500, widget=forms.Textarea)
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].choices = schools or []  # type: ignore[attr-defined]
+        self.fields["effective_date"].help_text = future_hint(1, 9)
 
     def clean_others(self) -> list[int]:
         parts = [p for p in self.cleaned_data["others"].replace(",", " ").split() if p]
@@ -126,8 +164,8 @@ class DesignationForm(GovukForm):
         max_length=200,
         help_text="For NLE, LLE and SLE designations. Give a school, a person or both.",
     )
-    valid_from = _date("From")
-    valid_to = _date("To (optional)", required=False)
+    valid_from = _date("Valid from", "For example, 1 9 2025.")
+    valid_to = _date("Valid to (optional)", "Leave empty when it has no end date.", required=False)
     expertise = forms.CharField(
         label="Areas of expertise", required=False, max_length=300, help_text="Comma-separated."
     )
@@ -136,6 +174,7 @@ class DesignationForm(GovukForm):
         data = super().clean() or {}
         if not data.get("school") and not (data.get("person_name") or "").strip():
             self.add_error("school", "Enter a school URN or a person's name")
+        check_order(self, "valid_from", "valid_to")
         return data
 
 

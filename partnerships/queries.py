@@ -4,6 +4,7 @@ people to notify. Nothing here writes; writes are in `partnerships.services`."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,6 +111,48 @@ def trust_members(partnership: Partnership) -> list[Membership]:
 
 def current_schools(partnership: Partnership) -> list[School]:
     return [m.school for m in partnership.memberships.filter(left__isnull=True).select_related("school")]
+
+
+def mat_choices() -> list[tuple[int, str]]:
+    """(id, "Name (TR02659)") of every multi-academy trust, by name: the options of the trust picker."""
+    rows = Partnership.objects.filter(kind=Kind.MAT).order_by("name").values_list("pk", "name", "external_id")
+    return [(pk, f"{name} ({ext})" if ext else name) for pk, name, ext in rows]
+
+
+_TRUST_ID = re.compile(r"\b(TR\d{3,8})\b", re.IGNORECASE)
+
+
+def resolve_mat(text: str) -> int | str:
+    """The id of the multi-academy trust a person typed or picked: its DfE id (TR02659, also inside
+    "Name (TR02659)"), its number on this service or its exact name. Otherwise a message saying what to fix."""
+    text = " ".join(text.split())
+    mats = Partnership.objects.filter(kind=Kind.MAT)
+    if m := _TRUST_ID.search(text):
+        found = list(mats.filter(external_id__iexact=m.group(1)).values_list("pk", flat=True)[:1])
+        if found:
+            return found[0]
+        if Partnership.objects.filter(external_id__iexact=m.group(1)).exists():
+            return f"{m.group(1).upper()} is not a multi-academy trust: schools can only ask to join one here"
+        return f"There is no multi-academy trust with the DfE id {m.group(1).upper()}"
+    if text.isdigit() and len(text) <= 18:
+        if mats.filter(pk=int(text)).exists():
+            return int(text)
+        return "There is no multi-academy trust with that number"
+    named = list(mats.filter(name__iexact=text).values_list("pk", flat=True)[:2])
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        return "More than one trust has that name: choose it from the list or type its DfE id, e.g. TR02659"
+    return "No multi-academy trust has that name: start typing it and choose it from the list, or type its DfE id"
+
+
+def urns_in_a_mat(urns: Iterable[int]) -> set[int]:
+    """Which of these schools are in a multi-academy trust today (they may ask to leave, not to join)."""
+    return set(
+        Membership.objects.filter(
+            school_id__in=list(urns), left__isnull=True, partnership__kind=Kind.MAT
+        ).values_list("school_id", flat=True)
+    )
 
 
 def is_mat(partnership_id: int) -> bool:

@@ -7,7 +7,11 @@ features can look across years without schema changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+
+from schools.search import SEARCH_FIELDS, search_fields
 
 
 class Phase(models.TextChoices):
@@ -96,11 +100,24 @@ class School(models.Model):
     ofsted_rating = models.CharField(max_length=40, blank=True, db_index=True)
     ofsted_date = models.DateField(null=True, blank=True)
 
+    # Derived search columns (schools/search.py): the normalised name and the text the full-text index holds.
+    search_name = models.CharField(max_length=200, blank=True, default="", editable=False, db_index=True)
+    search_text = models.TextField(blank=True, default="", editable=False)
+
     class Meta:
         ordering = ["name", "urn"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.urn})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name, self.search_text = search_fields(
+            self.name, self.other_name, self.town, self.postcode, self.postcode_district
+        )
+        fields = kwargs.get("update_fields")
+        if fields is not None and set(fields) & set(SEARCH_FIELDS):
+            kwargs["update_fields"] = {*fields, "search_name", "search_text"}
+        super().save(*args, **kwargs)
 
 
 class CensusRecord(models.Model):

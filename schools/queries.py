@@ -13,12 +13,27 @@ from typing import Any
 
 from django.apps import apps
 from django.core.cache import cache
-from django.db.models import CharField, F, Model, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from schoolpartners.params import is_id
 from schoolpartners.regions import english_region
+from schools import search
 from schools.history import LinkedSchool, link_chain
+from schools.lineage import Lineage, predecessor_map, resolve_lineages
 from schools.measures import MEASURES
 from schools.models import (
     CensusRecord,
@@ -76,7 +91,13 @@ def normalise_postcode(text: str) -> str:
 
 
 def query_filter(q: str) -> Q:
-    """Interpret a free-text query the way the DfE performance tables do."""
+    """Interpret a free-text query the way the DfE performance tables do.
+
+    A URN, LAESTAB or LA code, and a full postcode, match their indexed columns exactly. Other text is matched
+    through the search index (schools/search.py): every word must start a word of the school's name, other
+    name, town, postcode or postcode district, punctuation and case ignored; a postcode district ("HU5")
+    matches whole words only. A query that is exactly the name of a local authority or region also matches its
+    schools (resolved against the stored names, so the filter stays an indexed equality)."""
     text = q.strip()
     if not text:
         return Q()
@@ -88,22 +109,56 @@ def query_filter(q: str) -> Q:
         return Q(urn=number) | Q(la_code=number) if len(text) == 3 else Q(urn=number)
     if FULL_POSTCODE.match(upper):
         return Q(postcode=normalise_postcode(upper))
-    if POSTCODE_DISTRICT.match(upper):
-        return Q(postcode_district=upper) | Q(name__icontains=text) | Q(town__iexact=text)
-    return (
-        Q(name__icontains=text)
-        | Q(other_name__icontains=text)
-        | Q(town__icontains=text)
-        | Q(la_name__iexact=text)
-        | region_filter(text)
-    )
+    terms = search.query_terms(text)
+    if not terms:
+        return Q(pk__in=[])
+    return Q(urn__in=text_match(text))
+
+
+def text_match(text: str) -> RawSQL:
+    """The search-index subquery for a (non-id, non-postcode) text query, with the schools of a local
+    authority or region named exactly by the query."""
+    terms = search.query_terms(text)
+    also = {"la_name": _la_names(text), "region_name": _region_names(text)}
+    return search.match_sql(terms, prefix=not POSTCODE_DISTRICT.match(text.strip().upper()), also=also)
+
+
+def is_text_only(text: str) -> bool:
+    """True when `query_filter(text)` is just the search-index subquery (not an id or postcode)."""
+    t = text.strip()
+    return bool(t) and not is_id(t) and not FULL_POSTCODE.match(t.upper()) and bool(search.query_terms(t))
+
+
+def _la_names(text: str) -> list[str]:
+    wanted = text.strip().lower()
+    return [v for v in _distinct_cached("la_name") if v.lower() == wanted]
+
+
+def _region_names(text: str) -> list[str]:
+    """Stored sub-region names equal to `text` or inside the English region named `text` (case-insensitive)."""
+    wanted = text.strip().lower()
+    return [r for r in _distinct_cached("region_name") if wanted in (r.lower(), english_region(r).lower())]
 
 
 def region_filter(text: str) -> Q:
     """Match a stored sub-region exactly, or every sub-region of one of the nine English regions."""
-    wanted = text.strip().lower()
-    subregions = [r for r in _distinct_cached("region_name") if english_region(r).lower() == wanted]
-    return Q(region_name__iexact=text.strip()) | Q(region_name__in=subregions)
+    return Q(region_name__in=_region_names(text))
+
+
+def search_rank(q: str) -> Case | None:
+    """0 for an exact URN/LAESTAB or postcode, 1 for an exact name (punctuation and case ignored), 2 else."""
+    text = q.strip()
+    if not text:
+        return None
+    whens = []
+    if is_id(text):
+        whens += [When(urn=int(text), then=Value(0)), When(laestab=int(text), then=Value(0))]
+    elif FULL_POSTCODE.match(text.upper()):
+        whens.append(When(postcode=normalise_postcode(text), then=Value(0)))
+    name = search.normalise(text)
+    if name:
+        whens.append(When(search_name=name, then=Value(1)))
+    return Case(*whens, default=Value(2), output_field=IntegerField()) if whens else None
 
 
 def search_schools(params: SearchParams) -> tuple[QuerySet[School], int]:
@@ -153,14 +208,18 @@ def filter_schools(params: SearchParams) -> QuerySet[School]:
 SMALL_RESULT = 2000
 
 
-def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: bool = True) -> QuerySet[School]:
+def annotate_and_sort(
+    qs: QuerySet[School], params: SearchParams, use_index: bool = True, sort_only: bool = False
+) -> QuerySet[School]:
     """Add `pupils` (latest census) and one `m_<code>_<year>` per requested measure, then sort by `params`.
 
-    `use_index=False` sorts text columns by an expression no index serves (same order), for small results."""
-    latest_census = CensusRecord.objects.filter(school=OuterRef("pk")).order_by("-year")
-    qs = qs.annotate(pupils=Subquery(latest_census.values("nor")[:1]))
+    `use_index=False` sorts text columns by an expression no index serves (same order), for small results;
+    `sort_only=True` adds only the annotation the order needs (for a list of URNs)."""
+    if not sort_only or params.sort == "pupils":
+        latest_census = CensusRecord.objects.filter(school=OuterRef("pk")).order_by("-year")
+        qs = qs.annotate(pupils=Subquery(latest_census.values("nor")[:1]))
     for code, year in params.measures:
-        if code in MEASURES:
+        if code in MEASURES and (not sort_only or params.sort == f"m_{code}_{year}"):
             sub = Result.objects.filter(school=OuterRef("pk"), measure=code, year=year).values("value")[:1]
             qs = qs.annotate(**{f"m_{code}_{year}": Subquery(sub)})
 
@@ -168,6 +227,7 @@ def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: boo
     if sort_field is None and params.sort.startswith("m_"):
         sort_field = params.sort if any(params.sort == f"m_{c}_{y}" for c, y in params.measures) else None
     sort_field = sort_field or "name"
+    rank = search_rank(params.q) if sort_field == "name" and not params.descending else None
     if sort_field in NULLABLE_SORTS or sort_field.startswith("m_"):
         order = (
             F(sort_field).desc(nulls_last=True) if params.descending else F(sort_field).asc(nulls_last=True)
@@ -177,6 +237,8 @@ def annotate_and_sort(qs: QuerySet[School], params: SearchParams, use_index: boo
         order = expr.desc() if params.descending else expr.asc()
     else:  # text columns are never NULL: a plain ORDER BY lets the database walk the column's index
         order = F(sort_field).desc() if params.descending else F(sort_field).asc()
+    if rank is not None:  # a text query sorted by name: exact URN, postcode or name first
+        return qs.annotate(search_rank=rank).order_by("search_rank", order, "urn")
     return qs.order_by(order, "urn")
 
 
@@ -407,9 +469,11 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
             "establishment_type": [(v, v) for v in _distinct("establishment_type")],
             "status": [(v, label) for v, label in Status.choices if v in statuses],
             "ofsted": [(v, v) for v in ratings],
-            "la": [(v, v) for v in _distinct("la_name")],
-            "region": [(r, r) for r in sorted({english_region(v) for v in _distinct("region_name")} - {""})]
-            + [(v, f"{v} (DfE sub-region)") for v in _distinct("region_name")],
+            "la": [(v, v) for v in _distinct_cached("la_name")],
+            "region": [
+                (r, r) for r in sorted({english_region(v) for v in _distinct_cached("region_name")} - {""})
+            ]
+            + [(v, f"{v} (DfE sub-region)") for v in _distinct_cached("region_name")],
         }
         cache.set(key, options, OPTIONS_TTL)
     return options
@@ -521,24 +585,28 @@ def school_page(urn: int) -> SchoolPage | None:
 
 
 def search_page(params: SearchParams) -> tuple[list[School], int]:
-    """One page of a search and the total, as `search_schools`, in fewer scans for free-text queries.
+    """One page of a search and the total (schools/finder.py: served by the search index)."""
+    from schools.finder import search_page as page
 
-    A free-text query (LIKE '%term%') cannot use an index, so COUNT(*) and the page query would each scan the
-    register. Here one query lists the ordered URNs of the matches (the sort column is the only annotation
-    computed), the total is its length and only the page's schools are fetched with their annotations.
-    Without a free-text query the indexed COUNT + LIMIT path of `search_schools` is faster and is used.
-    """
-    if not params.q.strip():
-        page, total = search_schools(params)
-        return list(page), total
-    ordered = annotate_and_sort(filter_schools(params), params, use_index=False).values_list("urn", flat=True)
-    urns = list(ordered[: SMALL_RESULT + 1])
-    if len(urns) > SMALL_RESULT:  # a broad query ("school"): the indexed count + page is cheaper
-        page, total = search_schools(params)
-        return list(page), total
-    start = max(params.page - 1, 0) * params.page_size
-    page_urns = urns[start : start + params.page_size]
-    if not page_urns:
-        return [], len(urns)
-    by_urn = {s.urn: s for s in annotate_and_sort(School.objects.filter(urn__in=page_urns), params)}
-    return [by_urn[u] for u in page_urns if u in by_urn], len(urns)
+    return page(params)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Results lineage (the walk itself is pure: schools.lineage)
+# ---------------------------------------------------------------------------------------------------------------
+OPEN_STATUSES = (Status.OPEN, Status.PENDING_CLOSURE)
+
+
+def lineage_links() -> dict[int, list[tuple[int, str]]]:
+    """Every stored GIAS link as a predecessor map (two queries: the links and the open URNs)."""
+    links = SchoolLink.objects.values_list("urn", "link_urn", "link_type")
+    open_urns = School.objects.filter(status__in=OPEN_STATUSES).values_list("urn", flat=True)
+    return predecessor_map(links.iterator(chunk_size=5000), open_urns.iterator(chunk_size=5000))
+
+
+def results_lineages(
+    targets: list[int], has_results: set[int], weight: dict[int, float] | None = None
+) -> dict[int, Lineage]:
+    """{urn: schools.lineage.Lineage}: for each target, itself when it is in `has_results`, else the nearest
+    predecessor through GIAS links that is (larger weight, then lower URN, on a tie)."""
+    return resolve_lineages(targets, lineage_links(), has_results, weight)

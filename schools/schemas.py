@@ -21,7 +21,10 @@ def _blank_to_none(value: object) -> object:
 
 class SchoolSearchQuery(Schema):
     q: str = Field(
-        "", max_length=200, description="Name, town, URN, LAESTAB, LA code, postcode or postcode district"
+        "",
+        max_length=200,
+        description="Name, town, URN, LAESTAB, LA code, postcode or postcode district (words match word starts; "
+        "punctuation and case are ignored)",
     )
     phase: Phase | None = Field(None, description="School phase")
     establishment_type: str = Field(

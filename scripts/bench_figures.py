@@ -83,28 +83,102 @@ def rows_import(r: Results) -> list[str]:
     return out
 
 
+DB_LABEL = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+LOAD_SCENARIOS = {
+    "healthz": "`/healthz` (baseline: no database, no template)",
+    "cached": "one search page again and again (page-cache hits)",
+    "school_pages": "school pages, distinct URNs (page-cache misses)",
+    "search_pages": "search pages, distinct towns/districts (misses)",
+    "api_search": "`/api/schools?q=`, distinct towns/districts (misses)",
+}
+
+
+def _ms(value: float | None) -> str:
+    return "— (every request timed out)" if value is None else ms(value)
+
+
+def _target(t: dict[str, Any] | None) -> str:
+    if not t:
+        return "—"
+    return f"≥ {t['min_rps']:,.0f} req/s" + (f", p95 ≤ {t['max_p95_ms']:,.0f} ms" if t["max_p95_ms"] else "")
+
+
 def rows_load(r: Results) -> list[str]:
     ld = r.get("load")
-    if not ld:
+    if not ld or "databases" not in ld:
         return []
-    ep, q, ov = ld["endpoints"], ld["quiet"], ld["overall"]
-    srv = ld["server"]
-    sp, sc = ep["search_page"], ep["school_page"]
-    met = sp["p95_ms"] <= 100 and ov["errors"] == 0
-    db = "PostgreSQL" if str(ld.get("database", "")).startswith("postgres") else "SQLite"
-    return [
-        f"| site under load, {ld['load']['concurrency']} connections, {ld['load']['max_seconds']:.0f} s, {db}, "
-        f"{srv['workers']} gunicorn workers (`bench_load.py`) | p95 ≤ 100 ms, 0 errors | "
-        f"{ov['throughput_rps']:.0f} req/s, **{ov['errors']} errors**; search page p50/p95/p99 "
-        f"{ms(sp['p50_ms'])}/{ms(sp['p95_ms'])}/{ms(sp['p99_ms'])} ms; school page "
-        f"{ms(sc['p50_ms'])}/{ms(sc['p95_ms'])}/{ms(sc['p99_ms'])} ms; one request at a time: search "
-        f"{ms(q['search_page']['p50_ms'])} ms, school page {ms(q['school_page']['p50_ms'])} ms (p50) "
-        f"({load_note(ld['machine'].get('loadavg_1min_before'), ld['machine'].get('loadavg_1min_after'))}) | "
-        f"p95 search / p95 `/healthz`: {x(ld['ratio'])} under load (queueing dominates), "
-        f"{x(ld['quiet_ratios']['p95_search_page_over_baseline'])} one at a time"
-        + ("" if met else " — **target not met**")
-        + " |"
+    out = []
+    for db, res in ld["databases"].items():
+        if "scenarios" not in res:
+            continue
+        sc = res["scenarios"]
+        parts = [
+            f"{name.replace('_', ' ')} {sc[name]['rps']:,.0f} req/s (p95 {_ms(sc[name]['p95_ms'])} ms)"
+            for name in ("school_pages", "search_pages", "api_search", "cached", "healthz")
+            if "rps" in sc.get(name, {})
+        ]
+        errors = sum(x.get("errors", 0) for x in sc.values())
+        timeouts = sum(x.get("timeouts", 0) for x in sc.values())
+        missed = [n for n, x in sc.items() if x.get("target_met") is False]
+        out.append(
+            f"| site under load, wrk {ld['wrk']['connections']} connections, {ld['wrk']['seconds']} s per scenario, "
+            f"{DB_LABEL.get(db, db)}, {res['server']['workers']} gunicorn workers (`bench_load.py`) | distinct "
+            "school and search pages ≥ 300 req/s, p95 ≤ 250 ms; cached ≥ 1,500 req/s; 0 errors | "
+            + "; ".join(parts)
+            + f"; **{errors} errors, {timeouts} timeouts** "
+            f"({load_note(res.get('loadavg_1min_before'), res.get('loadavg_1min_after'))}) | "
+            f"distinct school pages at {x(res['ratios_rps_over_healthz'].get('school_pages', 0))} the "
+            "`/healthz` throughput of the same run"
+            + (f" — **targets missed: {', '.join(m.replace('_', ' ') for m in missed)}**" if missed else "")
+            + " |"
+        )
+    return out
+
+
+def rows_render(r: Results) -> list[str]:
+    rd = r.get("render")
+    if not rd:
+        return []
+    out = []
+    for db, res in rd["databases"].items():
+        if "school_page" not in res:
+            continue
+        sp, se, api = res["school_page"], res["search_page"], res["api_search"]
+        ra = res["ratios"]
+        out.append(
+            f"| render budget, one request at a time, uncached, {DB_LABEL.get(db, db)} (`bench_render.py`) | "
+            f"p50 ≤ {res['target_p50_ms']:g} ms | school page **{sp['p50_ms']:.1f} ms** ({sp['max_queries']} "
+            f"queries), search page **{se['p50_ms']:.1f} ms** ({se['max_queries']}), API search "
+            f"**{api['p50_ms']:.1f} ms** ({api['max_queries']}) p50 "
+            f"({load_note(*res.get('loadavg_1min', []))}) | search through the index "
+            f"{x(ra['search_page_like_over_index_p50'])} (page) and {x(ra['api_search_like_over_index_p50'])} "
+            "(API) faster than the pre-index LIKE search"
+            + ("" if all(res["target_met"].values()) else " — **target not met**")
+            + " |"
+        )
+    return out
+
+
+def load_table(r: Results) -> str:
+    ld = r["load"]
+    lines = [
+        "| database | scenario | req/s | p50 ms | p95 ms | p99 ms | errors | timeouts | target |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    for db, res in ld["databases"].items():
+        if "scenarios" not in res:
+            lines.append(f"| {DB_LABEL.get(db, db)} | skipped: {res.get('skipped', '')[:80]} | | | | | | | |")
+            continue
+        for name, sc in res["scenarios"].items():
+            if "rps" not in sc:
+                continue
+            met = {True: " (met)", False: " (**missed**)", None: ""}[sc.get("target_met")]
+            lines.append(
+                f"| {DB_LABEL.get(db, db)} | {LOAD_SCENARIOS.get(name, name)} | {sc['rps']:,.0f} | "
+                f"{_ms(sc['p50_ms'])} | {_ms(sc['p95_ms'])} | {_ms(sc['p99_ms'])} | {sc['errors']:,} | "
+                f"{sc['timeouts']:,} | {_target(ld['targets'].get(name))}{met} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def rows_similarity(r: Results) -> list[str]:
@@ -146,6 +220,18 @@ def rows_trusts(r: Results) -> list[str]:
     return out
 
 
+def rows_lineage(r: Results) -> list[str]:
+    t = r.get("lineage")
+    if not t:
+        return []
+    return [
+        f"| results lineage of all {n(t['open_schools'])} open schools, {t['database']} (`bench_lineage.py`) | "
+        f"≤ {t['target_seconds']:g} s | **{s(t['lineage_seconds'])}** (pure walk {s(t['pure_walk_seconds'])}) | "
+        f"{x(t['ratio_baseline_over_lineage'])} faster than a per-school loop ({n(t['through_links'])} reached "
+        f"through GIAS links, {n(t['mismatches'])} differences) |"
+    ]
+
+
 def rows_brokerage(r: Results) -> list[str]:
     b = r.get("brokerage")
     if not b:
@@ -176,12 +262,135 @@ def rows_evaluation(r: Results) -> list[str]:
     ]
 
 
+def rows_evaluation_designs(r: Results) -> list[str]:
+    d = (r.get("evaluation") or {}).get("designs")
+    if not d:
+        return []
+    c, es, pl = d["command"], d["event_study"], d["plain_loop"]
+    return [
+        f"| what works, every design and placebo (`bench_evaluation_designs.py`) | ≤ {d['target_seconds']:g} s "
+        f"incl. DB; event-study fit ≤ {es['target_seconds']:g} s | **{s(c['wall_seconds'])}** wall, "
+        f"{s(c['cpu_seconds'])} CPU for `schoolpartners evaluation run` on {d['backend']} "
+        f"({load_note(*d['load_average_1min_start_end'])}); event-study fit {s(es['seconds_best'])} "
+        f"({s(es.get('cpu_seconds_best', es['seconds_best']))} CPU) | matched "
+        f"DiD {x(pl['ratio_over_matched_did'])} faster than a plain per-school loop |"
+    ]
+
+
+def _sg(v: float | None, nd: int = 2) -> str:
+    if v is None:
+        return "–"
+    t = f"{v:+.{nd}f}"
+    return t.replace("-", "−") if not t.startswith("-0." + "0" * nd) else f"{0:.{nd}f}"
+
+
+def _ci(e: dict[str, Any], nd: int = 2) -> str:
+    return f"{_sg(e.get('effect'), nd)} [{_sg(e.get('ci_low'), nd)}, {_sg(e.get('ci_high'), nd)}]"
+
+
+def _groups(d: Results) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in d["designs"]:
+        out.setdefault((row["event_type"], row["group"]), []).append(row)
+    return out
+
+
+UNIT = {"KS2_PROGRESS": "KS2 points", "P8MEA": "P8"}
+LABEL = {"matched_did": "matched DiD", "pipeline": "pipeline", "event_study": "event study"}
+
+
+def evaluation_designs(r: Results) -> str:
+    """README: per group, the headline design (passed its placebos) beside the naive family comparison."""
+    d = r["evaluation"]["designs"]
+    naive = {(h["event_type"], h["group"]): h for h in d["naive"]}
+    lines = [
+        "| event · group | headline design (passed its placebos) | effect [95% CI] | schools | naive family "
+        "comparison |",
+        "|---|---|---|---|---|",
+    ]
+    for (et, group), rows in _groups(d).items():
+        head = next((x for x in rows if x["headline"]), None)
+        nv = naive.get((et, group))
+        unit = UNIT.get(rows[0]["measure"], rows[0]["measure"])
+        name = f"{et.replace('_', ' ')} · {group.split(': ', 1)[-1]} ({unit})"
+        nv_text = f"{_ci(nv)}" if nv else "–"
+        if head:
+            lines.append(
+                f"| {name} | {LABEL[head['design']]} | {_ci(head)} | {n(head['n_treated'])} | {nv_text} |"
+            )
+        else:
+            lines.append(f"| {name} | none passed | – | – | {nv_text} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluation_designs_detail(r: Results) -> str:
+    """docs/evaluation.md: every design with its placebos, balance, counts, simulation and timings."""
+    d = r["evaluation"]["designs"]
+    lines = [
+        "| event · group | design | effect [95% CI] | treated / comparison | placebo: same earlier results | "
+        "placebo: two years early | verdict | max abs SMD after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (et, group), rows in _groups(d).items():
+        for x_ in rows:
+            smd = [abs(b["smd_after"]) for b in x_.get("balance") or [] if b.get("smd_after") is not None]
+            pl = x_["placebos"]
+            verdict = x_["status"] + (" (headline)" if x_["headline"] else "")
+            lines.append(
+                f"| {et.replace('_', ' ')} · {group.split(': ', 1)[-1]} | {LABEL[x_['design']]} | {_ci(x_)} | "
+                f"{n(x_['n_treated'])} / {n(x_['n_comparison'])} | "
+                f"{_ci(pl['rtm']) if pl.get('rtm', {}).get('effect') is not None else 'not possible'} | "
+                f"{_ci(pl['early']) if pl.get('early', {}).get('effect') is not None else 'not possible'} | "
+                f"{verdict} | {f'{max(smd):.2f}' if smd else '–'} |"
+            )
+    st = d["steps"].get("conversion", {})
+    sp = d["steps"].get("sponsor_change", {})
+    sim = d["simulation"]
+    cov = "; ".join(
+        f"{LABEL.get(k, 'family (old)')} {sim['planted_1'][k]['coverage']:.0%} of the planted effect, "
+        f"{sim['null'][k]['coverage']:.0%} of zero (bias {_sg(sim['null'][k]['bias'])})"
+        for k in ("matched_did", "pipeline", "family")
+    )
+    c, es, pl_ = d["command"], d["event_study"], d["plain_loop"]
+    lines += [
+        "",
+        f"Counts at each step: {n(st.get('links', 0))} GIAS predecessor links, {n(st.get('dated', 0))} dated and "
+        f"{n(st.get('undated', 0))} undated ({n(st.get('undated_to_academy', 0))} of those lead to an academy); "
+        f"{n(st.get('events', 0))} conversions and {n(sp.get('events', 0))} sponsor changes dated 2016–2018; "
+        f"{n(st.get('with_results', 0))} conversions with a headline result before and after, "
+        f"{n(st.get('matched', 0))} matched (sponsor changes {n(sp.get('with_results', 0))} and "
+        f"{n(sp.get('matched', 0))}).",
+        "",
+        f"Dip simulation ({sim['runs']} seeded worlds each): {cov}.",
+        "",
+        f"Timing (`bench/bench_evaluation_designs.py`, {d['backend']}, "
+        f"{load_note(*d['load_average_1min_start_end'])}): `schoolpartners evaluation run` {s(c['wall_seconds'])} "
+        f"wall, {s(c['cpu_seconds'])} CPU (read {s(c['read_seconds'])}, compute {s(c['compute_seconds'])} of which "
+        f"designs and placebos {s(c['designs_seconds'])}, write {s(c['write_seconds'])}); the event-study fit for "
+        f"{n(es['treated'])} primary converters against {n(es['comparison'])} schools {s(es['seconds_best'])} "
+        f"({s(es.get('cpu_seconds_best', es['seconds_best']))} CPU); "
+        f"the matched DiD of that group {s(d['matched_did']['seconds_best'])}, a plain per-school loop "
+        f"≈ {s(pl_['estimate_seconds_group'])} ({x(pl_['ratio_over_matched_did'])}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def readme_performance(r: Results) -> str:
     lines = [
         "| benchmark (script) | target | measured | ratio against the baseline measured in the same run |",
         "|---|---|---|---|",
     ]
-    for rows in (rows_import, rows_load, rows_similarity, rows_trusts, rows_brokerage, rows_evaluation):
+    for rows in (
+        rows_import,
+        rows_load,
+        rows_render,
+        rows_similarity,
+        rows_lineage,
+        rows_trusts,
+        rows_brokerage,
+        rows_evaluation,
+        rows_evaluation_designs,
+    ):
         lines += rows(r)
     return "\n".join(lines) + "\n"
 
@@ -226,6 +435,9 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "performance": readme_performance,
     "adr-brokerage": adr_brokerage,
     "evaluation-timing": evaluation_timing,
+    "load-table": load_table,
+    "evaluation-designs": evaluation_designs,
+    "evaluation-designs-detail": evaluation_designs_detail,
 }
 
 

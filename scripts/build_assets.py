@@ -1,7 +1,8 @@
 """Copy the front-end assets installed by npm into the static folder Django serves.
 
 GOV.UK Frontend ships precompiled CSS/JS in dist/; Leaflet ships dist/ too; swagger-ui-dist (for /api/docs)
-ships its bundle at the package root. Run by `make assets`.
+ships its bundle at the package root;
+accessible-autocomplete (the trust picker) ships dist/. Run by `make assets`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ COPIES = [
     ("leaflet/dist/images", "leaflet/images"),
     ("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
     ("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"),
+    (
+        "accessible-autocomplete/dist/accessible-autocomplete.min.js",
+        "accessible-autocomplete/accessible-autocomplete.min.js",
+    ),
+    (
+        "accessible-autocomplete/dist/accessible-autocomplete.min.css",
+        "accessible-autocomplete/accessible-autocomplete.min.css",
+    ),
 ]
 
 

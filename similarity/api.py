@@ -8,7 +8,7 @@ raises `NotFound` (a 404 problem body, schoolpartners/apikit.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -47,11 +47,25 @@ class FamilyMemberOut(Schema):
     headline: float | None
     pupils: int | None
     features: dict[str, float | None]
+    ofsted_rating: str = ""
+    ofsted_date: date | None = None
+
+
+class FiguresFromOut(Schema):
+    """Whose figures an answer gives: the school itself, or the school its results lineage reaches."""
+
+    urn: int
+    name: str
+    year: str
+    path: list[int]
+    link_types: list[str]
+    words: str
 
 
 class FamilyOut(Schema):
     run: SimilarityRunOut
     urn: int
+    figures_from: FiguresFromOut
     phase: str
     headline: float | None
     features: dict[str, float | None]
@@ -66,19 +80,31 @@ class SchoolBrief(Schema):
     la_name: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    ofsted_rating: str = ""
+    ofsted_date: date | None = None
+    ofsted: str = ""
 
 
 class PartnerRuleOut(Schema):
-    status: Literal["within_radius", "outside_radius", "top_of_family"]
+    status: Literal["within_radius", "outside_radius", "top_of_family", "no_partner"]
     miles: float | None
     within_radius: bool
     top_of_family: bool
     school: SchoolBrief | None
 
 
+class PassedOverOut(Schema):
+    school: SchoolBrief | None
+    miles: float | None
+    reason: str
+
+
 class PartnerOut(Schema):
     run: SimilarityRunOut
     urn: int
+    figures_from: FiguresFromOut
+    exclude_ratings: list[str]
+    passed_over: PassedOverOut | None
     radius_miles: float
     rule: Literal["default", "robust"]
     partner: PartnerRuleOut
@@ -101,6 +127,7 @@ class StrengthOut(Schema):
 class StrengthsOut(Schema):
     run: SimilarityRunOut
     urn: int
+    figures_from: FiguresFromOut
     strengths: list[StrengthOut]
 
 
@@ -148,14 +175,32 @@ def _run(run: int | None) -> SimilarityRun:
 
 
 def _lookup(urn: int, run: int | None) -> tuple[SimilarityRun, SchoolSimilarity]:
-    r = _run(run)
-    sim = queries.school_similarity(urn, r)
-    if sim is None:
-        raise NotFound(f"No similar-schools results for URN {urn} in run {r.pk}")
+    r, sim, _ = _resolve(urn, run)
     return r, sim
 
 
-RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default: the current run."
+def _resolve(urn: int, run: int | None) -> tuple[SimilarityRun, SchoolSimilarity, dict[str, Any]]:
+    """The run and row for `urn` (its own, else its results lineage's; default: the current run, else the
+    newest run holding it) and whose figures they are."""
+    _run(run)  # 404 when no run is stored or the id is unknown
+    try:
+        res = queries.resolve(urn, run)
+    except queries.RunNotFound as exc:  # pragma: no cover - checked by _run
+        raise NotFound(f"No stored similarity run {run}") from exc
+    if res.run is None or res.sim is None:
+        raise NotFound(
+            f"No similar-schools results for URN {urn} in any stored run"
+            if run is None
+            else f"No similar-schools results for URN {urn} in run {run}"
+        )
+    return res.run, res.sim, queries.figures_from(urn, res)
+
+
+RUN_PARAM = (
+    " `run=<id>` picks a stored run (see /api/similarity/runs); default: the current run, else the newest run "
+    "holding the school. A school without a row of its own is answered with the row of the school its results "
+    "lineage reaches (the nearest GIAS predecessor in the run); `figures_from` names that school and year."
+)
 
 
 @router.get(
@@ -174,14 +219,25 @@ RUN_PARAM = " `run=<id>` picks a stored run (see /api/similarity/runs); default:
     ),
 )
 def family(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
-    r, sim = _lookup(urn, run)
+    r, sim, source = _resolve(urn, run)
     features = [f for f, _ in (r.method or {}).get("features", [])]
     members = [
         {
             **{
                 k: row.get(k)
-                for k in ("rank", "urn", "name", "phase", "distance", "miles", "headline", "pupils")
+                for k in (
+                    "rank",
+                    "urn",
+                    "name",
+                    "phase",
+                    "distance",
+                    "miles",
+                    "headline",
+                    "pupils",
+                    "ofsted_date",
+                )
             },
+            "ofsted_rating": row.get("ofsted_rating") or "",
             "features": {f: row.get(f) for f in features},
         }
         for row in queries.family_rows(sim)
@@ -189,6 +245,7 @@ def family(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, A
     return {
         "run": queries.run_info(r),
         "urn": urn,
+        "figures_from": source,
         "phase": sim.phase,
         "headline": sim.headline,
         "features": {f: sim.features.get(f) for f in [*features, "NOR"]},
@@ -212,8 +269,8 @@ def family(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, A
     ),
 )
 def partner(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
-    r, sim = _lookup(urn, run)
-    return {"run": queries.run_info(r), "urn": urn, **queries.partner_info(sim, r)}
+    r, sim, source = _resolve(urn, run)
+    return {"run": queries.run_info(r), "urn": urn, "figures_from": source, **queries.partner_info(sim, r)}
 
 
 @router.get(
@@ -252,8 +309,13 @@ def challenge_pairs(request: HttpRequest, urn: Id, run: OptionalId = None) -> di
     ),
 )
 def strengths(request: HttpRequest, urn: Id, run: OptionalId = None) -> dict[str, Any]:
-    r, sim = _lookup(urn, run)
-    return {"run": queries.run_info(r), "urn": urn, "strengths": queries.strength_rows(sim)}
+    r, sim, source = _resolve(urn, run)
+    return {
+        "run": queries.run_info(r),
+        "urn": urn,
+        "figures_from": source,
+        "strengths": queries.strength_rows(sim),
+    }
 
 
 @router.get(

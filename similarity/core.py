@@ -105,6 +105,8 @@ class PhaseData:
     values: FloatArray  # N x M measure values (NaN missing)
     se: FloatArray  # N x M standard errors (NaN unknown)
     excluded: Mapping[str, int] = field(default_factory=dict)  # reason -> number of rows dropped
+    #: N: may be a partner (latest Ofsted judgement not excluded by the method); all True when not given
+    eligible: BoolArray | None = None
 
     @property
     def n(self) -> int:
@@ -137,7 +139,7 @@ def prepare_phase(df: pd.DataFrame, phase: str, method: Method = DEFAULT_METHOD)
     work = df.copy()
     work["_H"] = headline_of(work, head_cols)
     checks = [
-        ("no headline", work["_H"].notna()),
+        ("no headline", work["_H"].notna() if method.require_headline else pd.Series(True, index=work.index)),
         ("no coordinates", work[["LAT", "LON"]].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)),
     ]
     for f in feats:
@@ -183,7 +185,14 @@ def prepare_phase(df: pd.DataFrame, phase: str, method: Method = DEFAULT_METHOD)
         if "REGION" in work
         else (np.full(len(work), "", dtype=object))
     )
+    excluded_ratings = set(method.partner_exclude_ratings)
+    eligible = (
+        ~work["OFSTED"].fillna("").astype(str).isin(excluded_ratings).to_numpy(dtype=bool)
+        if "OFSTED" in work and excluded_ratings
+        else np.ones(len(work), dtype=bool)
+    )
     return PhaseData(
+        eligible=eligible,
         phase=phase,
         urn=work["URN"].to_numpy(dtype=np.int64),
         lat=_num(work, "LAT"),
@@ -326,10 +335,22 @@ def nearest_better(fam: Families, better: BoolArray, radius: float) -> Partners:
 
 
 def compute_partners(
-    data: PhaseData, fam: Families, method: Method = DEFAULT_METHOD, robust: bool = False
+    data: PhaseData,
+    fam: Families,
+    method: Method = DEFAULT_METHOD,
+    robust: bool = False,
+    any_rating: bool = False,
 ) -> Partners:
-    p = nearest_better(fam, better_mask(data, fam, method, robust), method.radius_miles)
-    return Partners(p.index, p.miles, p.within_radius, p.top_of_family, robust=robust)
+    """Nearest better member; unless `any_rating`, only members whose latest Ofsted judgement the method
+    allows (`PhaseData.eligible`). `top_of_family` means no member at all is better (whatever its rating),
+    and never holds for a school without a headline (it is not compared)."""
+    better = better_mask(data, fam, method, robust)
+    top = ~better.any(axis=1) if better.shape[1] else np.ones(data.n, dtype=bool)
+    if not any_rating and data.eligible is not None and fam.size:
+        better = better & data.eligible[fam.index]
+    p = nearest_better(fam, better, method.radius_miles)
+    top = np.asarray(top & np.isfinite(data.headline), dtype=bool)
+    return Partners(p.index, p.miles, p.within_radius, top, robust=robust)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -411,6 +432,7 @@ class PhaseResult:
     robust_partners: Partners  # robust rule
     strengths: Strengths
     challenge: ChallengeMatrix | None
+    any_rating_partners: Partners | None = None  # default rule without the Ofsted condition
 
     def selected_partners(self, method: Method) -> Partners:
         return self.robust_partners if method.robust else self.partners
@@ -449,12 +471,13 @@ def recompute_phase(
     t0 = tick("families", t0)
     partners = compute_partners(data, fam, method, robust=False)
     robust = compute_partners(data, fam, method, robust=True)
+    any_rating = compute_partners(data, fam, method, robust=False, any_rating=True)
     t0 = tick("partners", t0)
     st = compute_strengths(data, fam, method)
     t0 = tick("strengths", t0)
     ch = compute_challenge(data, fam, st, method) if with_challenge else None
     tick("challenge", t0)
-    return PhaseResult(data, fam, partners, robust, st, ch)
+    return PhaseResult(data, fam, partners, robust, st, ch, any_rating)
 
 
 def national_recompute(

@@ -85,6 +85,15 @@ class Method:
     measures: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_MEASURES
     sigma: tuple[tuple[str, float], ...] = DEFAULT_SIGMA
     notes: tuple[str, ...] = field(default=())
+    #: the year of each phase's headline and measures when it is not `year` (e.g. (("primary", 2019),) for
+    #: 2024/25 families with the last published KS2 progress)
+    headline_year: tuple[tuple[str, int], ...] = ()
+    #: take a school's results from its results lineage (nearest GIAS predecessor with results) when it has none
+    lineage: bool = False
+    #: schools without a headline still get a family (they get no partner and are nobody's partner)
+    require_headline: bool = True
+    #: a partner's latest Ofsted judgement must not be one of these (empty: any judgement)
+    partner_exclude_ratings: tuple[str, ...] = ("Requires Improvement", "Inadequate")
 
     def __post_init__(self) -> None:
         if self.family_size < 1:
@@ -110,6 +119,9 @@ class Method:
 
     def measures_for(self, phase: str) -> tuple[str, ...]:
         return dict(self.measures).get(phase, ())
+
+    def headline_year_for(self, phase: str) -> int:
+        return dict(self.headline_year).get(phase, self.year)
 
     def sigma_for(self, code: str) -> float | None:
         return dict(self.sigma).get(code)
@@ -146,8 +158,14 @@ class Method:
 
     def description(self) -> str:
         feats = ", ".join(f"{f}×{w:g}" if w != 1 else f for f, w in self.features)
+
+        def year_of(p: str) -> str:
+            y = self.headline_year_for(p)
+            return f" {y - 1}/{str(y)[-2:]}" if y != self.year else ""
+
         heads = "; ".join(
-            f"{p}: mean of {'+'.join(c)}" if len(c) > 1 else f"{p}: {c[0]}" for p, c in self.headline
+            (f"{p}: mean of {'+'.join(c)}" if len(c) > 1 else f"{p}: {c[0]}") + year_of(p)
+            for p, c in self.headline
         )
         better = (
             f"better = higher headline, also on the {min(self.robust_years)}-{max(self.robust_years)} average, "
@@ -156,13 +174,41 @@ class Method:
             else "better = strictly higher headline"
         )
         yr = f"{self.year - 1}/{str(self.year)[-2:]}"
+        extra = ""
+        if self.lineage:
+            extra += "; results through GIAS predecessor links when a school has none"
+        if not self.require_headline:
+            extra += "; schools without a headline get a family but no partner"
+        quality = (
+            f"not rated {' or '.join(self.partner_exclude_ratings)} at its latest inspection"
+            if self.partner_exclude_ratings
+            else "any Ofsted judgement"
+        )
         return (
             f"Similar schools {yr}: {self.family_size} nearest same-phase schools by Euclidean distance on "
-            f"SD-standardised {feats}; headline {heads}; {better}; partner = nearest better family member, "
-            f"radius {self.radius_miles:g} miles (great-circle, R={self.earth_radius_miles:g} mi) "
-            f"[method {self.hash}]"
+            f"SD-standardised {feats}; headline {heads}; {better}; partner = nearest better family member "
+            f"{quality}, radius {self.radius_miles:g} miles (great-circle, R={self.earth_radius_miles:g} mi)"
+            f"{extra} [method {self.hash}]"
         )
 
 
 DEFAULT_METHOD = Method()
 ROBUST_METHOD = DEFAULT_METHOD.with_(robust=True)
+
+#: 2024/25 intake: every open mainstream school in the 2024/25 census gets a family; secondary headline
+#: Attainment 8 2024/25 (Progress 8 was not published for 2024/25), primary headline the last published KS2
+#: progress (2018/19) of the school or its results lineage. Infant schools have no KS2 results: family, no
+#: partner.
+INTAKE_2025_METHOD = DEFAULT_METHOD.with_(
+    year=2025,
+    headline=(("primary", ("READPROG", "WRITPROG", "MATPROG")), ("secondary", ("ATT8SCR",))),
+    headline_sigma_key=(("primary", "KS2_MEANPROG"), ("secondary", "ATT8SCR")),
+    headline_year=(("primary", 2019),),
+    robust_years=(2025,),
+    measures=(
+        DEFAULT_MEASURES[0],
+        ("secondary", ("ATT8SCR", "PTL2BASICS_94", "PTEBACC_94", "PTEBACC_E_PTQ_EE")),
+    ),
+    lineage=True,
+    require_headline=False,
+)

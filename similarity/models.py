@@ -64,6 +64,10 @@ class SchoolSimilarity(models.Model):
     strengths = models.JSONField(default=dict)
     # [{"urn", "miles", "score", "gain_self", "gain_other", "we_learn": [...], "they_learn": [...]}]
     challenge_pairs = models.JSONField(default=list)
+    # the school whose results were used when they are not the school's own (its results lineage, method.lineage)
+    source_urn = models.PositiveIntegerField(null=True, blank=True)
+    # {"path": [urn, ..., source], "link_types": [...]} when source_urn is set
+    lineage = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "school"], name="similarity_run_school")]
@@ -101,3 +105,18 @@ class CoverageFigure(models.Model):
                 fields=["run", "phase", "region", "radius_miles", "robust"], name="coverage_unique"
             )
         ]
+
+
+class LineageLink(models.Model):
+    """An open school outside a run's population whose results lineage (GIAS links to the nearest predecessor
+    in the run) reaches a school of the run: its pages show that school's family, partner and strengths, naming
+    it. Written by the recompute with the run (`similarity.services.recompute`)."""
+
+    run = models.ForeignKey(SimilarityRun, on_delete=models.CASCADE, related_name="lineage_links")
+    school = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="+")
+    path = models.JSONField(default=list)  # [school urn, ..., source urn]
+    link_types = models.JSONField(default=list)  # the GIAS link followed at each step
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "school"], name="lineage_run_school")]

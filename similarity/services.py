@@ -23,6 +23,7 @@ from audit.services import record
 from schoolpartners.regions import english_region
 from schoolpartners.types import Actor
 from schools.models import CensusRecord, Result
+from similarity import sources
 from similarity.core import (
     NO_PARTNER,
     NationalResult,
@@ -32,7 +33,7 @@ from similarity.core import (
     national_recompute,
 )
 from similarity.method import CENSUS_TYPE, DEFAULT_METHOD, PHASES, Method
-from similarity.models import CoverageFigure, SchoolSimilarity, SimilarityRun
+from similarity.models import CoverageFigure, LineageLink, SchoolSimilarity, SimilarityRun
 from similarity.pack import YEAR_GROUPS
 
 #: Pupils at the end of the key stage, per phase (n for standard errors).
@@ -99,6 +100,7 @@ def build_frames(method: Method = DEFAULT_METHOD) -> dict[str, pd.DataFrame]:
                 "school__latitude",
                 "school__longitude",
                 "school__region_name",
+                "school__ofsted_rating",
             )
         ),
         columns=[
@@ -113,6 +115,7 @@ def build_frames(method: Method = DEFAULT_METHOD) -> dict[str, pd.DataFrame]:
             "LAT",
             "LON",
             "REGION_NAME",
+            "OFSTED",
         ],
     )
     for col in ("NOR", "PNUMFSMEVER", "PNUMEAL", "PSENELK", "PSENELSE", "LA", "LAT", "LON"):
@@ -128,13 +131,22 @@ def build_frames(method: Method = DEFAULT_METHOD) -> dict[str, pd.DataFrame]:
         df = census[census["SCHOOLTYPE"] == CENSUS_TYPE[phase]].copy()
         urns = df["URN"].tolist()
         cols = _result_columns(method, phase)
-        now = _results_wide(method.year, [*cols, PUPIL_MEASURE[phase]], urns)
+        hy = method.headline_year_for(phase)
+        if method.lineage:
+            lineages = sources.lineage_sources(urns, hy, method.headline_columns(phase), PUPIL_MEASURE[phase])
+            wanted = {lin.source for lin in lineages.values() if lin.source is not None}
+            now = sources.rekey_by_source(_results_wide(hy, [*cols, PUPIL_MEASURE[phase]], wanted), lineages)
+        else:
+            now = _results_wide(hy, [*cols, PUPIL_MEASURE[phase]], urns)
         df = df.merge(now, on="URN", how="left")
         for c in method.headline_columns(phase):  # headline columns always present (NaN when none stored)
             if c not in df.columns:
                 df[c] = np.nan
         if PUPIL_MEASURE[phase] in df.columns:
             df = df.rename(columns={PUPIL_MEASURE[phase]: f"PUPILS_{method.year}"})
+        for extra in ("SOURCE_URN", "LINEAGE"):
+            if extra not in df.columns:
+                df[extra] = None
         history_years = sorted((y for y in method.robust_years if y != method.year), reverse=True)
         for y in sorted(history_years):
             hist = _results_wide(
@@ -205,7 +217,7 @@ def school_rows(
     fam_urn = d.urn[fam.index].tolist()
     fam_dist = np.round(fam.distance, 5).tolist()
     fam_miles = np.round(fam.miles, 3).tolist()
-    fam_head = np.round(d.headline[fam.index], 4).tolist()
+    fam_head = _rounded(d.headline[fam.index], 4)
     headline = d.headline.tolist()
     pupils = d.pupils.tolist()
     by_urn = frame.drop_duplicates("URN").set_index("URN")
@@ -213,10 +225,17 @@ def school_rows(
     psrc = (
         by_urn["PUPILS_SOURCE"].reindex(d.urn).fillna("").tolist() if "PUPILS_SOURCE" in by_urn else [""] * n
     )
+    src_urn = by_urn["SOURCE_URN"].reindex(d.urn).tolist() if "SOURCE_URN" in by_urn else [None] * n
+    lineage = by_urn["LINEAGE"].reindex(d.urn).tolist() if "LINEAGE" in by_urn else [None] * n
     feats = d.features.tolist()
     fnames = list(method.feature_names)
     default = _partner_dicts(d.urn, res.partners)
     robust = _partner_dicts(d.urn, res.robust_partners)
+    any_rating = _partner_dicts(d.urn, res.any_rating_partners) if res.any_rating_partners else default
+    for dflt, anyr in zip(default, any_rating, strict=True):
+        if anyr["urn"] is not None and anyr["urn"] != dflt["urn"]:
+            # a nearer better school was passed over for its Ofsted judgement
+            dflt["passed_over"] = {"urn": anyr["urn"], "miles": anyr["miles"]}
     chosen = robust if method.robust else default
     M = len(st.measures)
     arrays = [
@@ -280,7 +299,9 @@ def school_rows(
                 "partner_miles": c["miles"],
                 "partner_within_radius": c["within_radius"],
                 "top_of_family": c["top_of_family"],
-                "partners": {"default": default[i], "robust": robust[i]},
+                "partners": {"default": default[i], "robust": robust[i], "any_rating": any_rating[i]},
+                "source_urn": _src(src_urn[i]),
+                "lineage": lineage[i] if isinstance(lineage[i], dict) else {},
                 "strengths": strengths,
                 "challenge_pairs": pairs,
             }
@@ -288,6 +309,11 @@ def school_rows(
         if progress and (i + 1) % BATCH == 0:
             progress(f"{d.phase}: rows", i + 1, n)
     return rows
+
+
+def _src(x: Any) -> int | None:
+    f = sources.finite_or_none(x)
+    return int(f) if f is not None else None
 
 
 def coverage_figures(result: NationalResult, run: SimilarityRun) -> list[CoverageFigure]:
@@ -381,6 +407,7 @@ def recompute(
         old = list(SimilarityRun.objects.filter(method_hash=method.hash).values_list("id", flat=True))
         if old:
             # delete children first in plain bulk deletes (no per-row collection)
+            LineageLink.objects.filter(run_id__in=old).delete()
             SchoolSimilarity.objects.filter(run_id__in=old).delete()
             CoverageFigure.objects.filter(run_id__in=old).delete()
             SimilarityRun.objects.filter(id__in=old).delete()
@@ -417,6 +444,14 @@ def recompute(
                     progress("write", done, total_rows)
             seconds["insert"] += time.perf_counter() - t2
         CoverageFigure.objects.bulk_create(coverage_figures(result, run), batch_size=BATCH)
+        run_pupils = {
+            int(u): float(p) if np.isfinite(p) else 0.0
+            for r in result.phases.values()
+            for u, p in zip(r.data.urn.tolist(), r.data.pupils.tolist(), strict=True)
+        }
+        LineageLink.objects.bulk_create(
+            [LineageLink(**row) for row in sources.lineage_link_rows(run_pupils, run.pk)], batch_size=BATCH
+        )
         seconds["write"] = time.perf_counter() - t0
         seconds["total"] = time.perf_counter() - t_all
         run.total_seconds = seconds["total"]

@@ -77,8 +77,10 @@ def family_columns(features: list[str]) -> list[tuple[str, str, bool]]:
         ("distance", "Distance in feature space", True),
         ("miles", "Miles away", True),
         ("pupils", "Pupils (number on roll)", True),
-        ("headline", "Headline progress", True),
+        ("headline", "Headline", True),
         *((f, queries.FEATURE_LABELS.get(f, f), True) for f in features),
+        ("ofsted_rating", "Latest Ofsted judgement", False),
+        ("ofsted_date", "Inspected", False),
     ]
 
 
@@ -114,13 +116,34 @@ def _export_links(urn: int, table: str, query: str) -> dict[str, str]:
     }
 
 
+def _resolve_or_404(request: HttpRequest, urn: int) -> queries.Resolved:
+    try:
+        return queries.resolve(urn, request.GET.get("run"))
+    except queries.RunNotFound as exc:
+        raise Http404("No stored similarity run with that id") from exc
+
+
+def headline_label(run: SimilarityRun, phase: str) -> str:
+    """ "Progress 8, 2018/19", "Attainment 8, 2024/25", "KS2 progress (...), 2018/19" from the run's method."""
+    m = run.method or {}
+    cols = tuple(dict((p, tuple(c)) for p, c in m.get("headline") or []).get(phase, ()))
+    year = int(dict(m.get("headline_year") or []).get(phase, m.get("year", 2019)))
+    if cols == ("READPROG", "WRITPROG", "MATPROG"):
+        label = HEADLINE_LABEL["primary"]
+    elif len(cols) == 1 and cols[0] in MEASURES:
+        label = MEASURES[cols[0]].label
+    else:
+        label = HEADLINE_LABEL.get(phase, "Headline")
+    return f"{label}, {academic_year_label(year)}"
+
+
 @public_read
 @cache_public_page
 def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
     school = get_object_or_404(School, urn=urn)
-    run = _run_or_404(request)
-    sim = queries.school_similarity(urn, run)
-    context: dict[str, Any] = {"school": school, **_run_context(run), "sim": sim}
+    resolved = _resolve_or_404(request, urn)
+    run, sim = resolved.run, resolved.sim
+    context: dict[str, Any] = {"school": school, **_run_context(run), "sim": sim, "resolved": resolved}
     if run is None or sim is None:
         return render(request, "similarity/school_similar.html", context)
     features = _family_features(run)
@@ -155,7 +178,8 @@ def school_similar(request: HttpRequest, urn: int) -> HttpResponse:
     context.update(
         {
             "phase_label": PHASE_LABEL.get(sim.phase, sim.phase),
-            "headline_label": HEADLINE_LABEL.get(sim.phase, "Headline"),
+            "headline_label": headline_label(run, sim.phase),
+            "measures_year": academic_year_label(queries.headline_year(run, sim.phase)),
             "features": [(f, queries.FEATURE_LABELS.get(f, f)) for f in features],
             "own_features": [(queries.FEATURE_LABELS.get(f, f), sim.features.get(f)) for f in features],
             "family": rows,
@@ -192,8 +216,10 @@ def _family_export(
         Column("distance", "Distance in feature space"),
         Column("miles", "Miles away"),
         Column("pupils", "Pupils (number on roll)"),
-        Column("headline", "Headline progress"),
+        Column("headline", "Headline"),
         *(Column(f, queries.FEATURE_LABELS.get(f, f)) for f in features),
+        Column("ofsted_rating", "Latest Ofsted judgement"),
+        Column("ofsted_date", "Latest Ofsted inspection date"),
     ]
     return rows, spec
 
@@ -227,8 +253,8 @@ def school_export(
 ) -> HttpResponse | StreamingHttpResponse:
     urn = int(urn)
     get_object_or_404(School, urn=urn)
-    run = _run_or_404(request)
-    sim = queries.school_similarity(urn, run)
+    resolved = _resolve_or_404(request, urn)
+    run, sim = resolved.run, resolved.sim
     if run is None or sim is None:
         raise Http404("No similar-schools results are stored for this school")
     if table == "family":

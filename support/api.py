@@ -3,7 +3,8 @@ their delivery, the 2014-survey style report, and the staff bulk import.
 
 The same rules as the pages in `support/views.py`:
 - the ledger (`/support/`, `@signed_in`): staff read every activity, a school user the activities their schools
-  gave or received, any other signed-in user is refused (403). Anonymous readers get an empty page (the API's
+  gave or received, a regional broker or approver those of their region, any other signed-in user is refused
+  (403). Anonymous readers get an empty page (the API's
   convention for signed-in reads, as in the brokerage and partnerships routers); writes need a session (401).
 - recording: staff, or a school user for an activity their own school provides / a pledge of their own academy
   (`support.services` checks; anyone else 403 and nothing changes);
@@ -245,7 +246,8 @@ def _provided_by(urns: Any) -> Any:
         "type, region (of the recipient) and trust (partnership id: activities given or "
         "received by a current member); paginated (`count` is the total).",
         who="staff read every activity; a school user the activities their schools gave "
-        "or received; any other signed-in user gets 403; anonymous callers get an empty page "
+        "or received; a regional broker or approver those of their region; any other signed-in user "
+        "gets 403; anonymous callers get an empty page "
         "(count 0). The same scope as the ledger page /support/.",
         problems=(403,),
     ),

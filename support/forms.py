@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from schoolpartners.dateinput import GovukDateField, check_order
 from schoolpartners.params import HardenedForm, is_id
 from support.models import SupportType
 
@@ -15,8 +18,8 @@ class ActivityForm(HardenedForm):
     system_leader = forms.CharField(label="System leader (name)", required=False, max_length=200)
     recipient_urn = forms.IntegerField(label="Recipient school URN", min_value=100000, max_value=9999999)
     support_type = forms.ChoiceField(label="Type of support", choices=SupportType.choices)
-    start_date = forms.DateField(label="Start date", help_text="For example 2017-09-01")
-    end_date = forms.DateField(label="End date", required=False)
+    start_date = GovukDateField(label="Start date", help_text="For example, 1 9 2017.")
+    end_date = GovukDateField(label="End date", required=False, help_text="Leave empty when it continues.")
     days = forms.DecimalField(label="Days given", required=False, min_value=0, max_digits=7, decimal_places=1)
     outcome = forms.CharField(label="Outcome", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -27,11 +30,16 @@ class ActivityForm(HardenedForm):
             raise forms.ValidationError("Enter URNs (digits) separated by ';'")
         return [int(p) for p in parts]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        check_order(self, "start_date", "end_date")
+        return data
+
 
 class PledgeForm(HardenedForm):
     academy_urn = forms.IntegerField(label="Pledging academy URN")
     supported_urn = forms.IntegerField(label="URN of the school it will support")
-    pledge_date = forms.DateField(label="Date of the pledge", help_text="For example 2016-04-01")
+    pledge_date = GovukDateField(label="Date of the pledge", help_text="For example, 1 4 2016.")
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

@@ -14,11 +14,14 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from accounts.permissions import schools_of
+from accounts.models import Role
+from accounts.permissions import regions_of, schools_of
 from partnerships.models import Membership
+from schoolpartners.regions import region_q
 from schoolpartners.types import Actor
 from schools.models import School
-from support.models import ConverterPledge, Relationship, SupportActivity, SupportType, SurveyResponse
+from support import reference
+from support.models import ConverterPledge, Relationship, Source, SupportActivity, SupportType, SurveyResponse
 from support.services import TRUST_KINDS
 
 
@@ -191,13 +194,65 @@ def survey_report() -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def report_beside_2014(rep: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The report's rows with the DfE July 2014 survey's published figure beside each comparable one
+    (`survey_2014`, a percentage of responding academies; `survey_2014_groups`, its split by group in words)."""
+    by_label = {label: code for code, label in SupportType.choices}
+    to_key = {v: k for k, v in reference.LEDGER_TYPE.items()}
+
+    def key_of(table: str, row: dict[str, Any]) -> str:
+        if table == "overall":
+            return "supports_others"
+        if table == "newly":
+            return "supports_new"
+        if table == "by_type":
+            return to_key.get(by_label.get(row["name"], ""), "")
+        return ""
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table, rows in rep.items():
+        out[table] = []
+        for row in rows:
+            key = key_of(table, row)
+            out[table].append(
+                {
+                    **row,
+                    "survey_2014": reference.figure(key) if key else None,
+                    "survey_2014_groups": reference.split(key) if key else "",
+                }
+            )
+    return out
+
+
+def ledger_counts() -> dict[str, int]:
+    """What fills the report: recorded activities (by source), survey responses and converter pledges."""
+    by_source = Counter(SupportActivity.objects.values_list("source", flat=True))
+    return {
+        "activities": sum(by_source.values()),
+        "brokered": by_source.get(Source.BROKERAGE, 0),
+        "imported": by_source.get(Source.IMPORT, 0),
+        "manual": by_source.get(Source.MANUAL, 0),
+        "survey_responses": SurveyResponse.objects.count(),
+        "pledges": ConverterPledge.objects.count(),
+    }
+
+
 def activities_for(user: Actor) -> QuerySet[SupportActivity]:
     """Activities a user may see in the ledger list: staff all; a school user those given or received by
-    their schools."""
+    their schools; a regional broker or approver those received or given by a school of their region."""
     qs = SupportActivity.objects.select_related("recipient").prefetch_related("providers")
     if getattr(user, "is_staff", False):
         return qs
     mine = schools_of(user)
-    if not mine:
-        raise PermissionDenied("The support ledger is for staff and school users.")
-    return qs.filter(Q(recipient_id__in=mine) | Q(providers__urn__in=mine)).distinct()
+    regions = ledger_regions(user)
+    if not mine and not regions:
+        raise PermissionDenied("The support ledger is for staff, school users and regional brokers.")
+    q = Q(recipient_id__in=mine) | Q(providers__urn__in=mine)
+    for region in regions:
+        q |= region_q("recipient__region_name", region) | region_q("providers__region_name", region)
+    return qs.filter(q).distinct()
+
+
+def ledger_regions(user: Actor) -> list[str]:
+    """The regions whose ledger a user reads as a regional broker or approver."""
+    return sorted(set(regions_of(user, Role.BROKER)) | set(regions_of(user, Role.REGIONAL_APPROVER)))

@@ -17,7 +17,7 @@ from django.urls import reverse
 from schoolpartners.access import public_read, signed_in, staff_only
 from schoolpartners.exports import export_response
 from schoolpartners.uploads import megabytes
-from support import queries, services
+from support import queries, reference, services
 from support.charts import bar_chart
 from support.forms import ActivityForm, PledgeForm, UploadForm
 from support.importer import ImportFailed, check_archive, import_file, should_run_as_job
@@ -45,6 +45,8 @@ REPORT_COLUMNS = [
     ("count", "Academies / activities"),
     ("base", "Out of"),
     ("percent", "%"),
+    ("survey_2014", "DfE survey, July 2014 (%)"),
+    ("survey_2014_groups", "DfE survey, July 2014, by group"),
 ]
 REPORT_TABLES = {
     "overall": "Academies supporting other schools",
@@ -68,7 +70,11 @@ def ledger(request: HttpRequest) -> HttpResponse:
         acts = list(queries.activities_for(request.user)[:500])
     except PermissionDenied:
         acts = None
-    return render(request, "support/ledger.html", {"activities": acts, "section": "support"})
+    return render(
+        request,
+        "support/ledger.html",
+        {"activities": acts, "section": "support", "regions": queries.ledger_regions(request.user)},
+    )
 
 
 @signed_in
@@ -154,7 +160,7 @@ def pledges_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse |
 
 @public_read
 def report(request: HttpRequest) -> HttpResponse:
-    rep = queries.survey_report()
+    rep = queries.report_beside_2014(queries.survey_report())
     tables = [
         {
             "key": k,
@@ -165,14 +171,31 @@ def report(request: HttpRequest) -> HttpResponse:
         }
         for k, title in REPORT_TABLES.items()
     ]
-    return render(request, "support/report.html", {"tables": tables})
+    return render(
+        request,
+        "support/report.html",
+        {
+            "tables": tables,
+            "counts": queries.ledger_counts(),
+            "survey_2014": reference.survey_2014(),
+            "survey_source": reference.SOURCE,
+            "survey_exports": {
+                f: reverse("support:report-export", args=["dfe_survey", f]) for f in ("csv", "xlsx")
+            },
+        },
+    )
 
 
 @public_read
 def report_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    if table == "dfe_survey":
+        return export_response(
+            list(reference.survey_2014()), reference.COLUMNS, "dfe-academies-survey-2014", fmt
+        )
     if table not in REPORT_TABLES:
         raise Http404("unknown table")
-    return export_response(queries.survey_report()[table], REPORT_COLUMNS, f"support-{table}", fmt)
+    rows = queries.report_beside_2014(queries.survey_report())[table]
+    return export_response(rows, REPORT_COLUMNS, f"support-{table}", fmt)
 
 
 @staff_only

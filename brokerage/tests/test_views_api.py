@@ -230,7 +230,7 @@ def test_support_from_date_on_the_page_and_the_api(client):
     next_month = timezone.localdate() + dt.timedelta(days=31)
     Offer.objects.filter(pk=w.offer2.pk).update(available_from=next_month)
     login(client, w.broker)
-    assert 'name="support_from"' in client.get("/brokerage/").content.decode()
+    assert 'name="support_from-day"' in client.get("/brokerage/").content.decode()
     r = client.post(
         "/brokerage/",
         {

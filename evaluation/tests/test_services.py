@@ -101,7 +101,11 @@ def test_pages_exports_and_school_chart(built, client: Client):
     r = client.get("/evaluation/events/conversion/")
     html = r.content.decode()
     assert r.status_code == 200
-    assert 'id="effects-chart"' in html and 'id="effects-table"' in html and "study-0" in html
+    assert 'id="naive-ks2_progress"' in html and 'id="effects-table"' in html
+    assert "Not enough schools yet" in html  # 12 treated schools, 20 needed by default
+    resp_d: Any = client.get("/evaluation/events/conversion/designs.csv")
+    assert "Matched difference-in-differences" in b"".join(resp_d.streaming_content).decode()
+    assert client.get("/evaluation/events/conversion/designs.xlsx").status_code == 200
     assert "regression to the mean" in html
     assert client.get("/evaluation/events/unknown/").status_code == 404
     assert client.get("/evaluation/support/jpd/").status_code == 200

@@ -25,13 +25,18 @@ def build(effect: float = EFFECT, seed: int = 0) -> dict[str, list[int]]:
     controls = [120000 + i for i in range(N_CONTROL)]
     schools = {}
     for u in controls:
-        schools[u] = SchoolFactory(urn=u, phase=Phase.PRIMARY, establishment_type="Community school")
+        schools[u] = SchoolFactory(
+            urn=u, phase=Phase.PRIMARY, establishment_type="Community school", la_code=800 + u % 7
+        )
     for u, p in zip(treated, preds, strict=True):
         schools[p] = SchoolFactory(
             urn=p, phase=Phase.PRIMARY, establishment_type="Community school", status="closed"
         )
         schools[u] = SchoolFactory(
-            urn=u, phase=Phase.PRIMARY, establishment_type="Academy - Converter mainstream"
+            urn=u,
+            phase=Phase.PRIMARY,
+            establishment_type="Academy - Converter mainstream",
+            la_code=800 + u % 7,
         )
         SchoolLinkFactory(
             urn=u, link_urn=p, link_type="Predecessor", established=dt.date(2017, 9, 1), source="test"

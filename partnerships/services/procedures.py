@@ -93,12 +93,19 @@ def _refuse_if_request_in_progress(school: School) -> None:
         raise ProcedureError(f"{school.name} already has a request in progress.")
 
 
+def _refuse_past(effective_date: dt.date | None) -> None:
+    """A request's proposed date cannot be in the past (issue 14): the forms say so first, the API here."""
+    if effective_date is not None and effective_date < timezone.localdate():
+        raise ProcedureError("The proposed date cannot be in the past.")
+
+
 @transaction.atomic
 def submit_join(
     user: Actor, school_urn: int, partnership_id: int, effective_date: dt.date, reason: str = ""
 ) -> PartnershipRequest:
     """Step 1 of joining a MAT: a user of that school asks. Refused when the school is already in a MAT."""
     require(can_act_for_school(user, school_urn), "You can only make requests for your own school.")
+    _refuse_past(effective_date)
     user = acting_user(user)
     school = School.objects.select_for_update().get(pk=school_urn)
     trust = Partnership.objects.get(pk=partnership_id)
@@ -138,6 +145,7 @@ def submit_join(
 def submit_leave(user: Actor, school_urn: int, effective_date: dt.date, reason: str) -> PartnershipRequest:
     """Step 1 of leaving a MAT by mutual consent: the academy asks (a reason is required)."""
     require(can_act_for_school(user, school_urn), "You can only make requests for your own school.")
+    _refuse_past(effective_date)
     user = acting_user(user)
     school = School.objects.select_for_update().get(pk=school_urn)
     current = open_mat_membership(school)
@@ -292,6 +300,7 @@ def submit_form(
     asking; every other school must consent; a MAT then needs regional approval."""
     if kind not in (RequestKind.FORM_FEDERATION, RequestKind.FORM_MAT):
         raise ProcedureError("Unknown kind of partnership to form.")
+    _refuse_past(effective_date)
     urns = sorted(set(school_urns))
     if requesting_urn is None:
         mine = [u for u in urns if can_act_for_school(user, u)]

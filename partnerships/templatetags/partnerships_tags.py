@@ -20,4 +20,5 @@ def school_partnerships(school: Any) -> dict[str, Any]:
         "school": school,
         "current": [m for m in memberships if m.left is None],
         "past": [m for m in memberships if m.left is not None],
+        "in_mat": any(m.left is None and m.partnership.kind == "mat" for m in memberships),
     }

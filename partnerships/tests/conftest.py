@@ -15,7 +15,7 @@ from schools.tests.factories import CensusRecordFactory, PartnershipFactory, Sch
 
 REGION = "West Midlands A"
 OTHER_REGION = "London Central"
-EFFECTIVE = dt.date(2026, 9, 1)
+EFFECTIVE = dt.date(dt.date.today().year + 1, 9, 1)  # a join date cannot be in the past
 
 
 @dataclass

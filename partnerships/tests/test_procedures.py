@@ -108,7 +108,7 @@ def test_join_request_for_another_school_is_refused(client, world):
         "kind": "join_mat",
         "school_urn": w.b.urn,
         "partnership_id": w.t1.pk,
-        "effective_date": "2026-09-01",
+        "effective_date": EFFECTIVE.isoformat(),
     }
     assert client.post("/api/partnerships/requests", body, content_type="application/json").status_code == 403
     client.logout()
@@ -350,7 +350,7 @@ def test_api_join_flow(client, world):
             "kind": "join_mat",
             "school_urn": w.a.urn,
             "partnership_id": w.t1.pk,
-            "effective_date": "2026-09-01",
+            "effective_date": EFFECTIVE.isoformat(),
         },
         content_type="application/json",
     )
@@ -392,7 +392,7 @@ def test_api_join_flow(client, world):
             "school_urn": w.b.urn,
             "other_urns": [w.c.urn],
             "name": "B-C Federation",
-            "effective_date": "2026-09-01",
+            "effective_date": EFFECTIVE.isoformat(),
         },
         content_type="application/json",
     )

@@ -34,8 +34,12 @@ def join(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only school users can make requests for a school.")
     initial_school = _int(request.GET.get("school"))
     initial = {"school": initial_school, "trust": _int(request.GET.get("trust"))}
-    join_form = forms.JoinForm(schools=schools, initial=initial, prefix="join")
-    leave_form = forms.LeaveForm(schools=schools, initial=initial, prefix="leave")
+    # Only the actions that apply: a school in a MAT may ask to leave it, one outside a MAT to join one.
+    in_mat = queries.urns_in_a_mat(u for u, _ in schools)
+    join_schools = [(u, n) for u, n in schools if u not in in_mat]
+    leave_schools = [(u, n) for u, n in schools if u in in_mat]
+    join_form = forms.JoinForm(schools=join_schools, initial=initial, prefix="join")
+    leave_form = forms.LeaveForm(schools=leave_schools, initial=initial, prefix="leave")
     form_form = forms.FormPartnershipForm(schools=schools, initial=initial, prefix="form")
     grant = None
     if request.method == "POST":
@@ -45,17 +49,15 @@ def join(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("You can only make requests for your own school.")
         try:
             if which == "join":
+                # posted for any of the user's schools: the service says why one in a MAT cannot join
                 join_form = forms.JoinForm(request.POST, schools=schools, prefix="join")
                 if join_form.is_valid():
-                    d = join_form.cleaned_data
-                    if not queries.is_mat(d["trust"]):
-                        join_form.add_error("trust", "There is no multi-academy trust with that number")
-                    else:
-                        req = services.submit_join(
-                            request.user, d["school"], d["trust"], d["effective_date"], d["reason"]
-                        )
-                        messages.success(request, "Your request to join has been sent to the trust board.")
-                        return redirect("partnerships:request", pk=req.pk)
+                    d = join_form.cleaned_data  # the trust field resolved a multi-academy trust
+                    req = services.submit_join(
+                        request.user, d["school"], d["trust"], d["effective_date"], d["reason"]
+                    )
+                    messages.success(request, "Your request to join has been sent to the trust board.")
+                    return redirect("partnerships:request", pk=req.pk)
             elif which == "leave":
                 leave_form = forms.LeaveForm(request.POST, schools=schools, prefix="leave")
                 if leave_form.is_valid():
@@ -96,6 +98,8 @@ def join(request: HttpRequest) -> HttpResponse:
             "leave_form": leave_form,
             "form_form": form_form,
             "grant": grant,
+            "can_join": bool(join_schools),
+            "can_leave": bool(leave_schools),
         },
     )
 

@@ -590,3 +590,34 @@ def test_audit_log_shows_each_role_only_its_own_trust_or_region() -> None:
         assert all(b in seen[role] for b in b_lines), role
         assert a_line not in seen[role], role
     assert a_line in seen["staff"] and all(b in seen["staff"] for b in b_lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reads: the support ledger of a region
+# ---------------------------------------------------------------------------------------------------------------
+def test_a_broker_reads_the_ledger_of_their_region_and_not_another() -> None:
+    """Issue 14: a regional broker reads the support ledger of their region (page and API), never another's."""
+    from schools.models import School
+    from support.tests.factories import SupportActivityFactory
+
+    w = authz_world.build()
+    a1 = School.objects.get(urn=w.ids["a1"])
+    b1, b2 = School.objects.get(urn=w.ids["b1"]), School.objects.get(urn=w.ids["b2"])
+    SupportActivityFactory(recipient=a1, providers=[a1], system_leader="Given in A")
+    SupportActivityFactory(recipient=b1, providers=[b2], system_leader="Given in B")
+    for role, sees, never in (
+        ("broker", "Given in A", "Given in B"),
+        ("b_broker", "Given in B", "Given in A"),
+    ):
+        c = Client()
+        c.force_login(w.users[role])
+        page = c.get("/support/").content.decode()
+        assert sees in page and never not in page, role
+        urns = {r["recipient_urn"] for r in c.get("/api/support/activities").json()["results"]}
+        own, other = (a1, b1) if role == "broker" else (b1, a1)
+        assert own.urn in urns and other.urn not in urns, role
+        assert School.objects.filter(urn__in=urns).exclude(region_name=own.region_name).count() == 0, role
+    c = Client()
+    c.force_login(w.users["leader"])  # a system leader has no region: still refused
+    assert "ledger-refused" in c.get("/support/").content.decode()
+    assert c.get("/api/support/activities").status_code == 403

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from schools import search
 from schools.importers import db
 from schools.importers.common import T_SCHOOL, char_defaults, clip, strip
 from schools.importers.reading import (
@@ -428,6 +429,8 @@ def _register_writer(
             merged = pd.concat([i, inc.loc[inc.index.difference(ex.index)]]).reset_index()
             merged["la_code"] = pd.to_numeric(merged["la_code"], errors="coerce").astype("Int64")
         counts = db.sync(T_SCHOOL, ["urn"], merged[cols], existing, insert_defaults=char_defaults(School))
+        if counts.inserted or counts.updated:  # the search index follows, in the import's transaction
+            ctx.details["search index rows refreshed"] = search.refresh()
         return counts
 
     return write

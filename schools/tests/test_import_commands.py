@@ -230,6 +230,11 @@ def test_register_la_links_ofsted_and_trusts(loaded: Path) -> None:
         old.status == "closed" and old.la_name == "Northamptonshire" and old.region_name == "East Midlands B"
     )
     assert LocalAuthority.objects.get(code=909).retired
+    # the search index followed the import (in its transaction): punctuation-insensitive, from the index
+    from schools.queries import SearchParams, search_page
+
+    found, total = search_page(SearchParams(q="the aldgate"))
+    assert total == 1 and [x.urn for x in found] == [100000] and s.search_name == "the aldgate school"
     new = School.objects.get(urn=150000)
     assert new.status == "proposed_to_open" and new.la_code == 941 and new.phase == "secondary"
     link = SchoolLink.objects.get(urn=100000)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
-from schools.models import Phase
-from schools.tests.factories import CensusRecordFactory, ResultFactory, SchoolFactory
+from schools.models import Phase, School, Status
+from schools.tests.factories import CensusRecordFactory, ResultFactory, SchoolFactory, SchoolLinkFactory
 from similarity.method import DEFAULT_METHOD, Method
 
 #: Family of 8 so a population of a few dozen schools has real choices; 3 values enough for z-scores.
@@ -93,3 +94,50 @@ def build_population(primary: int = PRIMARY, secondary: int = SECONDARY) -> dict
 
 def method_small(**changes: object) -> Method:
     return SMALL.with_(**changes)
+
+
+OLD, NEW = 300003, 400001  # a closed secondary school with 2018/19 results, and the academy that replaced it
+
+
+def _census_2025(school: object, school_type: str) -> None:
+    CensusRecordFactory(
+        school=school,
+        year=2025,
+        school_type=school_type,
+        nor=400,
+        pct_fsm_ever=20,
+        pct_eal=10,
+        pct_sen_support=12,
+        pct_sen_ehcp=2,
+    )
+
+
+def build_lineage_world() -> dict[str, int]:
+    """The small population, plus: secondary OLD closed and replaced by the open academy NEW (a GIAS Predecessor
+    link, NEW has a 2024/25 census but no results), every other school in the 2024/25 census, and an infant
+    school (ages 4-7) with a 2024/25 census only."""
+    pop = build_population()
+    School.objects.filter(urn=OLD).update(status=Status.CLOSED)
+    new = SchoolFactory(
+        urn=NEW,
+        name="Replacement Academy",
+        phase=Phase.SECONDARY,
+        status=Status.OPEN,
+        latitude=52.15,
+        longitude=-1.5,
+        age_low=11,
+        age_high=16,
+    )
+    SchoolLinkFactory(urn=NEW, link_urn=OLD, link_type="Predecessor", established=dt.date(2019, 9, 1))
+    _census_2025(new, "State-funded secondary")
+    for urn in pop["secondary"] + pop["primary"]:
+        if urn != OLD:
+            _census_2025(
+                School.objects.get(urn=urn),
+                "State-funded secondary" if urn in pop["secondary"] else "State-funded primary",
+            )
+    infant = SchoolFactory(
+        urn=500001, name="Little Infant School", age_low=4, age_high=7, latitude=52.2, longitude=-1.5
+    )
+    _census_2025(infant, "State-funded primary")
+    return {"new": NEW, "old": OLD, "infant": 500001}

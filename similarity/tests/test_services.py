@@ -64,7 +64,8 @@ def stored(population: dict[str, list[int]]) -> SimilarityRun:
 def test_build_frames_has_the_pack_shape(population: dict[str, list[int]]) -> None:
     frames = services.build_frames(method_small())
     p = frames["primary"]
-    assert set(p.columns) == PACK_COLUMNS_PRIMARY  # the columns similarity.pack.load_phase produces
+    # the columns similarity.pack.load_phase produces, plus the latest Ofsted judgement and the results lineage
+    assert set(p.columns) == PACK_COLUMNS_PRIMARY | {"OFSTED", "SOURCE_URN", "LINEAGE"}
     assert list(p["URN"]) == sorted(p["URN"])
     assert len(p) == PRIMARY + 1  # every census school, incomplete rows kept (the core filters them)
     row = p[p["URN"] == 200003].iloc[0]

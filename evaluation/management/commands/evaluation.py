@@ -10,11 +10,13 @@ treated school's before-and-after series. `--json` prints the timings and the he
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from evaluation import queries, services
+from evaluation.designs import DEFAULT_DESIGN
 from evaluation.engine import DEFAULT_SETTINGS, Settings
 
 
@@ -28,6 +30,9 @@ class Command(BaseCommand):
         run.add_argument("--seed", type=int, default=DEFAULT_SETTINGS.seed)
         run.add_argument("--min-group", type=int, default=DEFAULT_SETTINGS.min_group)
         run.add_argument("--min-comparison", type=int, default=DEFAULT_SETTINGS.min_comparison)
+        run.add_argument(
+            "--min-treated", type=int, default=DEFAULT_DESIGN.min_treated, help="schools a design needs"
+        )
         run.add_argument("--json", action="store_true", help="print timings and headline estimates as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -37,7 +42,34 @@ class Command(BaseCommand):
             min_group=opts["min_group"],
             min_comparison=opts["min_comparison"],
         )
-        rep = services.run_national(settings)
+        design = replace(DEFAULT_DESIGN, min_treated=opts["min_treated"])
+        rep = services.run_national(settings, design_settings=design)
+        designs = []
+        for et in [t["code"] for t in queries.event_types(rep.run)]:
+            for d in queries.design_rows(rep.run, et):
+                if d["status"] != "not_enough":
+                    designs.append(
+                        {
+                            k: d[k]
+                            for k in (
+                                "event_type",
+                                "group",
+                                "design",
+                                "measure",
+                                "effect",
+                                "ci_low",
+                                "ci_high",
+                                "n_treated",
+                                "n_comparison",
+                                "n_clusters",
+                                "status",
+                                "headline",
+                                "placebos",
+                                "balance",
+                                "leads",
+                            )
+                        }
+                    )
         heads = []
         for et in [t["code"] for t in queries.event_types(rep.run)]:
             for r in queries.headline_rows(queries.effect_rows(rep.run, et)):
@@ -73,6 +105,7 @@ class Command(BaseCommand):
                         "total_seconds": round(rep.total_seconds, 3),
                         "counts": rep.run.counts,
                         "headline": heads,
+                        "designs": designs,
                     },
                     indent=1,
                 )

@@ -3,6 +3,7 @@ regional approver approves - and the school then shows on the trust page, which 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 
@@ -13,7 +14,7 @@ from accounts.models import Role
 from accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from conftest import run_axe
 from partnerships import services
-from partnerships.models import Kind, Membership
+from partnerships.models import Kind, Membership, PartnershipRequest
 from schools.tests.factories import CensusRecordFactory, MembershipFactory, PartnershipFactory, SchoolFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -28,7 +29,8 @@ REGION = "North West B"
 def setup(settings):
     settings.MAP_TILE_URL = UNREACHABLE_TILES
     cache.clear()
-    trust = PartnershipFactory(kind=Kind.MAT, name="Riverside Learning Trust")
+    trust = PartnershipFactory(kind=Kind.MAT, name="Riverside Learning Trust", external_id="TR09001")
+    PartnershipFactory(kind=Kind.MAT, name="Riverbank Academies", external_id="TR09002")
     member = SchoolFactory(
         urn=160001,
         name="Riverside Primary",
@@ -79,19 +81,44 @@ def _decide(page) -> None:
 def test_join_flow_in_the_browser(live_server, page, setup):
     trust, joiner = setup
     base = live_server.url
-    # 1. the head of Hillside asks to join from the trust page
+    # 1. the head of Hillside follows "join" from the trust page: the trust picker shows that trust
     _sign_in(page, base, "head")
     page.goto(f"{base}/trusts/{trust.pk}/")
     page.click("#join-link")
     page.wait_for_url(re.compile(r"/partnerships/requests/new/"))
-    assert page.input_value("#id_join-trust") == str(trust.pk)
+    assert page.input_value("#id_join-trust") == "Riverside Learning Trust (TR09001)"
+    # only the actions that apply: Hillside is in no trust, so it is not offered "leave"
+    assert page.locator("#leave-form").count() == 0
+    assert "no trust to leave" in page.locator("#no-leave").inner_text()
+    # it picks the trust again by typing part of its name in the type-ahead
+    page.fill("#id_join-trust", "")
+    page.locator("#id_join-trust").press_sequentially("Riversi", delay=20)
+    option = page.locator(".autocomplete__option", has_text="Riverside Learning Trust")
+    option.wait_for()
+    assert page.locator(".autocomplete__option", has_text="Riverbank").count() == 0
+    option.click()
     page.select_option("#id_join-school", str(joiner.urn))
-    page.fill("#id_join-effective_date", "2026-09-01")
+    # a date in the past is refused with a message saying what to fix, in the error summary
+    page.fill("#id_join-effective_date", "1")
+    page.fill("#id_join-effective_date-month", "9")
+    page.fill("#id_join-effective_date-year", "2020")
     page.fill("#id_join-reason", "Shared curriculum")
+    page.click("#join-submit")
+    summary = page.locator(".govuk-error-summary")
+    assert "Proposed date of joining must be today or in the future" in summary.inner_text()
+    assert page.title().startswith("Error:")
+    violations = run_axe(page)
+    assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    # the typed trust was kept; the year is fixed and the request goes
+    assert page.input_value("#id_join-trust") == "Riverside Learning Trust (TR09001)"
+    next_year = dt.date.today().year + 1
+    page.fill("#id_join-effective_date-year", str(next_year))
     page.click("#join-submit")
     page.wait_for_url(re.compile(r"/partnerships/requests/\d+/$"))
     assert "trust board" in page.locator("#request-status").inner_text().lower()
     request_url = page.url
+    req = PartnershipRequest.objects.get()
+    assert req.partnership_id == trust.pk and req.effective_date == dt.date(next_year, 9, 1)
 
     # 2. the trust board sees a notification and consents
     _sign_in(page, base, "board")
@@ -119,3 +146,18 @@ def test_join_flow_in_the_browser(live_server, page, setup):
     assert page.locator("#trust-map .leaflet-marker-icon").count() == 2
     violations = run_axe(page)
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+
+
+def test_a_trust_is_found_by_its_dfe_id_in_the_type_ahead(live_server, page, setup):
+    trust, joiner = setup
+    base = live_server.url
+    _sign_in(page, base, "head")
+    page.goto(f"{base}/partnerships/requests/new/")
+    page.locator("#id_join-trust").press_sequentially("TR09001", delay=20)
+    page.locator(".autocomplete__option", has_text="Riverside Learning Trust").click()
+    page.fill("#id_join-effective_date", "1")
+    page.fill("#id_join-effective_date-month", "9")
+    page.fill("#id_join-effective_date-year", str(dt.date.today().year + 1))
+    page.click("#join-submit")
+    page.wait_for_url(re.compile(r"/partnerships/requests/\d+/$"))
+    assert PartnershipRequest.objects.get().partnership_id == trust.pk

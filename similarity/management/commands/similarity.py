@@ -2,12 +2,19 @@
 
     schoolpartners similarity recompute [--family-size 50] [--radius 75] [--weights fsm=1,eal=1,sen=1,nor=1]
                                         [--year 2019] [--robust] [--no-current]
+                                        [--preset intake-2025] [--any-rating]
     schoolpartners similarity coverage [--json] [--run ID] [--robust]
+    schoolpartners similarity reach [--json]
 
 `recompute` reads the census and results from the database, runs `similarity.core.national_recompute` and stores
 one run (replacing the previous run of the same method). Without options it computes the default method
 (docs/methodology-similarity.md). `coverage --json` prints the current run's England coverage by phase and
-radius (default rule) as {"primary": {"10": percent, ...}, "secondary": {...}}.
+radius (default rule) as {"primary": {"10": percent, ...}, "secondary": {...}}. `--preset intake-2025` computes
+the 2024/25 intake run (every open mainstream school gets a family; secondary headline Attainment 8 2024/25,
+primary the last published KS2 progress through the results lineage). `--any-rating` lets a partner have any
+Ofsted judgement (by default not Requires Improvement or Inadequate; stored with the run). `reach --json` prints,
+by phase, the open mainstream schools of the 2024/25 census, how many reach a family and a partner (directly or
+through their results lineage, in any stored run) and the reasons for none (`similarity.reach`).
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from similarity import queries, services
-from similarity.method import DEFAULT_METHOD, Method
+from similarity import queries, reach, services
+from similarity.method import DEFAULT_METHOD, INTAKE_2025_METHOD, Method
+
+PRESETS = {"default": DEFAULT_METHOD, "intake-2025": INTAKE_2025_METHOD}
 
 WEIGHT_ALIASES = {"fsm": "PNUMFSMEVER", "eal": "PNUMEAL", "sen": "PSEN", "nor": "LOG_NOR"}
 
@@ -54,7 +63,7 @@ class Command(BaseCommand):
     help = "Similar schools: recompute and store the national results, or print coverage."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{recompute,coverage}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{recompute,coverage,reach}")
         rec = sub.add_parser("recompute", help="recompute families, partners, coverage, strengths and pairs")
         rec.add_argument(
             "--family-size", type=int, default=DEFAULT_METHOD.family_size, help="family size K (50)"
@@ -72,6 +81,14 @@ class Command(BaseCommand):
         rec.add_argument(
             "--no-current", dest="current", action="store_false", help="store without making it current"
         )
+        rec.add_argument("--preset", choices=sorted(PRESETS), default="default", help="method preset")
+        rec.add_argument(
+            "--any-rating",
+            action="store_true",
+            help="a partner may have any Ofsted judgement (default: not Requires Improvement or Inadequate)",
+        )
+        rea = sub.add_parser("reach", help="open schools with a family and a partner, by phase")
+        rea.add_argument("--json", action="store_true", help="print the figures as JSON")
         cov = sub.add_parser("coverage", help="print coverage from a stored run")
         cov.add_argument("--json", action="store_true", help='print {"primary": {"10": percent, ...}, ...}')
         cov.add_argument("--run", type=int, help="stored run id (default: the current run)")
@@ -80,16 +97,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "recompute":
             self.recompute(opts)
+        elif opts["action"] == "reach":
+            self.reach(opts)
         else:
             self.coverage(opts)
 
     # ------------------------------------------------------------------------------------------------------
     def method_from(self, opts: dict[str, Any]) -> Method:
+        base = PRESETS[opts.get("preset") or "default"]
         changes: dict[str, Any] = {
             "family_size": opts["family_size"],
             "radius_miles": opts["radius"],
             "robust": opts["robust"],
         }
+        if opts.get("any_rating"):
+            changes["partner_exclude_ratings"] = ()
         if opts["year"] != DEFAULT_METHOD.year:
             y = opts["year"]
             changes["year"] = y
@@ -97,7 +119,7 @@ class Command(BaseCommand):
         if opts["weights"]:
             changes["features"] = parse_weights(opts["weights"])
         try:
-            return DEFAULT_METHOD.with_(**changes)
+            return base.with_(**changes)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -167,3 +189,19 @@ class Command(BaseCommand):
                 f"{curve[str(r)]:>7.1f}%" if curve.get(str(r)) is not None else f"{'-':>8}" for r in radii
             )
             self.stdout.write(f"{phase:<10} {n:>8,} {cells}")
+
+    def reach(self, opts: dict[str, Any]) -> None:
+        figures = reach.reach()
+        if opts["json"]:
+            self.stdout.write(json.dumps(figures, indent=2))
+            return
+        for phase, f in figures["phases"].items():
+            self.stdout.write(
+                f"{phase}: {f['open_schools']:,} open schools; family {f['with_family']:,} "
+                f"({f['family_percent']:.1f}%); partner {f['with_partner']:,} ({f['partner_percent']:.1f}%), "
+                f"any Ofsted judgement {f['with_partner_any_rating']:,} ({f['partner_any_rating_percent']:.1f}%)"
+            )
+            for reason, n in f["no_family"].items():
+                self.stdout.write(f"  no family, {reason}: {n:,}")
+            for reason, n in f["no_partner"].items():
+                self.stdout.write(f"  no partner, {reason}: {n:,}")

@@ -22,6 +22,7 @@ class Journey:
         self.name, self.page, self.base, self.password = name, page, base, password
         self.n = 0
         self.too_wide: list[str] = []
+        self.missing: list[str] = []  # steps that wait for a feature not merged yet: reported by finish()
         self.dir = ARTIFACTS / name
         self.dir.mkdir(parents=True, exist_ok=True)
         for old in self.dir.glob("*.png"):
@@ -73,8 +74,16 @@ class Journey:
     def main_text(self) -> str:
         return str(self.page.locator("main").inner_text())
 
+    def waits_for(self, feature: str) -> None:
+        """A step found `feature` missing: the journey goes on, and finish() skips naming it (never a pass)."""
+        self.missing.append(feature)
+
     def finish(self) -> None:
-        """Every page fitted 375 px; else fail (or, before the GOV.UK basics branch is merged, skip naming it)."""
-        if self.too_wide and not GOVUK_BASICS_MERGED:
-            pytest.skip(f"GOV.UK basics (375 px fit, issue 14 item 8) not merged yet: {self.too_wide}")
-        assert not self.too_wide, self.too_wide
+        """Every page fitted 375 px; else fail (or, before the GOV.UK basics branch is merged, skip naming it).
+        Steps waiting for a feature not merged yet turn the whole journey into a skip naming each feature."""
+        if self.too_wide:
+            if GOVUK_BASICS_MERGED:
+                raise AssertionError(self.too_wide)
+            self.waits_for(f"GOV.UK basics (375 px fit, issue 14 item 8) not merged yet: {self.too_wide}")
+        if self.missing:
+            pytest.skip("; ".join(self.missing))

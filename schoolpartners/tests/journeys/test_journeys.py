@@ -146,7 +146,8 @@ def test_regional_broker(app: App, page: Any) -> None:
     page.wait_for_selector("#cold-map[data-ready='true']")
     page.locator("#cold-map").scroll_into_view_if_needed()
     j.see("cold-spots-map")
-    outlines = page.locator("#cold-map .sp-district, #cold-map path.leaflet-interactive").count()
+    # England's district outlines are drawn as the base layer: many more shapes than the cold spots' circles
+    outlines = page.locator("#cold-map svg path").count() - page.locator("#cold-list li").count()
     j.narrow("run")
     j.go("/brokerage/deployments/", "deployments")
     # the needing school, the supporting school and the supporter's trust: what awaits them
@@ -157,9 +158,10 @@ def test_regional_broker(app: App, page: Any) -> None:
     j.sign_in("head-elm")
     assert "1 waiting" in page.locator("#home-brokerage", has_text="Proposals to answer").inner_text()
     j.sign_in("admin-elmtrust")
-    if "Elm Primary" not in j.main_text():
-        j.waits_for("the trust admin's home page does not list proposals to its schools (issue 14 item 5)")
-    if not outlines:
+    # the trust answers nothing itself but sees what its school (Elm Primary) is asked to do
+    assert _task(page, "brokerage", "Proposals your trust's schools are asked to answer") == "1 open"
+    assert "Elm Primary →" in page.locator("#home-brokerage").inner_text()
+    if outlines < 100:
         j.waits_for("offline district-outline maps (GOV.UK basics, issue 14 item 4) not merged yet")
     j.finish()
 
@@ -213,9 +215,10 @@ def test_school_joining_a_trust(app: App, page: Any) -> None:
     assert _task(page, "partnerships", "waiting for your trust's consent").startswith("1")
     page.locator("#home-partnerships a", has_text="waiting for your trust's consent").click()
     page.wait_for_load_state()
-    j.see("trust-requests")
-    page.locator(f"main a[href='{request_url.removeprefix(app.url)}']").first.click()
-    page.wait_for_url(request_url)
+    if page.url != request_url:  # several requests: the list; one: the task links the request itself
+        j.see("trust-requests")
+        page.locator(f"main a[href='{request_url.removeprefix(app.url)}']").first.click()
+        page.wait_for_url(request_url)
     j.see("trust-decides")
     page.check("#decision-form input[value=yes]")
     page.click("#decision-submit")

@@ -214,8 +214,8 @@ def unmet_by_district(run: MatchingRun) -> list[dict[str, Any]]:
     the run left unserved. Districts with no need are left out; needs of schools with no location are counted
     under "Location not known"."""
     rows = list(run.results.values_list("need__school__latitude", "need__school__longitude", "offer_id"))
-    located = [r for r in rows if r[0] is not None and r[1] is not None]
-    names = district_names([float(r[0]) for r in located], [float(r[1]) for r in located])
+    located = [(lat, lon, offer) for lat, lon, offer in rows if lat is not None and lon is not None]
+    names = district_names([r[0] for r in located], [r[1] for r in located])
     counts: dict[str, dict[str, int]] = {}
     for (_, _, offer), name in zip(located, names, strict=True):
         c = counts.setdefault(name or "Outside the district outlines", {"needs": 0, "unserved": 0})

@@ -11,6 +11,7 @@ AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTL
 PERMISSIONS_POLICY    the Permissions-Policy header (default: every powerful feature off)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
+CONTACT_EMAIL  the address the contact, privacy and accessibility pages give (empty: they say none is set)
 SCHOOLPARTNERS_DATA   folder of the data pack to import from (default: ../shared/data if present, else the bundle)
 GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL   chain grant amounts in pounds (25000, 5000, 2000)
 API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hour, day; empty: no limit)
@@ -198,6 +199,7 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}
 }
 
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "").strip()
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION",

@@ -17,6 +17,9 @@ API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hou
 SUPPORT_IMPORT_MAX_BYTES   largest support import file in bytes (default 5 MB; larger answer 413 before parsing)
 SUPPORT_IMPORT_MAX_ROWS    most data rows in one support import (default 50000; more answer 422)
 SUPPORT_IMPORT_JOB_BYTES, SUPPORT_IMPORT_JOB_ROWS   imports above either run as a background job (1 MB, 5000)
+REDIS_URL      redis://host:6379/0: the shared cache (pages, sessions, throttles); unset: per-process LocMem
+CACHE_KEY_PREFIX, SESSION_ENGINE, PAGE_MAX_AGE   cache key prefix (sp), session engine, public max-age (60 s)
+JOB_MAX_ATTEMPTS, JOB_RETRY_BACKOFF_SECONDS, JOB_LEASE_SECONDS   background-job retries and lease (ADR 0009)
 """
 
 from __future__ import annotations
@@ -190,9 +193,31 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}
-}
+# The cache (issue 13): Redis shared by every app server when REDIS_URL is set (redis://host:6379/0), else
+# per-process LocMem (`make run`). The whole-page cache, throttles and cached sessions use it.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sp"),
+            "TIMEOUT": 600,
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}
+    }
+# Sessions: read from the cache, written through to the database (survive a cache flush). With LocMem (one
+# process's memory) a sign-out in one gunicorn worker could not evict the others' copies, so without a shared
+# cache sessions stay on the database alone. SESSION_ENGINE overrides.
+SESSION_ENGINE = os.environ.get(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db",
+)
+# HTTP caching of anonymous public pages (schoolpartners/pagecache.py): Cache-Control max-age in seconds.
+PAGE_MAX_AGE = int(os.environ.get("PAGE_MAX_AGE", "60"))
 
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = os.environ.get(
@@ -224,6 +249,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploads stream to a temporar
 
 # Background jobs (ADR 0009): django-tasks with its database backend; `schoolpartners db_worker` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))  # a failing job runs at most this often
+JOB_RETRY_BACKOFF_SECONDS = float(os.environ.get("JOB_RETRY_BACKOFF_SECONDS", "10"))  # doubled per attempt
+JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "60"))  # no heartbeat for this long: stale
 
 _shared = BASE_DIR.parent / "shared" / "data"
 SCHOOLPARTNERS_DATA = Path(os.environ.get("SCHOOLPARTNERS_DATA", str(_shared)))

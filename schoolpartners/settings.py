@@ -251,6 +251,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploads stream to a temporar
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))  # a failing job runs at most this often
 JOB_RETRY_BACKOFF_SECONDS = float(os.environ.get("JOB_RETRY_BACKOFF_SECONDS", "10"))  # doubled per attempt
+# The staff recompute page (/jobs/recompute/): key -> (button label, the task that runs it). Dotted paths, like
+# MIDDLEWARE, so the kernel's page names no domain module.
+STAFF_RECOMPUTES = {
+    "similarity": ("Recompute similarity", "similarity.tasks.recompute_job"),
+    "trusts": ("Recompute trusts", "partnerships.tasks.recompute_trusts_job"),
+    "evaluation": ("Recompute evaluation", "evaluation.tasks.run_job"),
+    "brokerage": ("Brokerage derive", "brokerage.tasks.derive_job"),
+}
 JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "60"))  # no heartbeat for this long: stale
 
 _shared = BASE_DIR.parent / "shared" / "data"

@@ -138,10 +138,10 @@ def run(job_id: int, body: Body, *, task: Any, atomic: bool = True) -> dict[str,
             if atomic:
                 with transaction.atomic():
                     result, message = body(job, report)
-                    _finish_attempt(job_id, attempt, result, message)
+                    _finish_attempt(job_id, attempt, result, message, getattr(report, "last", {}))
             else:
                 result, message = body(job, report)
-                _finish_attempt(job_id, attempt, result, message)
+                _finish_attempt(job_id, attempt, result, message, getattr(report, "last", {}))
         except JobLost:
             return {"job": job_id, "lost": attempt}
         except JobFailed as exc:
@@ -153,8 +153,18 @@ def run(job_id: int, body: Body, *, task: Any, atomic: bool = True) -> dict[str,
     return {"job": job_id, **result}
 
 
-def _finish_attempt(job_id: int, attempt: int, result: dict[str, Any], message: str) -> None:
+def _finish_attempt(
+    job_id: int, attempt: int, result: dict[str, Any], message: str, reached: dict[str, Any] | None = None
+) -> None:
+    """Mark the attempt done (a finished job with a known total is at 100%); JobLost when taken over."""
+    reached = reached or {}
+    counts = {}
+    if reached.get("total"):
+        counts = {"done": reached["total"], "total": reached["total"]}
+    elif "done" in reached:
+        counts = {"done": reached["done"]}
     done = Job.objects.filter(pk=job_id, state=JobState.RUNNING, attempts=attempt).update(
+        **counts,
         state=JobState.DONE,
         result=result,
         message=message[:1000],
@@ -207,7 +217,11 @@ def heartbeat(job_id: int, attempt: int) -> Iterator[Report]:
     def report(done: int, total: int | None, message: str) -> None:
         with lock:
             latest.update(done=done, total=total, message=message[:1000])
+            last.update(done=done, total=total)
         wake.set()
+
+    last: dict[str, Any] = {}
+    report.last = last  # type: ignore[attr-defined]  # what the job reached, for its finish
 
     def beat() -> None:
         try:

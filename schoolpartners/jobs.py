@@ -338,6 +338,8 @@ def visible_job(user: Actor, job_id: int) -> Job | None:
 def visible_jobs(user: Actor, everyone: bool = False) -> Any:
     """The jobs `user` may see, newest first: their own, or every job for staff asking for `everyone`."""
     qs = Job.objects.defer("payload").select_related("owner")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()  # never the jobs without an owner (system jobs) to anonymous callers
     if everyone and getattr(user, "is_staff", False) and user.is_active:
         return qs
     return qs.filter(owner_id=getattr(user, "pk", None))

@@ -45,7 +45,8 @@ def new_user(**kw: Any) -> Any:
 
 
 def test_a_membership_change_recomputes_that_trust_only_as_a_job() -> None:
-    trust, other = PartnershipFactory(name="Oak Trust"), PartnershipFactory(name="Elm Trust")
+    trust: Any = PartnershipFactory(name="Oak Trust")
+    other: Any = PartnershipFactory(name="Elm Trust")
     for urn in (700001, 700002):
         MembershipFactory(partnership=trust, school=SchoolFactory(urn=urn))
     MembershipFactory(partnership=other, school=SchoolFactory(urn=700003))

@@ -1,7 +1,8 @@
 """Job pages: `/jobs/<id>/` (state and progress of one job; owner or staff, others 404), `/jobs/` (my jobs;
 staff may add `?all=1` for everyone's) and `/jobs/recompute/` (staff: buttons that queue the national
 recomputes as jobs, settings.STAFF_RECOMPUTES). While a job runs its page refreshes itself with
-`<meta http-equiv="refresh">` (no script: the CSP forbids inline script)."""
+a static script (jobs/static/jobs/job-progress.js) polling `GET /api/jobs/{id}` (no `<meta refresh>`: WCAG
+2.2.1; no inline script: the CSP); without script, a "Refresh now" link."""
 
 from __future__ import annotations
 
@@ -87,6 +88,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 "jobs": listed,
                 "everyone": everyone,
                 "refresh": REFRESH_SECONDS * 2 if running else None,
+                "poll": f"/api/jobs?limit={LIST_LIMIT}" + ("&all=true" if everyone else ""),
+                "signature": ",".join(f"{j.pk}:{j.state}:{j.done}" for j in listed),
                 "exports": {fmt: f"/jobs.{fmt}{query}" for fmt in ("csv", "xlsx")},
             },
         )

@@ -133,7 +133,7 @@ def test_the_job_list_shows_mine_and_everyones_to_staff(client: Client) -> None:
     client.force_login(anna)
     html = client.get("/jobs/?all=1").content.decode()  # not staff: still only her own
     assert "anna.csv" in html and "ben.csv" not in html and "2 of 3" in html and "25%" in html
-    assert "http-equiv" in html  # a job is running: the list refreshes itself
+    assert 'id="jobs-live" data-poll="/api/jobs?limit=100"' in html  # a job runs: the list follows it
     r: Any = client.get("/jobs.csv")
     text = b"".join(r.streaming_content).decode().lstrip("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text)))

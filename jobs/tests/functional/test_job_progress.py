@@ -1,7 +1,7 @@
-"""Browser test (headless Chromium): a broker starts a what-if matching in the background, lands on its job page
-(queued, followed by a static script polling the job API), a real worker (`db_worker --batch`) runs it, and the page, following
-the job on its own, reaches "Done" with a link to the matching; the job list shows it with its progress. Axe-clean, no
-CSP violation (the `page` fixture)."""
+"""Browser test (headless Chromium): a broker starts a what-if matching in the background and lands on its job
+page (queued, followed by a static script polling the job API); a real worker (`db_worker --batch`) runs it, and
+the page, following the job on its own, reaches "Done" with a link to the matching; the job list shows it.
+Axe-clean, no CSP violation (the `page` fixture)."""
 
 from __future__ import annotations
 

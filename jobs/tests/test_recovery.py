@@ -185,12 +185,16 @@ def _worker(url: str, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*cmd, "--interval", "0.2", *extra], cwd=ROOT, env=env)
 
 
-def test_a_job_whose_worker_is_killed_midway_completes_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recovery", ["restart", "standby"])
+def test_a_job_whose_worker_is_killed_midway_completes_exactly_once(tmp_path: Path, recovery: str) -> None:
+    """restart: a worker started after the kill re-queues the job as it starts (and runs it, --batch);
+    standby: a second worker, idle all along, re-queues it from its periodic reaper and runs it."""
     job = start(slow_job, sleep=120)
     url = _database_for_subprocess(tmp_path)
     rows = Rows(url)
     state_sql = "SELECT state, attempts, done FROM jobs_job WHERE id = %s"
     worker = _worker(url)
+    standby = None
     try:
         deadline = time.monotonic() + 60
         while rows.one(state_sql, job.pk)[0] != "running":
@@ -204,17 +208,35 @@ def test_a_job_whose_worker_is_killed_midway_completes_exactly_once(tmp_path: Pa
                 time.sleep(0.1)
         else:
             time.sleep(1.0)  # well inside the body's 120 s sleep
+        if recovery == "standby":
+            standby = _worker(url)
+            time.sleep(1.0)  # started, idle: the only task is running in the first worker
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
+        assert rows.one(state_sql, job.pk)[:2] == (
+            "running",
+            1,
+        )  # killed: still "running", nobody finishing it
+        audit_sql = "SELECT COUNT(*) FROM audit_auditevent WHERE object_type = 'jobs.test' AND object_id = %s"
+        assert rows.one(audit_sql, str(job.pk)) == (0,)  # the killed attempt's write was rolled back
+        if standby is None:
+            time.sleep(1.5)  # the lease (1 s) runs out
+            restarted = _worker(url, "--batch")
+            assert restarted.wait(timeout=120) == 0
+        else:
+            deadline = time.monotonic() + 60
+            while rows.one(state_sql, job.pk)[0] != "done":
+                assert time.monotonic() < deadline, "the standby worker never took the job over"
+                assert standby.poll() is None, "the standby worker exited"
+                time.sleep(0.2)
     finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert rows.one(state_sql, job.pk)[:2] == ("running", 1)  # killed: still "running", nobody finishing it
-    audit_sql = "SELECT COUNT(*) FROM audit_auditevent WHERE object_type = 'jobs.test' AND object_id = %s"
-    assert rows.one(audit_sql, str(job.pk)) == (0,)  # the killed attempt's write was rolled back
-    time.sleep(1.5)  # the lease (1 s) runs out
-    restarted = _worker(url, "--batch")
-    assert restarted.wait(timeout=120) == 0
+        for proc in (worker, standby):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
     assert rows.one(state_sql, job.pk) == ("done", 2, 2)  # finished: done = total
     assert (
         rows.one("SELECT result, message FROM jobs_job WHERE id = %s", job.pk)[1] == "Finished on attempt 2"

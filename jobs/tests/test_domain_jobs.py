@@ -149,3 +149,42 @@ def test_the_job_list_shows_mine_and_everyones_to_staff(client: Client) -> None:
     client.logout()
     assert client.get("/jobs/").status_code == 302
     assert client.get("/api/jobs?all=true").json() == []  # anonymous: nothing, not even system jobs
+
+
+def test_staff_upload_a_national_data_file_imported_as_a_job_once(client: Client) -> None:
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from schools.models import ImportRun
+
+    data = (Path(__file__).resolve().parents[2] / "data/bundle/la_and_region_codes_meta.csv.xz").read_bytes()
+    client.force_login(new_user(username="plain"))
+    assert client.get("/imports/upload/").status_code == 302  # staff only
+    client.force_login(new_user(username="staffer", is_staff=True))
+    assert client.get("/imports/upload/").status_code == 200
+    upload = SimpleUploadedFile("la_and_region_codes_meta.csv.xz", data)
+    r = client.post("/imports/upload/", {"file": upload})
+    job = Job.objects.get()
+    assert r["Location"] == f"/jobs/{job.pk}/" and job.kind == "schools.import"
+    assert not ImportRun.objects.exists()  # nothing imported in the request
+    run_worker()
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.message
+    assert (job.result or {}).get("kind") == "la_codes" and (job.result or {}).get("status") == "imported"
+    assert ImportRun.objects.filter(ok=True).count() == 1
+    assert AuditEvent.objects.filter(action="import").count() == 1
+    # The same file again: a second job, which finds it imported (by checksum) and writes nothing.
+    client.post("/imports/upload/", {"file": SimpleUploadedFile("la_and_region_codes_meta.csv.xz", data)})
+    run_worker()
+    again = Job.objects.exclude(pk=job.pk).get()
+    assert again.state == JobState.DONE and "already imported" in again.message
+    assert ImportRun.objects.count() == 1 and AuditEvent.objects.filter(action="import").count() == 1
+    # A file no importer knows fails its job at once, with the importer's message; nothing written.
+    client.post("/imports/upload/", {"file": SimpleUploadedFile("mystery.csv", b"a,b,c\n1,2,3\n")})
+    run_worker()
+    bad = Job.objects.order_by("-pk").first()
+    assert bad is not None and (bad.state, bad.attempts) == (JobState.FAILED, 1)
+    assert "matches no known file format" in bad.message and ImportRun.objects.count() == 1
+    r = client.post("/imports/upload/", {"file": SimpleUploadedFile("notes.txt", b"hello")})
+    assert r.status_code == 400 and "Choose a CSV file" in r.content.decode()

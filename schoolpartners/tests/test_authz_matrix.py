@@ -246,6 +246,11 @@ PAGE_CASES: dict[str, list[Case]] = {
     "support/import/": [
         Case("import the ledger", _url("/support/import/"), lambda i: {}, "staff", upload=True)
     ],
+    "imports/upload/": [
+        Case(
+            "queue a national data file import", _url("/imports/upload/"), lambda i: {}, "staff", upload=True
+        )
+    ],
     "jobs/recompute/": [
         Case(
             "queue a national recompute", _url("/jobs/recompute/"), lambda i: {"recompute": "trusts"}, "staff"

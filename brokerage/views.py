@@ -113,6 +113,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not regions:
             raise PermissionDenied("Only a broker can run a matching.")
+        if form.is_valid() and request.POST.get("background"):  # a job: follow it on its page (issue 13)
+            from brokerage.tasks import start_matching
+
+            job = start_matching(request.user, form.cleaned_data["region"], form.options())
+            return redirect("jobs:job", job_id=job.pk)
         if form.is_valid():
             try:
                 run = services.run_matching(request.user, form.cleaned_data["region"], form.options())

@@ -262,6 +262,10 @@ def regional_decision(
         req.result_partnership = _create_partnership(req, Kind.MAT, when)
     else:
         raise ProcedureError("This kind of request needs no regional approval.")
+    if req.kind in (RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT) and req.partnership is not None:
+        from partnerships.tasks import recompute_trust_on_commit  # the trust's figures, as a job (issue 13)
+
+        recompute_trust_on_commit(req.partnership.pk, user)
     req.status = RequestStatus.APPROVED
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "decided_at", "effective_date", "result_partnership"])

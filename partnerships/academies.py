@@ -94,8 +94,9 @@ def create_missing(urns: list[int], mat_file: str, as_of: str, ctx: Ctx) -> list
     for u in todo:
         c = coords.loc[u] if u in coords.index else None
         k = census.loc[u] if u in census.index else None
-        la_code = pd.to_numeric(str(k["LA"]).strip(), errors="coerce") if k is not None else None
-        la = la_by_code.get(int(la_code)) if la_code is not None and pd.notna(la_code) else None
+        code = str(k["LA"]).strip() if k is not None else ""
+        la_code = int(code) if code.isdigit() else None
+        la = la_by_code.get(la_code) if la_code is not None else None
         pri = _flag(c["ISPRIMARY"]) if c is not None else None
         sec = _flag(c["ISSECONDARY"]) if c is not None else None
         postcode = str(c["POSTCODE"]).strip().upper() if c is not None else ""
@@ -103,7 +104,7 @@ def create_missing(urns: list[int], mat_file: str, as_of: str, ctx: Ctx) -> list
             {
                 "urn": u,
                 "name": (str(c["SCHNAME"]).strip() if c is not None else "") or f"Academy URN {u}",
-                "la_code": int(la_code) if la is not None else None,
+                "la_code": la_code if la is not None else None,
                 "la_name": la[0] if la else "",
                 "region_name": la[1] if la else "",
                 "postcode": postcode[:10],

@@ -5,8 +5,8 @@ In the trust, or before it
     else the date of its conversion (predecessor) link in GIAS, else (an academy with no open date and no
     predecessor, mostly free schools opened before the 2017/18 spine) 1 September of the first year its own URN
     has results, a bound on its opening. An academy that changed trust keeps its URN, so the last three are the
-    date it became an academy, not the date it joined this trust (the registers hold no trust history). A result of academic year Y (stored as the year
-    it ends, e.g. 2019 = 2018/19) counts
+    date it became an academy, not the date it joined this trust (the registers hold no trust history).
+    A result of academic year Y (stored as the year it ends, e.g. 2019 = 2018/19) counts
         in_trust         when the member was in the trust by 1 September of that year (the start of the year);
         three_years      when it was in the trust by 1 September two years earlier, i.e. for 3 or more full
                          academic years including year Y (the DfE's rule for its MAT measures);

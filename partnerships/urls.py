@@ -9,7 +9,7 @@ urlpatterns = [
     re_path(r"^trusts/export\.(?P<fmt>csv|xlsx)$", views.compare_export, name="compare-export"),
     path("trusts/<id:pk>/", views.trust, name="trust"),
     re_path(
-        r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance|dfe)\.(?P<fmt>csv|xlsx)$",
+        r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance|three-years|before-joining|dfe)\.(?P<fmt>csv|xlsx)$",
         views.trust_export,
         name="trust-export",
     ),

@@ -188,7 +188,7 @@ def attributed_performance(
                         continue
                     mean, se, low, high = (_floats(g[k][idx]) for k in ("mean", "se", "low", "high"))
                     n_s, n_p = g["schools"][idx].tolist(), np.rint(g["pupils"][idx]).astype(int).tolist()
-                    lv = [b[idx].tolist() for b in by_level]
+                    lvs = [b[idx].tolist() for b in by_level]
                     for j, i in enumerate(idx.tolist()):
                         rows[rule][pids[i]].append(
                             {
@@ -203,7 +203,7 @@ def attributed_performance(
                                 "boot_high": None,
                                 "schools": n_s[j],
                                 "pupils": n_p[j],
-                                "weights": {"cohort": lv[0][j], "predecessor": lv[1][j], "roll": lv[2][j]},
+                                "weights": {"cohort": lvs[0][j], "predecessor": lvs[1][j], "roll": lvs[2][j]},
                                 "_col": col,
                             }
                         )

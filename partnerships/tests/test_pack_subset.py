@@ -5,6 +5,7 @@ computed here independently, straight from the CSV text."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def test_real_trust_weighted_means(pack_dir: Path):
     trust: Any = PartnershipFactory(kind=Kind.MAT, name=t["TRUST_NAME"], external_id=t["TRUST_ID"])
     for u in urns:
         s = SchoolFactory(urn=int(u), name=f"URN {u}")
-        MembershipFactory(partnership=trust, school=s)
+        MembershipFactory(partnership=trust, school=s, joined=dt.date(2012, 9, 1))  # in the trust by 2017/18
         row = perf[u]
         for measure, col in (
             ("READPROG", "Reading Progress"),

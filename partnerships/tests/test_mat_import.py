@@ -57,7 +57,10 @@ def test_import_all_seats_every_open_mat_membership_without_recompute(loaded: Pa
     run_ = ImportRun.objects.get(kind="mat_performance")
     assert run_.details["MAT seats"]["created"] == 4
     created = School.objects.get(urn=123456)
-    assert created.source == "mat-files" and created.register_source == "england_ks2-mats-performance_2024-25.csv"
+    assert (
+        created.source == "mat-files"
+        and created.register_source == "england_ks2-mats-performance_2024-25.csv"
+    )
     assert run_.details["academies created from the MAT files"]["created"] == 1
 
 

@@ -129,11 +129,10 @@ def bootstrap_draws(n: int, key: Sequence[int], draws: int = BOOT_DRAWS) -> np.n
     return rng.multinomial(n, np.full(n, 1.0 / n), size=draws).astype(float)
 
 
-def bootstrap_intervals(
-    counts: np.ndarray, w: np.ndarray, x: np.ndarray, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile intervals of the weighted mean for each column of `x` (n schools × k figures; NaN where a school
-    has no value), resampling schools by `counts` (draws × n). NaN where fewer than 2 schools hold a value."""
+def bootstrap_means(counts: np.ndarray, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(draws × k) weighted means of each column of `x` (n schools × k figures; NaN where a school has no value)
+    over the resamples `counts` (draws × n), NaN for a draw with no school holding a value; and whether each
+    column has enough schools (2 or more with a value)."""
     w = np.asarray(w, dtype=float)
     x = np.asarray(x, dtype=float)
     ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
@@ -143,6 +142,14 @@ def bootstrap_intervals(
     num = counts @ wx
     with np.errstate(divide="ignore", invalid="ignore"):
         means = np.where(den > 0, num / den, np.nan)
+    return means, ok.sum(axis=0) >= MIN_BOOT_SCHOOLS
+
+
+def percentile_intervals(
+    means: np.ndarray, enough: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of each column of `means` (draws × k) over its finite draws; NaN where not `enough`.
+    Many trusts' columns can be stacked and done in one call."""
     alpha = (1.0 - level) / 2.0
     k = means.shape[1]
     low, high = np.full(k, np.nan), np.full(k, np.nan)
@@ -163,5 +170,13 @@ def bootstrap_intervals(
         hi_k = np.ceil((1.0 - alpha) * np.maximum(n_ok - 1, 0)).astype(int)
         low[some] = np.where(n_ok > 0, v[lo_k, cols], np.nan)
         high[some] = np.where(n_ok > 0, v[hi_k, cols], np.nan)
-    enough = ok.sum(axis=0) >= MIN_BOOT_SCHOOLS
     return np.where(enough, low, np.nan), np.where(enough, high, np.nan)
+
+
+def bootstrap_intervals(
+    counts: np.ndarray, w: np.ndarray, x: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile intervals of the weighted mean for each column of `x` (n schools × k figures; NaN where a school
+    has no value), resampling schools by `counts` (draws × n). NaN where fewer than 2 schools hold a value."""
+    means, enough = bootstrap_means(counts, w, x)
+    return percentile_intervals(means, enough, level)

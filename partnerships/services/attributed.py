@@ -180,9 +180,11 @@ def attributed_performance(
                     g = agg.grouped_weighted_means(measure, groups, xm, w, n_g)
                     ok = np.isfinite(xm) & np.isfinite(w)
                     by_level = [np.bincount(groups[ok & (level == lv)], minlength=n_g) for lv in range(3)]
-                    col = len(cols_x)
-                    cols_x.append(xm)
-                    cols_w.append(w)
+                    col = -1
+                    if rule in BOOTSTRAPPED:  # results from before joining carry the analytic interval only
+                        col = len(cols_x)
+                        cols_x.append(xm)
+                        cols_w.append(w)
                     idx = np.flatnonzero((g["schools"] > 0) & np.isfinite(g["mean"]))
                     if not len(idx):
                         continue
@@ -247,17 +249,30 @@ def _bootstrap(
     ok = np.isfinite(X) & np.isfinite(W) & (W > 0)
     starts = np.searchsorted(groups, np.arange(len(pids)))
     ends = np.searchsorted(groups, np.arange(len(pids)), side="right")
+    blocks: list[np.ndarray] = []
+    enough: list[np.ndarray] = []
+    targets: list[tuple[list[dict[str, Any]], dict[int, int], int]] = []
+    offset = 0
     for i, p in enumerate(pids):
         a, b = int(starts[i]), int(ends[i])
         mine = [r for rule in BOOTSTRAPPED for r in rows[rule].get(p, [])]
         if not mine:
             continue
         cols = np.flatnonzero(ok[a:b].sum(axis=0) >= attr.MIN_BOOT_SCHOOLS)
-        lo = hi = np.array([])
         if len(cols):
-            counts = attr.bootstrap_draws(b - a, (p,))
-            lo, hi = attr.bootstrap_intervals(counts, W[a:b][:, cols], X[a:b][:, cols])
-        where = {int(c): j for j, c in enumerate(cols)}
+            means, en = attr.bootstrap_means(
+                attr.bootstrap_draws(b - a, (p,)), W[a:b][:, cols], X[a:b][:, cols]
+            )
+            blocks.append(means)
+            enough.append(en)
+        targets.append((mine, {int(c): offset + j for j, c in enumerate(cols)}, offset))
+        offset += len(cols)
+    lo, hi = (
+        attr.percentile_intervals(np.hstack(blocks), np.concatenate(enough))
+        if blocks
+        else (np.array([]),) * 2
+    )
+    for mine, where, _ in targets:
         for r in mine:
             j = where.get(r.pop("_col"))
             if j is not None:

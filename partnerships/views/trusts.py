@@ -381,6 +381,7 @@ def methodology(request: HttpRequest) -> HttpResponse:
         request,
         "partnerships/methodology.html",
         {
+            "boot_draws": attr.BOOT_DRAWS,
             "sigma": agg.SIGMA,
             "measures": agg.KS_MEASURES,
             "thresholds": {

@@ -43,7 +43,9 @@ class PerformanceOut(Schema):
     pupils: int
     boot_low: float | None = None  # bootstrap 95% interval over member schools (partnerships/attribution.py)
     boot_high: float | None = None
-    weights: dict[str, int] | None = None  # values weighted by own cohort, a predecessor's cohort, census roll
+    weights: dict[str, int] | None = (
+        None  # values weighted by own cohort, a predecessor's cohort, census roll
+    )
 
 
 class AttributionOut(Schema):

@@ -107,3 +107,13 @@ def test_recompute_trust_equals_the_full_recompute_and_leaves_other_trusts_alone
     fields = ["members", "pupils", "ofsted", "performance", "member_rows", "attribution", "ks2_headline"]
     assert [getattr(one, f) for f in fields] == [getattr(full[w.t1.pk], f) for f in fields]
     assert TrustAggregate.objects.get(partnership=w.t2).computed_at == other_at
+
+
+def test_the_school_page_says_joining_on_for_a_future_dated_membership(client: Client, world: World) -> None:
+    w = world
+    _approve_join(w, w.b, w.t1, dt.date(2027, 9, 1))
+    html = client.get(f"/schools/{w.b.urn}/").content.decode()
+    assert "Joining on 1 September 2027" in html
+    assert "Current member" not in _text(
+        re.search(r'id="partnerships-table">(.*?)</table>', html, re.S).group(1)
+    )  # type: ignore[union-attr]

@@ -110,21 +110,22 @@ def recompute_trust(partnership_id: int, today: dt.date | None = None) -> TrustA
             "school_id", flat=True
         )
     )
-    if urns:
-        map_members(only=urns)
+    # A membership change never changes an existing member's results mapping (that follows imports and the full
+    # recompute): only schools new to the mapping are mapped here.
+    mapped = set(MemberMapping.objects.filter(urn__in=urns).values_list("urn", flat=True).distinct())
+    unmapped = [u for u in urns if u not in mapped]
+    if unmapped:
+        map_members(only=unmapped)
     aggregates = compute_aggregates([partnership_id], today=today)
     if not aggregates:
         TrustAggregate.objects.filter(partnership_id=partnership_id).delete()
         return None
     new = aggregates[0]
-    old = TrustAggregate.objects.filter(partnership_id=partnership_id).first()
-    if old is None:
-        new.save(force_insert=True)
-        return new
-    if any(getattr(old, f) != getattr(new, f) for f in _AGG_FIELDS):
+    if TrustAggregate.objects.filter(partnership_id=partnership_id).exists():
         new.save(force_update=True)
-        return new
-    return old
+    else:
+        new.save(force_insert=True)
+    return new
 
 
 _AGG_FIELDS = [

@@ -11,6 +11,7 @@ from django.db import transaction
 from partnerships import aggregates as agg
 from partnerships.aggregates import KEY_STAGES, YEARS
 from partnerships.models import MemberMapping, Membership
+from partnerships.services.attributed import _predecessors
 from partnerships.services.seats import SeatSync, sync_mat_seats
 from schools.models import CensusRecord, Result, SchoolLink
 
@@ -104,8 +105,8 @@ def map_members(only: list[int] | None = None) -> MappingSummary:
     larger cohort, else the larger census roll, else the lower URN). Idempotent: only changed rows are written;
     with `only`, rows of other URNs are left alone."""
     out = MappingSummary(seats=sync_mat_seats() if only is None else None)
-    graph = predecessor_graph()
     urns = member_urns() if only is None else sorted(set(only))
+    graph = predecessor_graph() if only is None else _predecessors(urns, hops=20)
     scope = None if only is None else _closure(urns, graph)
     has, size = results_presence(scope)
     roll = census_rolls(scope)

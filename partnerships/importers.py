@@ -53,7 +53,9 @@ MAT_TEXT = {
 @kind(
     "mat_performance",
     "Multi-academy trust performance (KS2/KS4)",
-    130,
+    # After the register, coordinates and census (it creates the academies they miss from them) and before the
+    # results files, so those files' rows for the created academies are kept on the first `import --all`.
+    65,
     MAT_REQUIRED,
     file_names=("mats-performance",),
 )

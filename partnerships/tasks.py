@@ -1,8 +1,8 @@
 """Background tasks of the partnerships domain (ADR 0009, issue 13).
 
 - `recompute_trust_job`: one trust's figures after a membership change (queued by `start_trust_recompute`, e.g.
-  on the commit of an approved join or leave). `recompute_trust(partnership_id)` is the one function to repoint
-  when partnerships.services gains its own single-trust recompute.
+  on the commit of an approved join or leave). it runs `partnerships.services.recompute_trust`, the same
+  single-trust recompute the approval itself runs (so the counts are right at once; the job re-checks them).
 - `recompute_trusts_job`: every trust's figures (the staff recompute page; same as `partnerships recompute`).
 Both are idempotent (the figures are recomputed from the register, not incremented) and write with their audit
 event in one transaction, fenced by the job's attempt (schoolpartners.jobs.run), so each completes once.
@@ -30,18 +30,11 @@ _FIELDS = [f.name for f in TrustAggregate._meta.concrete_fields if f.name != "pa
 
 
 def recompute_trust(partnership_id: int) -> dict[str, Any]:
-    """Recompute and store one trust's aggregates (the other trusts' rows are left alone); audited."""
-    fresh = services.compute_aggregates([partnership_id])
+    """Recompute and store one trust's figures (partnerships.services.recompute_trust: mapping of new members,
+    counts, pupils, Ofsted mix, both attribution rules; the other trusts' rows are left alone); audited."""
     with transaction.atomic():
-        if fresh:
-            agg = fresh[0]
-            _, created = TrustAggregate.objects.update_or_create(
-                partnership_id=partnership_id, defaults={f: getattr(agg, f) for f in _FIELDS}
-            )
-            members, outcome = agg.members, "inserted" if created else "updated"
-        else:  # no current members: no figures
-            TrustAggregate.objects.filter(partnership_id=partnership_id).delete()
-            members, outcome = 0, "deleted"
+        agg = services.recompute_trust(partnership_id)
+        members, outcome = (agg.members, "updated") if agg is not None else (0, "deleted")
         record(
             EventKind.PARTNERSHIPS_RECOMPUTE,
             object_type="partnerships.Partnership",

@@ -93,15 +93,35 @@ def test_main_pages_fit_a_phone_and_pass_axe_best_practices(live_server, page, w
     ids = world.ids
     signed_in = {
         "b_broker": [
+            "/home/",
             "/brokerage/",
             f"/brokerage/runs/{ids['run']}/",
             "/brokerage/deployments/",
             f"/brokerage/deployments/{ids['deployment']}/",
             "/notifications/",
+            "/support/",
         ],
-        "b_school1": ["/brokerage/proposals/", "/brokerage/school/", "/partnerships/requests/", "/support/"],
-        "b_school4": [f"/partnerships/requests/{ids['leave']}/", "/partnerships/requests/new/"],
-        "staff": ["/imports/", "/partnerships/designations/", "/similarity/runs/"],
+        "b_school1": [
+            "/home/",
+            "/brokerage/proposals/",
+            "/brokerage/school/",
+            "/partnerships/requests/",
+            "/support/",
+            "/account/notifications/",
+            "/jobs/",
+        ],
+        "b_school4": ["/home/", f"/partnerships/requests/{ids['leave']}/", "/partnerships/requests/new/"],
+        "b_trust": ["/home/", "/audit/"],
+        "b_approver": ["/home/", "/audit/"],
+        "staff": [
+            "/home/",
+            "/imports/",
+            "/imports/upload/",
+            "/jobs/recompute/",
+            "/audit/",
+            "/partnerships/designations/",
+            "/similarity/runs/",
+        ],
     }
     for who, paths in signed_in.items():
         page.context.clear_cookies()

@@ -7,6 +7,8 @@ notifications read) never does either.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,8 +32,20 @@ def bump_on_commit() -> None:
 
 def current() -> str:
     """'<version>:<changed_at>' in one primary-key query ('0:' before the first public write)."""
+    return stamp()[0]
+
+
+def stamp() -> tuple[str, dt.datetime | None]:
+    """(current(), the time of the last public write as an aware datetime or None) in one primary-key query."""
     table = DataVersion._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT version, changed_at FROM {table} WHERE id = %s", [ROW])
         row = cursor.fetchone()
-    return f"{row[0]}:{row[1] or ''}" if row else "0:"
+    if not row:
+        return "0:", None
+    changed = row[1]
+    if isinstance(changed, str):  # SQLite returns text for a raw query
+        changed = dt.datetime.fromisoformat(changed)
+    if changed is not None and timezone.is_naive(changed):
+        changed = changed.replace(tzinfo=dt.UTC)
+    return f"{row[0]}:{row[1] or ''}", changed

@@ -18,6 +18,7 @@ from brokerage import engine
 from brokerage.models import Deployment, MatchingRun, Need, Offer, Proposal, Response
 from partnerships.models import Designation
 from partnerships.queries import school_users
+from schoolpartners.districts import district_names
 from schoolpartners.regions import in_region, region_q
 from schoolpartners.types import Actor, User
 from schools.models import School
@@ -35,6 +36,7 @@ __all__ = [
     "miles_label",
     "run_ladder",
     "run_summary_words",
+    "unmet_by_district",
     "deployment_rows",
     "deployments_for",
     "is_broker_for",
@@ -299,6 +301,27 @@ def matched_by_area(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for i, (area, g) in enumerate(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])), start=1)
     ]
     return out
+
+
+def unmet_by_district(run: MatchingRun) -> list[dict[str, Any]]:
+    """Needs of a run by local authority district (ONS outlines, the same the maps draw): how many, and how many
+    the run left unserved. Districts with no need are left out; needs of schools with no location are counted
+    under "Location not known"."""
+    rows = list(run.results.values_list("need__school__latitude", "need__school__longitude", "offer_id"))
+    located = [(lat, lon, offer) for lat, lon, offer in rows if lat is not None and lon is not None]
+    names = district_names([r[0] for r in located], [r[1] for r in located])
+    counts: dict[str, dict[str, int]] = {}
+    for (_, _, offer), name in zip(located, names, strict=True):
+        c = counts.setdefault(name or "Outside the district outlines", {"needs": 0, "unserved": 0})
+        c["needs"] += 1
+        c["unserved"] += offer is None
+    missing = [r for r in rows if r[0] is None or r[1] is None]
+    if missing:
+        counts["Location not known"] = {"needs": len(missing), "unserved": sum(r[2] is None for r in missing)}
+    return [
+        {"district": k, **v}
+        for k, v in sorted(counts.items(), key=lambda kv: (-kv[1]["unserved"], -kv[1]["needs"], kv[0]))
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ urlpatterns = [
     path("brokerage/runs/<id:run_id>/", views.run_detail, name="run"),
     path("brokerage/runs/<id:run_id>/send/", views.send, name="send"),
     re_path(
-        r"^brokerage/runs/(?P<run_id>[0-9]+)/(?P<table>results|coldspots-la|coldspots-region)\.(?P<fmt>csv|xlsx)$",
+        r"^brokerage/runs/(?P<run_id>[0-9]+)/(?P<table>results|coldspots-la|coldspots-region|districts)\.(?P<fmt>csv|xlsx)$",
         views.run_export,
         name="run-export",
     ),

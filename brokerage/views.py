@@ -53,6 +53,20 @@ def cold_columns(cold: dict[str, Any], la: bool = True) -> list[Column]:
     ]
 
 
+LA_COLUMNS = [
+    Column("region", "Region"),
+    Column("la", "Local authority"),
+    Column("needs", "Needs"),
+    Column("over_50", "No offer within 50 miles"),
+    Column("over_75", "No offer within 75 miles"),
+    Column("unserved", "Unserved"),
+]
+REGION_COLUMNS = [c for c in LA_COLUMNS if c.key != "la"]
+DISTRICT_COLUMNS = [
+    Column("district", "District (ONS, May 2024)"),
+    Column("needs", "Needs"),
+    Column("unserved", "Unserved by this matching"),
+]
 PROPOSAL_COLUMNS = [
     Column("id", "Proposal"),
     Column("urn", "URN"),
@@ -99,6 +113,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not regions:
             raise PermissionDenied("Only a broker can run a matching.")
+        if form.is_valid() and request.POST.get("background"):  # a job: follow it on its page (issue 13)
+            from brokerage.tasks import start_matching
+
+            job = start_matching(request.user, form.cleaned_data["region"], form.options())
+            return redirect("jobs:job", job_id=job.pk)
         if form.is_valid():
             try:
                 run = services.run_matching(request.user, form.cleaned_data["region"], form.options())
@@ -155,6 +174,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_denied(request, run_id)
     rows = queries.result_rows(run)
     cold = queries.cold_spots(run)
+    districts = queries.unmet_by_district(run)
     return render(
         request,
         "brokerage/run.html",
@@ -166,7 +186,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "matched": [r for r in rows if r["offer_id"]],
             "unmatched": [r for r in rows if not r["offer_id"]],
             "cold": cold,
+            "districts": districts,
+            "district_shading": {d["district"]: d["unserved"] for d in districts},
             "exports": {
+                "districts": _exports("brokerage:run-export", run_id=run.pk, table="districts"),
                 "results": _exports("brokerage:run-export", run_id=run.pk, table="results"),
                 "la": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-la"),
                 "region": _exports("brokerage:run-export", run_id=run.pk, table="coldspots-region"),
@@ -195,6 +218,9 @@ def run_export(
     run = _run_or_denied(request, run_id)
     if table == "results":
         return export_response(queries.result_rows(run), RESULT_COLUMNS, f"matching-{run.pk}", fmt)
+    if table == "districts":
+        rows = queries.unmet_by_district(run)
+        return export_response(rows, DISTRICT_COLUMNS, f"matching-{run.pk}-districts", fmt)
     cold = queries.cold_spots(run)
     if table == "coldspots-la":
         return export_response(cold["by_la"], cold_columns(cold), f"matching-{run.pk}-cold-spots-la", fmt)

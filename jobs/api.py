@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from schoolpartners import jobs
 from schoolpartners.access import SIGNED_IN
@@ -15,6 +15,8 @@ from schoolpartners.errors import NotFound
 from schoolpartners.params import Id
 
 router = Router(tags=["jobs"])
+
+Limit = Annotated[int, Field(ge=1, le=100)]
 
 
 class JobOut(Schema):
@@ -30,6 +32,10 @@ class JobOut(Schema):
     error: dict[str, Any] | None
     url: str
     page: str
+    attempts: int
+    max_attempts: int
+    run_after: dt.datetime | None
+    heartbeat_at: dt.datetime | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
 
@@ -48,9 +54,29 @@ def job_out(job: jobs.Job) -> dict[str, Any]:
         "error": job.error,
         "url": f"/api/jobs/{job.pk}",
         "page": f"/jobs/{job.pk}/",
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "run_after": job.run_after,
+        "heartbeat_at": job.heartbeat_at,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }
+
+
+@router.get(
+    "",
+    **operation(
+        SIGNED_IN,
+        list[JobOut],
+        summary="Background jobs",
+        description="Your background jobs, newest first (at most `limit`). Staff may pass `all=true` for "
+        "everyone's. Each has its state, progress and attempts (`attempts` of `max_attempts`: a failing job is "
+        "retried with growing delays, `run_after` is when its next attempt may start).",
+        who="any signed-in user (their own jobs); staff with `all=true` see every job.",
+    ),
+)
+def list_jobs(request: HttpRequest, all: bool = False, limit: Limit = 50) -> Any:
+    return [job_out(j) for j in jobs.visible_jobs(request.user, everyone=all)[:limit]]
 
 
 @router.get(

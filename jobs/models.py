@@ -30,13 +30,23 @@ class Job(models.Model):
     # it; cleared when the job finishes.
     payload = models.BinaryField(null=True, blank=True, editable=False)
     task_id = models.CharField(max_length=64, blank=True)
+    # Retries and recovery (issue 13): attempts so far, the bound, when the next attempt may start, and the
+    # running attempt's heartbeat (a lease: a job running without a heartbeat for JOB_LEASE_SECONDS is stale and
+    # queued again by the next worker to start, schoolpartners.jobs.reap).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    run_after = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["state", "heartbeat_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
@@ -44,6 +54,11 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
+
+    @property
+    def retries(self) -> int:
+        """Attempts after the first (0 while the first runs or when it succeeded)."""
+        return max(0, self.attempts - 1)
 
     @property
     def percent(self) -> int | None:

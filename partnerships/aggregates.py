@@ -226,17 +226,29 @@ class Mapped:
         return "direct" if self.hops == 0 else ("link" if self.hops == 1 else "chain")
 
 
+def _rank(urn: int, size: Mapping[int, float], roll: Mapping[int, float]) -> tuple[float, float, int]:
+    """Merger order: larger cohort, else larger census roll, else lower URN (missing counts as smallest)."""
+    c, r = size.get(urn), roll.get(urn)
+    return (
+        -(float(c) if c is not None and c == c else -1.0),
+        -(float(r) if r is not None and r == r else -1.0),
+        urn,
+    )
+
+
 def map_to_results(
     urn: int,
     predecessors: Mapping[int, Sequence[int]],
     has_results: set[int] | frozenset[int],
     size: Mapping[int, float] | None = None,
     max_hops: int = 20,
+    roll: Mapping[int, float] | None = None,
 ) -> Mapped:
     """Nearest URN with results: the URN itself, else breadth-first through predecessor links.
 
     Cycles are guarded (a URN is visited once). When several predecessors at the same distance hold results
-    (a merger), the one with the largest `size` (cohort) wins, then the smallest URN.
+    (a merger), the one with the larger `size` (cohort) wins, else the larger `roll` (census number on roll),
+    else the lower URN.
     """
     if urn in has_results:
         return Mapped(urn, urn, 0, (urn,))
@@ -254,8 +266,7 @@ def map_to_results(
                 nxt.append((p, (*path, p)))
         hits = [(p, path) for p, path in nxt if p in has_results]
         if hits:
-            sz = size or {}
-            p, path = min(hits, key=lambda h: (-float(sz.get(h[0], 0.0) or 0.0), h[0]))
+            p, path = min(hits, key=lambda h: _rank(h[0], size or {}, roll or {}))
             return Mapped(urn, p, hops, path)
         frontier = deque(nxt)
     return Mapped(urn, None, 0, ())

@@ -112,8 +112,9 @@ def _aggregate_or_404(trust_id: int) -> TrustAggregate:
         TrustDetail,
         summary="A trust with its aggregates",
         description="Stored aggregates of one partnership: size, phases, regions, local authorities, Ofsted "
-        "profile, establishment types, geography, pupil-weighted results by year with 95% "
-        "confidence intervals, and the DfE trust-level measures.",
+        "profile, establishment types, geography, pupil-weighted results by year of the schools while in "
+        "the trust with 95% confidence and bootstrap intervals, the same under the 3-years rule and for "
+        "today's members before they joined, and the DfE trust-level measures.",
         problems=(404,),
     ),
 )
@@ -133,6 +134,7 @@ def trust_detail(request: HttpRequest, trust_id: Id) -> dict[str, Any]:
         "centroid_lon": a.centroid_lon,
         "mapping": a.mapping,
         "performance": a.performance,
+        "attribution": a.attribution or None,
         "dfe_measures": [
             {"measure": r.measure, "year": r.year, "value": r.value, "note": r.note}
             for r in queries.trust_results(a.partnership)

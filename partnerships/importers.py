@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from partnerships.academies import create_missing
 from partnerships.models import Membership, Partnership, PartnershipResult
 from partnerships.services import sync_mat_seats
 from schoolpartners.params import is_id
@@ -52,7 +53,9 @@ MAT_TEXT = {
 @kind(
     "mat_performance",
     "Multi-academy trust performance (KS2/KS4)",
-    130,
+    # After the register, coordinates and census (it creates the academies they miss from them) and before the
+    # results files, so those files' rows for the created academies are kept on the first `import --all`.
+    65,
     MAT_REQUIRED,
     file_names=("mats-performance",),
 )
@@ -157,6 +160,8 @@ def prepare_mat(src: Source, ctx: Ctx) -> Writer:
         ids = db.query_frame(f"SELECT id, external_id FROM {T_PARTNERSHIP} WHERE kind = 'mat'")
         idmap = dict(zip(ids["external_id"], ids["id"], strict=True))
         known = set(known_schools()["urn"].astype(int))
+        # Academies the register misses are created from the MAT files, the census and the coordinates file.
+        known |= set(create_missing(sorted(set(mem["school_id"]) - known), src.name, as_of.isoformat(), ctx))
         m = mem.copy()
         ok = reject_unknown(ctx, m["school_id"], known, "unknown URN in INSTITUTIONS_INMAT")
         m = m[ok]

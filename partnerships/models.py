@@ -6,6 +6,8 @@ files; later issues add the other kinds and the join/leave procedures.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 
@@ -64,6 +66,13 @@ class Membership(models.Model):
             )
         ]
         indexes = [models.Index(fields=["school", "left"])]
+
+
+def current_q(on: dt.date, prefix: str = "") -> models.Q:
+    """Memberships current on `on`: started by then (or no start recorded) and not yet ended."""
+    return (models.Q(**{f"{prefix}joined__isnull": True}) | models.Q(**{f"{prefix}joined__lte": on})) & (
+        models.Q(**{f"{prefix}left__isnull": True}) | models.Q(**{f"{prefix}left__gt": on})
+    )
 
 
 class PartnershipResult(models.Model):
@@ -173,7 +182,10 @@ class TrustAggregate(models.Model):
     mapping = models.JSONField(default=dict)  # {"ks2": {"direct": n, "link": n, "chain": n, "none": n}, ...}
     member_rows = models.JSONField(
         default=list
-    )  # per member: urn, name, phase, la, lat, lon, miles to centroid...
+    )  # per member: urn, name, phase, la, lat, lon, miles to centroid, since, since_basis...
+    # {"three_years": [performance rows], "before_joining": [...], "since": {basis: n}, "weights": {"values": n,
+    #  "cohort": n, "predecessor": n, "roll": n}} (partnerships/attribution.py); `performance` is "in_trust".
+    attribution = models.JSONField(default=dict)
 
 
 class RequestKind(models.TextChoices):

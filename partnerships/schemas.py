@@ -41,6 +41,20 @@ class PerformanceOut(Schema):
     high: float | None
     schools: int
     pupils: int
+    boot_low: float | None = None  # bootstrap 95% interval over member schools (partnerships/attribution.py)
+    boot_high: float | None = None
+    weights: dict[str, int] | None = (
+        None  # values weighted by own cohort, a predecessor's cohort, census roll
+    )
+
+
+class AttributionOut(Schema):
+    """Figures under the other attribution rules and how the since dates and weights were found."""
+
+    three_years: list[PerformanceOut] = []
+    before_joining: list[PerformanceOut] = []
+    since: dict[str, int] = {}
+    weights: dict[str, int] = {}
 
 
 class DfeMeasure(Schema):
@@ -63,6 +77,7 @@ class TrustDetail(TrustRow):
     centroid_lon: float | None
     mapping: dict[str, dict[str, int]]
     performance: list[PerformanceOut]
+    attribution: AttributionOut | None = None
     dfe_measures: list[DfeMeasure]
 
 
@@ -80,6 +95,9 @@ class MemberOut(Schema):
     miles_to_centroid: float | None = None
     ks2_results_urn: int | None = None
     ks4_results_urn: int | None = None
+    since: str | None = None  # "in this trust since" (ISO date)
+    since_basis: str | None = None
+    source: str | None = None  # "mat-files": created from the MAT files (not in the register)
 
 
 class MappingRow(Schema):

@@ -19,7 +19,7 @@ urlpatterns = [
         name="trust-measures-export",
     ),
     re_path(
-        r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance|dfe)\.(?P<fmt>csv|xlsx)$",
+        r"^trusts/(?P<pk>[0-9]+)/(?P<table>members|performance|three-years|before-joining|dfe)\.(?P<fmt>csv|xlsx)$",
         views.trust_export,
         name="trust-export",
     ),

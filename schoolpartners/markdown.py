@@ -67,7 +67,7 @@ def _heading_open(
 def _table_open(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    return '<div class="sp-table-scroll">' + _add_class(self, tokens, idx, options, env)
+    return '<div class="sp-table-scroll" tabindex="0">' + _add_class(self, tokens, idx, options, env)
 
 
 def _table_close(

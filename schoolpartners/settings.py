@@ -11,6 +11,7 @@ AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTL
 PERMISSIONS_POLICY    the Permissions-Policy header (default: every powerful feature off)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
+CONTACT_EMAIL  the address the contact, privacy and accessibility pages give (empty: they say none is set)
 SCHOOLPARTNERS_DATA   folder of the data pack to import from (default: ../shared/data if present, else the bundle)
 GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL   chain grant amounts in pounds (25000, 5000, 2000)
 API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hour, day; empty: no limit)
@@ -21,6 +22,9 @@ EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMA
                notification emails over SMTP when EMAIL_HOST is set; otherwise EMAIL_FILE_PATH (a folder) writes
                them to files, else they are printed on the console. EMAIL_BACKEND overrides the choice.
 SITE_URL       the address people use to reach the site, for the links in emails (default http://127.0.0.1:8000)
+REDIS_URL      redis://host:6379/0: the shared cache (pages, sessions, throttles); unset: per-process LocMem
+CACHE_KEY_PREFIX, SESSION_ENGINE, PAGE_MAX_AGE   cache key prefix (sp), session engine, public max-age (60 s)
+JOB_MAX_ATTEMPTS, JOB_RETRY_BACKOFF_SECONDS, JOB_LEASE_SECONDS   background-job retries and lease (ADR 0009)
 """
 
 from __future__ import annotations
@@ -194,10 +198,33 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}
-}
+# The cache (issue 13): Redis shared by every app server when REDIS_URL is set (redis://host:6379/0), else
+# per-process LocMem (`make run`). The whole-page cache, throttles and cached sessions use it.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "sp"),
+            "TIMEOUT": 600,
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolpartners"}
+    }
+# Sessions: read from the cache, written through to the database (survive a cache flush). With LocMem (one
+# process's memory) a sign-out in one gunicorn worker could not evict the others' copies, so without a shared
+# cache sessions stay on the database alone. SESSION_ENGINE overrides.
+SESSION_ENGINE = os.environ.get(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db",
+)
+# HTTP caching of anonymous public pages (schoolpartners/pagecache.py): Cache-Control max-age in seconds.
+PAGE_MAX_AGE = int(os.environ.get("PAGE_MAX_AGE", "60"))
 
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "").strip()
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION",
@@ -228,6 +255,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploads stream to a temporar
 
 # Background jobs (ADR 0009): django-tasks with its database backend; `schoolpartners db_worker` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))  # a failing job runs at most this often
+JOB_RETRY_BACKOFF_SECONDS = float(os.environ.get("JOB_RETRY_BACKOFF_SECONDS", "10"))  # doubled per attempt
+# The staff recompute page (/jobs/recompute/): key -> (button label, the task that runs it). Dotted paths, like
+# MIDDLEWARE, so the kernel's page names no domain module.
+STAFF_RECOMPUTES = {
+    "similarity": ("Recompute similarity", "similarity.tasks.recompute_job"),
+    "trusts": ("Recompute trusts", "partnerships.tasks.recompute_trusts_job"),
+    "evaluation": ("Recompute evaluation", "evaluation.tasks.run_job"),
+    "brokerage": ("Brokerage derive", "brokerage.tasks.derive_job"),
+}
+JOB_LEASE_SECONDS = float(os.environ.get("JOB_LEASE_SECONDS", "60"))  # no heartbeat for this long: stale
 
 _shared = BASE_DIR.parent / "shared" / "data"
 SCHOOLPARTNERS_DATA = Path(os.environ.get("SCHOOLPARTNERS_DATA", str(_shared)))

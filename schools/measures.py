@@ -11,6 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# DfE's progress bands, 1 (best) to 5: where a school's progress score and its 95% confidence interval sit against
+# the England average of 0 (performance tables guidance). Shown in these words, explained beside the tables.
+BAND_WORDS = {
+    1: "Well above average",
+    2: "Above average",
+    3: "Average",
+    4: "Below average",
+    5: "Well below average",
+}
+
 
 class Unit(StrEnum):
     COUNT = "count"

@@ -90,6 +90,9 @@ class School(models.Model):
 
     register_source = models.CharField(max_length=120, blank=True)
     register_as_of = models.DateField(null=True, blank=True)
+    # Where the school's row came from: "" the register files (GIAS, spine); "mat-files" an academy listed in the
+    # DfE multi-academy trust files but absent from the register (see partnerships/importers.py).
+    source = models.CharField(max_length=20, blank=True, default="", db_index=True)
 
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schools.measures import MEASURES, Measure, Unit, measures_for
+from schools.measures import BAND_WORDS, MEASURES, Measure, Unit, measures_for
 from schools.models import NationalAverage, Result, School
 
 NOTE_WORDS = {
@@ -38,7 +38,9 @@ def format_measure(code: str, value: float | None) -> str:
     if unit == Unit.PERCENT:
         return f"{value:.0f}%" if float(value).is_integer() else f"{value:.1f}%"
     if unit == Unit.PROGRESS:
-        return f"{value:+.2f}"
+        return "0.00" if round(float(value), 2) == 0 else f"{value:+.2f}"
+    if unit == Unit.BAND:  # DfE progress bands 1-5, shown in DfE's words (explained beside the table)
+        return BAND_WORDS.get(int(value), f"{value:.0f}")
     if unit == Unit.COUNT:
         return f"{value:,.0f}"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
@@ -71,16 +73,25 @@ class ResultTable:
     notes: list[str] = field(default_factory=list)
 
 
+BAND_NOTE = (
+    "Progress bands are the DfE's: 'Well above average' and 'Above average' mean the school's score and its whole "
+    "95% confidence interval are above England's 0 (well above: a large score as well); 'Average' means the "
+    "interval includes 0; 'Below average' and 'Well below average' mirror them. Small schools have wide "
+    "intervals, so they are more often 'Average'."
+)
+
 RESULT_NOTES = {
     2: [
         "Grammar, punctuation and spelling (GPS) figures appear as 'Writing' score and standard in the source "
         "files for 2016 to 2018; writing is teacher-assessed and has no scaled score, so they are shown as GPS.",
         "Progress scores are relative to the national average of 0.",
+        BAND_NOTE,
     ],
     4: [
         "2016 results use A*–C grades (% A*–C in English and maths, EBacc at A*–C); from 2017 they use 9–1 "
         "grades, so 2016 is not comparable with later years.",
         "Progress 8 is relative to the national average of 0. Progress 8 was not published for 2024/25.",
+        BAND_NOTE,
     ],
 }
 

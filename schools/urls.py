@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from schools import views
+from schools import upload_views, views
 
 app_name = "schools"
 
@@ -15,5 +15,6 @@ urlpatterns = [
         name="school-export",
     ),
     path("imports/", views.imports, name="imports"),
+    path("imports/upload/", upload_views.upload, name="imports-upload"),
     re_path(r"^imports/export\.(?P<fmt>csv|xlsx)$", views.imports_export, name="imports-export"),
 ]

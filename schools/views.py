@@ -242,6 +242,13 @@ def _page_or_404(urn: int) -> SchoolPage:
     return data
 
 
+def opened_from_links(predecessors: list[Any]) -> Any:
+    """When the register has no opening date, the newest date GIAS links the school to a direct predecessor (an
+    academy's conversion, a merger): the day the school under this URN began. None when no link is dated."""
+    dated = [p for p in predecessors if p.depth == 1 and p.established]
+    return max(dated, key=lambda p: p.established, default=None)
+
+
 @public_read
 @cache_public_page
 def school_detail(request: HttpRequest, urn: int) -> HttpResponse:
@@ -258,6 +265,7 @@ def school_detail(request: HttpRequest, urn: int) -> HttpResponse:
             "status": STATUSES.get(school.status, ""),
             "census_years": census,
             "latest_census": census[0] if census else None,
+            "opened": opened_from_links(data.predecessors) if school.open_date is None else None,
             "address": [
                 line
                 for line in (school.street, school.locality, school.address3, school.town, school.postcode)

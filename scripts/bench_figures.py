@@ -214,9 +214,19 @@ def rows_trusts(r: Results) -> list[str]:
             out.append(
                 f"| trust aggregates, all {n(t['partnerships'])} partnerships, {label} (`bench_trusts.py`) | "
                 f"≤ {t['target_recompute_seconds']:g} s | **{s(t['recompute_seconds'])}** (compute "
-                f"{s(t['compute_seconds'])}) | {x(t['ratio'])} faster than a per-trust ORM loop "
+                f"{s(t['compute_seconds'])}"
+                + (f", {s(t['compute_cpu_seconds'])} CPU" if "compute_cpu_seconds" in t else "")
+                + f") | {x(t['ratio'])} faster than a per-trust ORM loop "
                 f"({n(t['weighted_means_checked'])} identical weighted means) |"
             )
+            one = t.get("one_trust_after_membership_change")
+            if one:
+                out.append(
+                    f"| one trust ({n(one['members'])} schools) after a membership change, {label} "
+                    f"(`bench_trusts.py`) | ≤ {one['target_seconds'] * 1000:g} ms | **{s(one['seconds'])}** "
+                    f"({s(one['cpu_seconds'])} CPU) | `recompute_trust`, the largest trust, one member leaving "
+                    "and coming back |"
+                )
     return out
 
 

@@ -7,6 +7,7 @@ accessible-autocomplete (the trust picker) ships dist/. Run by `make assets`.
 
 from __future__ import annotations
 
+import lzma
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "node_modules"
 VENDOR = ROOT / "schoolpartners" / "static" / "vendor"
+# England's district outlines (ONS, OGL) travel in the data bundle; maps draw them when no tile server answers.
+OUTLINES = ROOT / "data" / "bundle" / "england_lad_2024-05_buc.geojson.xz"
+OUTLINES_STATIC = VENDOR / "geo" / "england-districts.geojson"
 
 COPIES = [
     ("govuk-frontend/dist/govuk/govuk-frontend.min.css", "govuk/govuk-frontend.min.css"),
@@ -48,10 +52,14 @@ def main() -> int:
             shutil.copytree(NODE / src, target)
         else:
             shutil.copy2(NODE / src, target)
+    OUTLINES_STATIC.parent.mkdir(parents=True, exist_ok=True)
+    OUTLINES_STATIC.write_bytes(lzma.decompress(OUTLINES.read_bytes()))
     # The precompiled CSS points at /assets/...; point it at the copied assets instead (relative URL).
     css = VENDOR / "govuk" / "govuk-frontend.min.css"
     css.write_text(css.read_text(encoding="utf-8").replace("url(/assets/", "url(assets/"), encoding="utf-8")
-    print(f"build_assets: copied {len(COPIES)} asset groups to {VENDOR.relative_to(ROOT)}")
+    print(
+        f"build_assets: copied {len(COPIES)} asset groups and the district outlines to {VENDOR.relative_to(ROOT)}"
+    )
     return 0
 
 

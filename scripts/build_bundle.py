@@ -1,6 +1,6 @@
 """Build the compact national data bundle (data/bundle) from the data pack (../shared/data).
 
-Every CSV/JSON file of the pack is xz-compressed as data/bundle/<name>.xz (the .xlsx spine is skipped: it is
+Every CSV/JSON/GeoJSON file of the pack is xz-compressed as data/bundle/<name>.xz (the .xlsx spine is skipped: it is
 the same sheet as england_spine_2017-2018.csv). manifest.json lists each file with the sha256 of the
 original bytes and its row count; LICENCE.md carries the Open Government Licence attribution.
 `schoolpartners import --all --source bundle` reads the .xz files transparently.
@@ -31,7 +31,9 @@ each file's origin path and the SHA-256 of the uncompressed original).
 Contains public sector information licensed under the Open Government Licence v3.0
 (https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/): Department for Education
 (performance tables, school census, school spine, multi-academy trust performance), Get Information about
-Schools (GIAS) and Ofsted data.
+Schools (GIAS) and Ofsted data. District outlines (england_lad_2024-05_buc.geojson): Office for National
+Statistics, Local Authority Districts (May 2024) Boundaries UK BUC, via a-b-street/ltn; contains OS data
+(c) Crown copyright and database right 2024.
 
 Some columns were added by the repositories the pack was taken from (geocodes from doogal.co.uk and
 postcodes.io, which contain OS and ONS data under the OGL; scraped Ofsted ratings; the app authors' own
@@ -40,6 +42,8 @@ composite scores). See the data pack README for each file's source repository an
 
 
 def rows_of(name: str, data: bytes) -> int:
+    if name.endswith(".geojson"):
+        return len(json.loads(data.decode("utf-8-sig"))["features"])
     if name.endswith(".json"):
         obj = json.loads(data.decode("utf-8-sig"))
         return len(obj) if isinstance(obj, list) else 1
@@ -56,7 +60,7 @@ def build(pack: Path, out: Path) -> dict[str, Any]:
         old.unlink()
     files: list[dict[str, Any]] = []
     for p in sorted(pack.rglob("*")):
-        if not p.is_file() or p.suffix.lower() not in (".csv", ".json"):
+        if not p.is_file() or p.suffix.lower() not in (".csv", ".json", ".geojson"):
             continue
         data = p.read_bytes()
         target = out / (p.name + ".xz")

@@ -191,6 +191,40 @@ class Method:
             f"{extra} [method {self.hash}]"
         )
 
+    def plain_words(self) -> str:
+        """The method for a head, governor or parent: no column names, no formulas (those are in `description`,
+        shown under "How this is worked out")."""
+        words = {
+            "PNUMFSMEVER": "the share of pupils eligible for free school meals in the last six years",
+            "PNUMEAL": "the share with English as an additional language",
+            "PSEN": "the share with special educational needs",
+            "LOG_NOR": "the school's size",
+            "NOR": "the school's size",
+        }
+        named = [words.get(f, f) for f, _ in self.features]
+        feats = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
+        yr = f"{self.year - 1}/{str(self.year)[-2:]}"
+        secondary = dict(self.headline).get("secondary", ())
+        sec_word = "Attainment 8" if any("ATT8" in c for c in secondary) else "Progress 8"
+        better = (
+            "clearly better results, in the latest year and on average over three years, allowing for the "
+            "uncertainty of small schools"
+            if self.robust
+            else "better results"
+        )
+        quality = (
+            f" whose latest Ofsted judgement is not {' or '.join(r.lower() for r in self.partner_exclude_ratings)}"
+            if self.partner_exclude_ratings
+            else ""
+        )
+        return (
+            f"Each school's family is the {self.family_size} schools of the same phase whose pupils were most like "
+            f"its own in the January {self.year} census ({yr}): {feats}. Results compared: progress in reading, "
+            f"writing and maths at the end of primary, {sec_word} at the end of secondary. The suggested partner "
+            f"is the nearest family member with {better}{quality}, within {self.radius_miles:g} miles as the crow "
+            f"flies, or the nearest beyond that when none is within reach."
+        )
+
 
 DEFAULT_METHOD = Method()
 ROBUST_METHOD = DEFAULT_METHOD.with_(robust=True)

@@ -231,6 +231,27 @@ def family_rows(sim: SchoolSimilarity) -> list[dict[str, Any]]:
     return out
 
 
+def own_row(sim: SchoolSimilarity) -> dict[str, Any]:
+    """The school itself as a row shaped like `family_rows` (rank 0, distance 0), for exports beside its family."""
+    school = sim.school
+    feats = sim.features or {}
+    row: dict[str, Any] = {
+        "rank": 0,
+        "urn": sim.school_id,
+        "name": school.name,
+        "town": school.town,
+        "phase": sim.phase,
+        "distance": 0.0,
+        "miles": 0.0,
+        "headline": sim.headline,
+        "pupils": feats.get("NOR"),
+        "ofsted_rating": school.ofsted_rating,
+        "ofsted_date": school.ofsted_date,
+    }
+    row.update({f: v for f, v in feats.items() if f != "NOR"})
+    return row
+
+
 FLAG_LABEL = {1: "strength", -1: "weakness", 0: "none"}
 
 

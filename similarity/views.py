@@ -207,8 +207,19 @@ def _family_export(
     columns = family_columns(features)
     sort, descending = _sort_params(request, {c[0] for c in columns})
     rows = sort_rows(queries.family_rows(sim), sort, descending)
+    partner = sim.partner_id
+    for r in rows:
+        r["role"] = "Suggested partner" if r["urn"] == partner else "Family member"
+    own = queries.own_row(sim)
+    own["role"] = "This school"
+    rows = [own, *rows]
+    note = f"Run {run.pk} ({run.created_at:%d %B %Y}): {run.method_obj.plain_words()} Technical: {run.description}"
+    for r in rows:
+        r["phase"] = str(r.get("phase") or "").capitalize()
+        r["note"] = note
     spec = [
-        Column("rank", "Rank"),
+        Column("rank", "Rank (0: this school)"),
+        Column("role", "Role"),
         Column("urn", "URN"),
         Column("name", "School"),
         Column("town", "Town"),
@@ -220,6 +231,7 @@ def _family_export(
         *(Column(f, queries.FEATURE_LABELS.get(f, f)) for f in features),
         Column("ofsted_rating", "Latest Ofsted judgement"),
         Column("ofsted_date", "Latest Ofsted inspection date"),
+        Column("note", "Run and method"),
     ]
     return rows, spec
 

@@ -52,23 +52,25 @@ def import_job(job_id: int) -> dict[str, Any]:
     job = jobs.claim(job_id)
     if job is None:
         return {"job": job_id, "skipped": "already finished"}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{Path(job.title).suffix.lower()}"
-            path.write_bytes(bytes(job.payload or b""))
-            rep = import_file(
-                path,
-                job.owner,
-                display_name=job.title,
-                progress=jobs.reporter(job_id),
-                on_written=lambda rep: jobs.finish(
-                    job_id, summary(rep), message=f"Imported {rep.rows:,} rows"
-                ),
-            )
-    except ImportFailed as exc:
-        jobs.fail(job_id, str(exc), **failure(exc))
-        return {"job": job_id, "failed": str(exc)}
-    except Exception as exc:
-        jobs.fail(job_id, f"The import stopped unexpectedly ({exc.__class__.__name__}); nothing was saved.")
-        raise
+    with jobs.heartbeat(job_id, job.attempts):  # the lease: a killed worker's job is queued again (jobs.reap)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"upload{Path(job.title).suffix.lower()}"
+                path.write_bytes(bytes(job.payload or b""))
+                rep = import_file(
+                    path,
+                    job.owner,
+                    display_name=job.title,
+                    progress=jobs.reporter(job_id),
+                    on_written=lambda rep: jobs.finish(
+                        job_id, summary(rep), message=f"Imported {rep.rows:,} rows"
+                    ),
+                )
+        except ImportFailed as exc:
+            jobs.fail(job_id, str(exc), **failure(exc))
+            return {"job": job_id, "failed": str(exc)}
+        except Exception as exc:
+            # Nothing was saved (one transaction); retried with backoff up to JOB_MAX_ATTEMPTS, then failed.
+            jobs.retry_or_fail(job, import_job, exc)
+            raise
     return {"job": job_id, **summary(rep)}

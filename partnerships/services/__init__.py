@@ -15,6 +15,7 @@ from partnerships.services.figures import (
     RecomputeSummary,
     compute_aggregates,
     recompute,
+    recompute_trust,
     result_values,
     store_aggregates,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "post_issp",
     "predecessor_graph",
     "recompute",
+    "recompute_trust",
     "record_designation",
     "regional_decision",
     "register_issp",

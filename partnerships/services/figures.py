@@ -3,6 +3,7 @@ the census and the results in a handful of queries; the maths is `partnerships.a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from django.utils import timezone
 
 from partnerships import aggregates as agg
 from partnerships.aggregates import KEY_STAGES, YEARS
-from partnerships.models import MemberMapping, Membership, TrustAggregate
+from partnerships.models import MemberMapping, Membership, TrustAggregate, current_q
+from partnerships.services.attributed import _lookup, attributed_performance, member_since  # noqa: F401
 from partnerships.services.mapping import MappingSummary, _ks_measures, map_members
 from schools.models import CensusRecord, Result, School
 
@@ -69,18 +71,6 @@ def result_values(
     return out
 
 
-def _lookup(keys: np.ndarray, table: dict[int, float]) -> np.ndarray:
-    """table[k] for each k of `keys` (NaN where absent, e.g. -1), vectorised with a sorted search."""
-    if not table:
-        return np.full(len(keys), np.nan)
-    k = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
-    v = np.fromiter(table.values(), dtype=float, count=len(table))
-    order = np.argsort(k)
-    k, v = k[order], v[order]
-    pos = np.clip(np.searchsorted(k, keys), 0, len(k) - 1)
-    return np.where(k[pos] == keys, v[pos], np.nan)
-
-
 @dataclass
 class RecomputeSummary:
     trusts: int
@@ -106,6 +96,36 @@ def recompute(map_first: bool = True) -> RecomputeSummary:
         mapping=mapping,
         seconds={"map": round(t1 - t0, 3), "compute": round(t2 - t1, 3), "store": round(t3 - t2, 3)},
     )
+
+
+@transaction.atomic
+def recompute_trust(partnership_id: int, today: dt.date | None = None) -> TrustAggregate | None:
+    """Recompute and store one partnership's figures after a membership change: its members' results mapping,
+    then counts, pupils, Ofsted mix, geography and results (both attribution rules). Rows of other trusts are
+    left alone; the stored row is rewritten only when a figure changed. Returns the stored figures (None when
+    the partnership has no current member). Safe to run again or as a background job."""
+    today = today or timezone.localdate()
+    urns = list(
+        Membership.objects.filter(current_q(today), partnership_id=partnership_id).values_list(
+            "school_id", flat=True
+        )
+    )
+    # A membership change never changes an existing member's results mapping (that follows imports and the full
+    # recompute): only schools new to the mapping are mapped here.
+    mapped = set(MemberMapping.objects.filter(urn__in=urns).values_list("urn", flat=True).distinct())
+    unmapped = [u for u in urns if u not in mapped]
+    if unmapped:
+        map_members(only=unmapped)
+    aggregates = compute_aggregates([partnership_id], today=today)
+    if not aggregates:
+        TrustAggregate.objects.filter(partnership_id=partnership_id).delete()
+        return None
+    new = aggregates[0]
+    if TrustAggregate.objects.filter(partnership_id=partnership_id).exists():
+        new.save(force_update=True)
+    else:
+        new.save(force_insert=True)
+    return new
 
 
 _AGG_FIELDS = [
@@ -138,16 +158,27 @@ def store_aggregates(aggregates: list[TrustAggregate]) -> dict[str, int]:
     }
 
 
-def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[TrustAggregate]:
-    """All partnerships' aggregates in a handful of queries; the maths is partnerships.aggregates (vectorised)."""
+def compute_aggregates(
+    partnership_ids: Iterable[int] | None = None, today: dt.date | None = None
+) -> list[TrustAggregate]:
+    """All partnerships' aggregates (or those of `partnership_ids`) in a handful of queries; the maths is
+    partnerships.aggregates and partnerships.attribution (vectorised). Members are the memberships current on
+    `today` (default: today): a future-dated membership is not counted until its date."""
     now = timezone.now()
-    mem_qs = Membership.objects.filter(left__isnull=True)
+    today = today or timezone.localdate()
+    mem_qs = Membership.objects.filter(current_q(today))
     if partnership_ids is not None:
         mem_qs = mem_qs.filter(partnership_id__in=list(partnership_ids))
-    members = list(mem_qs.order_by("partnership_id", "school_id").values_list("partnership_id", "school_id"))
+    mrows = list(
+        mem_qs.order_by("partnership_id", "school_id").values_list("partnership_id", "school_id", "joined")
+    )
+    members = [(p, u) for p, u, _ in mrows]
     pids = sorted({p for p, _ in members})
-    index = {p: i for i, p in enumerate(pids)}
-    member_sq = mem_qs.values("school_id")  # a subquery: no long parameter lists
+    scoped = partnership_ids is not None
+    member_urns = sorted({u for _, u in members})
+    member_sq: Any = (
+        member_urns if scoped else mem_qs.values("school_id")
+    )  # a subquery: no long parameter lists
     fields = (
         "urn",
         "name",
@@ -160,6 +191,8 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
         "ofsted_rating",
         "is_primary",
         "is_secondary",
+        "open_date",
+        "source",
     )
     schools: dict[int, dict[str, Any]] = {
         row["urn"]: row for row in School.objects.filter(urn__in=member_sq).values(*fields)
@@ -173,52 +206,20 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
     mapping: dict[tuple[int, int, int], int | None] = {}
     methods: dict[tuple[int, int, int], str] = {}
     map_by: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
-    for urn, ks, year, results_urn, method in MemberMapping.objects.exclude(method="none").values_list(
-        "urn", "key_stage", "year", "results_urn", "method"
+    for urn, ks, year, results_urn, method in (
+        MemberMapping.objects.filter(urn__in=member_sq)
+        .exclude(method="none")
+        .values_list("urn", "key_stage", "year", "results_urn", "method")
     ):
         mapping[(urn, ks, year)] = results_urn
         methods[(urn, ks, year)] = method
         if results_urn is not None:
             map_by[(ks, year)][urn] = results_urn
     measures = [m for ks in KEY_STAGES for m in _ks_measures(ks)]
-    values = result_values(None, YEARS, measures)
-
-    # ---- performance, vectorised over all trusts per (ks, year, measure)
-    perf: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    member_groups = np.array([index[p] for p, _ in members], dtype=np.int64)
-    member_list = [u for _, u in members]
-    for ks in KEY_STAGES:
-        cohort = agg.COHORT[ks]
-        for year in YEARS:
-            by_urn = map_by.get((ks, year), {})
-            ru = np.array([by_urn.get(u, -1) for u in member_list], dtype=np.int64)
-            weights = _lookup(ru, values.get((year, cohort), {}))
-            if year == 2019:  # the 2018/19 files carry no cohort count: the same URN's 2017/18 cohort
-                weights = np.where(
-                    np.isnan(weights), _lookup(ru, values.get((year - 1, cohort), {})), weights
-                )
-            for measure in agg.KS_MEASURES[ks]:
-                vals = values.get((year, measure))
-                if not vals:
-                    continue
-                x = _lookup(ru, vals)
-                if not np.isfinite(x).any():
-                    continue
-                g = agg.grouped_weighted_means(measure, member_groups, x, weights, len(pids))
-                for i in np.flatnonzero((g["schools"] > 0) & np.isfinite(g["mean"])):
-                    perf[pids[i]].append(
-                        {
-                            "key_stage": ks,
-                            "year": year,
-                            "measure": measure,
-                            "mean": float(g["mean"][i]),
-                            "se": _f(g["se"][i]),
-                            "low": _f(g["low"][i]),
-                            "high": _f(g["high"][i]),
-                            "schools": int(g["schools"][i]),
-                            "pupils": int(round(g["pupils"][i])),
-                        }
-                    )
+    results_urns = sorted({r for d in map_by.values() for r in d.values()})
+    values = result_values(results_urns if scoped else None, YEARS, measures)
+    since = member_since(mrows, schools, member_sq)
+    perf, extra = attributed_performance(members, pids, map_by, values, since, results_urns, scoped)
 
     by_trust: dict[int, list[int]] = defaultdict(list)
     for p, u in members:
@@ -241,6 +242,7 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
         las = Counter(r.get("la_name") or "" for r in rows)
         nor_rows = [nor[u] for u in urn_list if u in nor]
         trust_perf = perf.get(pid, [])
+        trust_extra = extra.get(pid, {})
         ks2 = _headline(trust_perf, 2)
         ks4 = _headline(trust_perf, 4)
         mcount: dict[str, dict[str, int]] = {}
@@ -260,6 +262,9 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
                     "type": r.get("establishment_type", ""),
                     "ofsted": r.get("ofsted_rating", ""),
                     "pupils": nor[u][1] if u in nor else None,
+                    "since": _iso(since[(pid, u)][0]),
+                    "since_basis": since[(pid, u)][1],
+                    "source": r.get("source", ""),
                     "lat": r.get("latitude"),
                     "lon": r.get("longitude"),
                     "miles_to_centroid": round(next(dist), 2) if ok else None,
@@ -303,6 +308,7 @@ def compute_aggregates(partnership_ids: Iterable[int] | None = None) -> list[Tru
                 performance=trust_perf,
                 mapping=mcount,
                 member_rows=member_rows,
+                attribution=trust_extra,
             )
         )
     return out
@@ -317,8 +323,8 @@ def _latest_mapped(mapping: dict[tuple[int, int, int], int | None], urn: int, ks
     return None
 
 
-def _f(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d is not None else None
 
 
 def _r(x: float | None, digits: int = 2) -> float | None:

@@ -27,6 +27,7 @@ from partnerships.models import (
 )
 from partnerships.queries import regional_approvers, school_users, trust_admins
 from partnerships.services.common import ProcedureError, acting_user
+from partnerships.services.figures import recompute_trust
 from partnerships.services.seats import close_membership, open_mat_membership, open_membership
 from schoolpartners.types import Actor, User
 from schools.models import School
@@ -262,10 +263,18 @@ def regional_decision(
         req.result_partnership = _create_partnership(req, Kind.MAT, when)
     else:
         raise ProcedureError("This kind of request needs no regional approval.")
+    if req.kind in (RequestKind.JOIN_MAT, RequestKind.LEAVE_MAT) and req.partnership is not None:
+        from partnerships.tasks import recompute_trust_on_commit  # the trust's figures, as a job (issue 13)
+
+        recompute_trust_on_commit(req.partnership.pk, user)
     req.status = RequestStatus.APPROVED
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "decided_at", "effective_date", "result_partnership"])
     _step(req, "regional_approval", "approved", user, reason)
+    # The trust's counts, pupils, Ofsted mix and figures follow the membership in the same transaction.
+    pid = req.result_partnership_id or req.partnership_id
+    assert pid is not None
+    recompute_trust(pid)
     notify(
         _people(req),
         f"The regional director approved the request ({req.get_kind_display().lower()}); "
@@ -389,6 +398,7 @@ def school_consent(
             req.status = RequestStatus.APPROVED
             req.decided_at = timezone.now()
             req.save(update_fields=["status", "decided_at", "result_partnership"])
+            recompute_trust(req.result_partnership.pk)
             notify(_people(req), f"{req.new_name} is formed: every school consented.", _url(req))
         else:
             req.status = RequestStatus.AWAITING_REGION

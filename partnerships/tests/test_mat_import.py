@@ -12,7 +12,7 @@ from django.core.management import CommandError
 from partnerships import importers
 from partnerships.models import Kind, MatSeat, Membership, Partnership
 from schools.importers.kinds import KINDS, guess_from_name
-from schools.models import ImportRun
+from schools.models import ImportRun, School
 from schools.tests.test_import_commands import FILES, run, table_counts, write_files
 
 MAT_HEADER = FILES["england_ks2-mats-performance_2024-25.csv"].split("\r\n")[0]
@@ -45,15 +45,23 @@ def test_the_mat_kind_is_registered_by_partnerships() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_import_all_seats_every_open_mat_membership_without_recompute(loaded: Path) -> None:
-    assert open_mat_memberships() == 3  # TR00261: 100000, 150000 (123456 unknown); TR00002: 100001
+    # TR00261: 100000, 150000 and 123456 (not in the register: created from the MAT file); TR00002: 100001
+    assert open_mat_memberships() == 4
     assert MatSeat.objects.count() == open_mat_memberships()
     assert {(s.school_id, s.membership.partnership.external_id) for s in MatSeat.objects.all()} == {
         (100000, "TR00261"),
         (150000, "TR00261"),
+        (123456, "TR00261"),
         (100001, "TR00002"),
     }
     run_ = ImportRun.objects.get(kind="mat_performance")
-    assert run_.details["MAT seats"]["created"] == 3
+    assert run_.details["MAT seats"]["created"] == 4
+    created = School.objects.get(urn=123456)
+    assert (
+        created.source == "mat-files"
+        and created.register_source == "england_ks2-mats-performance_2024-25.csv"
+    )
+    assert run_.details["academies created from the MAT files"]["created"] == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,7 +73,7 @@ def test_a_later_mat_file_seats_its_new_members_in_the_same_import(loaded: Path)
     )
     run(str(later))
     assert Partnership.objects.filter(external_id="TR00003").exists()
-    assert MatSeat.objects.count() == open_mat_memberships() == 4
+    assert MatSeat.objects.count() == open_mat_memberships() == 5
     assert MatSeat.objects.get(school_id=121000).membership.partnership.external_id == "TR00003"
 
 

@@ -5,6 +5,7 @@ computed here independently, straight from the CSV text."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def test_real_trust_weighted_means(pack_dir: Path):
     trust: Any = PartnershipFactory(kind=Kind.MAT, name=t["TRUST_NAME"], external_id=t["TRUST_ID"])
     for u in urns:
         s = SchoolFactory(urn=int(u), name=f"URN {u}")
-        MembershipFactory(partnership=trust, school=s)
+        MembershipFactory(partnership=trust, school=s, joined=dt.date(2012, 9, 1))  # in the trust by 2017/18
         row = perf[u]
         for measure, col in (
             ("READPROG", "Reading Progress"),
@@ -124,3 +125,29 @@ def test_real_academy_matched_through_a_real_predecessor_link(pack_dir: Path):
     services.map_members()
     m = MemberMapping.objects.get(urn=academy.urn, key_stage=2, year=2018)
     assert (m.results_urn, m.method, m.hops) == (old.urn, "link", 1)
+
+
+def test_real_merger_137656_takes_the_larger_cohort(pack_dir: Path):
+    """King James Academy Royston (137656) replaced two merged academies with 2018/19 KS2 results: 137657 (57
+    pupils in 2017/18) and 137658 (120). The documented rule takes the larger cohort: 137658."""
+    perf18 = {r["URN"]: r for r in _rows(pack_dir / "performance" / "ks2_perf_2018.csv")}
+    final19 = {r["URN"]: r for r in _rows(pack_dir / "performance" / "england_ks2final_2018-19.csv")}
+    with (pack_dir / "register" / "links_edubasealldata20250422.csv").open(
+        encoding="cp1252", newline=""
+    ) as f:
+        links = [
+            r for r in csv.DictReader(f) if r["URN"] == "137656" and "predecessor" in r["LinkType"].lower()
+        ]
+    assert {r["LinkURN"] for r in links} >= {"137657", "137658"}
+    for r in links:
+        SchoolLinkFactory(urn=137656, link_urn=int(r["LinkURN"]), link_type=r["LinkType"])
+    member = SchoolFactory(urn=137656, name="King James Academy Royston")
+    MembershipFactory(partnership=PartnershipFactory(kind=Kind.MAT), school=member)
+    for u in ("137657", "137658"):
+        s = SchoolFactory(urn=int(u))
+        ResultFactory(school=s, year=2018, measure="TELIG", value=float(perf18[u]["KS2 Pupils"]))
+        ResultFactory(school=s, year=2019, measure="READPROG", value=float(final19[u]["READPROG"]))
+    assert (perf18["137657"]["KS2 Pupils"], perf18["137658"]["KS2 Pupils"]) == ("57", "120")
+    services.map_members()
+    m = MemberMapping.objects.get(urn=137656, key_stage=2, year=2019)
+    assert (m.results_urn, m.method) == (137658, "link")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from io import StringIO
@@ -52,7 +53,7 @@ def trust():
     for s, nor in ((a, 210), (b, 90), (c, 400)):
         CensusRecordFactory(school=s, year=2025, nor=nor)
     for s in (a, b, c):
-        MembershipFactory(partnership=t, school=s)
+        MembershipFactory(partnership=t, school=s, joined=dt.date(2012, 9, 1))
     return t
 
 

@@ -4,17 +4,21 @@ computed per request."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.permissions import schools_of
 from partnerships import aggregates as agg
+from partnerships import attribution as attr
 from partnerships import queries
 from partnerships.models import (
     Kind,
+    Membership,
     Partnership,
     TrustAggregate,
 )
@@ -160,14 +164,60 @@ def compare_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHt
 # ---------------------------------------------------------------------------------------------------------------
 # A trust's page
 # ---------------------------------------------------------------------------------------------------------------
-def _perf_rows(a: TrustAggregate | None) -> list[dict[str, Any]]:
+RULE_TABLES = {"performance": "in_trust", "three-years": "three_years", "before-joining": "before_joining"}
+
+
+def _perf_rows(a: TrustAggregate | None, rule: str = "in_trust") -> list[dict[str, Any]]:
+    """Stored member-weighted rows of one attribution rule (partnerships/attribution.py), labelled."""
     if a is None:
         return []
+    stored = a.performance if rule == "in_trust" else (a.attribution or {}).get(rule, [])
     rows = []
-    for p in sorted(a.performance, key=lambda r: (r["key_stage"], r["measure"], r["year"])):
+    for p in sorted(stored, key=lambda r: (r["key_stage"], r["measure"], r["year"])):
         m = MEASURES.get(p["measure"])
         rows.append(
-            {**p, "label": m.label if m else p["measure"], "academic_year": academic_year_label(p["year"])}
+            {
+                **p,
+                "rule": rule,
+                "label": m.label if m else p["measure"],
+                "academic_year": academic_year_label(p["year"]),
+                "by_roll": (p.get("weights") or {}).get("roll", 0),
+                "by_predecessor": (p.get("weights") or {}).get("predecessor", 0),
+            }
+        )
+    return rows
+
+
+def _membership_state(m: Membership, today: dt.date) -> str:
+    """A membership in words: current, joining on a date (future-dated), leaving on a date, or left."""
+    if m.joined is not None and m.joined > today:
+        return f"Joining on {m.joined:%-d %B %Y}"
+    if m.left is not None and m.left <= today:
+        return f"Left on {m.left:%-d %B %Y}"
+    if m.left is not None:
+        return f"Current member, leaving on {m.left:%-d %B %Y}"
+    return "Current member"
+
+
+def member_table(p: Partnership, a: TrustAggregate | None, today: dt.date) -> dict[str, Any]:
+    """The members table: current members (counted in the header), future-dated ones (not counted until their
+    date) and former ones; with each member's "in this trust since" date and pupils from the stored figures."""
+    stored = {r["urn"]: r for r in (a.member_rows if a else [])}
+    rows: dict[str, list[dict[str, Any]]] = {"current": [], "upcoming": [], "past": []}
+    for m in queries.trust_members(p):
+        state = _membership_state(m, today)
+        group = (
+            "upcoming" if state.startswith("Joining") else "past" if state.startswith("Left") else "current"
+        )
+        r = stored.get(m.school_id, {})
+        rows[group].append(
+            {
+                "m": m,
+                "state": state,
+                "pupils": r.get("pupils"),
+                "since": dt.date.fromisoformat(r["since"]) if r.get("since") else None,
+                "since_basis": r.get("since_basis", ""),
+            }
         )
     return rows
 
@@ -180,6 +230,9 @@ MEMBER_COLUMNS = [
     Column("la", "Local authority"),
     Column("region", "Region"),
     Column("pupils", "Pupils (latest census)"),
+    Column("since", "In this trust since"),
+    Column("since_basis", "Since date from"),
+    Column("source", "Record source (blank: register; mat-files: the MAT files)"),
     Column("ofsted", "Latest Ofsted rating"),
     Column("miles_to_centroid", "Miles to the trust's centre"),
     Column("ks2_results_urn", "URN holding KS2 results (latest year)"),
@@ -188,6 +241,7 @@ MEMBER_COLUMNS = [
     Column("lon", "Longitude"),
 ]
 PERF_COLUMNS = [
+    Column("rule", "Attribution (in_trust, three_years, before_joining)"),
     Column("key_stage", "Key stage"),
     Column("measure", "Measure code"),
     Column("label", "Measure"),
@@ -197,8 +251,12 @@ PERF_COLUMNS = [
     Column("se", "Standard error"),
     Column("low", "95% CI low"),
     Column("high", "95% CI high"),
+    Column("boot_low", "Bootstrap 95% interval low (over schools)"),
+    Column("boot_high", "Bootstrap 95% interval high (over schools)"),
     Column("schools", "Schools"),
     Column("pupils", "Pupils"),
+    Column("by_predecessor", "Values weighted by a predecessor's cohort"),
+    Column("by_roll", "Values weighted by census roll"),
 ]
 
 
@@ -219,9 +277,9 @@ def _trust_or_404(pk: int) -> tuple[Partnership, TrustAggregate | None]:
 @public_read
 def trust(request: HttpRequest, pk: int) -> HttpResponse:
     p, a = _trust_or_404(pk)
-    members = queries.trust_members(p)
-    current = [m for m in members if m.left is None]
-    past = [m for m in members if m.left is not None]
+    today = timezone.localdate()
+    table = member_table(p, a, today)
+    current = table["current"]
     stored_urns = {r["urn"] for r in a.member_rows} if a else set()
     perf = _perf_rows(a)
     user_schools = schools_of(request.user) if request.user.is_authenticated else []
@@ -232,18 +290,25 @@ def trust(request: HttpRequest, pk: int) -> HttpResponse:
             "p": p,
             "a": a,
             "current": current,
-            "past": past,
+            "upcoming": table["upcoming"],
+            "past": table["past"],
             "perf": perf,
             **trust_page_context(p),
-            "stale": [m for m in current if m.school_id not in stored_urns] if a else [],
+            "perf_three": _perf_rows(a, "three_years"),
+            "perf_before": _perf_rows(a, "before_joining"),
+            "attribution": (a.attribution or {}) if a else {},
+            "stale": [r for r in current if r["m"].school_id not in stored_urns] if a else [],
             "compactness": COMPACTNESS.get(a.compactness, "") if a else "",
             "phase_labels": PHASES,
             "can_join": bool(user_schools) and p.kind == Kind.MAT,
             "map_points": [r for r in (a.member_rows if a else []) if r.get("lat") is not None],
             "exports": {
-                t: {f: reverse("partnerships:trust-export", args=[pk, t, f]) for f in ("csv", "xlsx")}
-                for t in ("members", "performance", "dfe")
+                t.replace("-", "_"): {
+                    f: reverse("partnerships:trust-export", args=[pk, t, f]) for f in ("csv", "xlsx")
+                }
+                for t in ("members", "performance", "three-years", "before-joining", "dfe")
             },
+            "boot_draws": attr.BOOT_DRAWS,
             "thresholds": {
                 "compact_pair": agg.COMPACT_MAX_PAIR,
                 "compact_las": agg.COMPACT_MAX_LAS,
@@ -260,8 +325,10 @@ def trust_export(request: HttpRequest, pk: int, table: str, fmt: str) -> HttpRes
         return export_response(
             a.member_rows if a else [], MEMBER_COLUMNS, f"trust-{pk}-members", fmt, sheet="Members"
         )
-    if table == "performance":
-        return export_response(_perf_rows(a), PERF_COLUMNS, f"trust-{pk}-performance", fmt, sheet="Results")
+    if table in RULE_TABLES:
+        return export_response(
+            _perf_rows(a, RULE_TABLES[table]), PERF_COLUMNS, f"trust-{pk}-{table}", fmt, sheet="Results"
+        )
     if table == "dfe":
         rows = [
             {"measure": r.measure, "year": r.year, "value": r.value, "note": r.note, "source": r.source}
@@ -312,6 +379,7 @@ def methodology(request: HttpRequest) -> HttpResponse:
         request,
         "partnerships/methodology.html",
         {
+            "boot_draws": attr.BOOT_DRAWS,
             "sigma": agg.SIGMA,
             "measures": agg.KS_MEASURES,
             "thresholds": {

@@ -13,6 +13,7 @@ Domain-specific tags (a school's partnerships panel, the evaluation chart) stay 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,13 +29,18 @@ register = template.Library()
 MISSING = "–"
 
 
+_NEGATIVE_ZERO = re.compile(r"[-+](?=[0.,]*%?$)")
+
+
 def _number(value: Any, digits: Any, fmt: Callable[[float, int], str]) -> str:
     if value is None or value == "":
         return MISSING
     try:
-        return fmt(float(value), int(digits))
+        text = fmt(float(value), int(digits))
     except (TypeError, ValueError):
         return str(value)
+    # A value that rounds to zero has no sign: never "-0.00" (nor "+0.00").
+    return _NEGATIVE_ZERO.sub("", text, count=1) if text[:1] in "-+" else text
 
 
 @register.filter
@@ -46,19 +52,19 @@ def num(value: Any, digits: Any = 1) -> str:
 @register.filter
 def signed(value: Any, digits: Any = 1) -> str:
     """A number with its sign: `0.5|signed:2` -> "+0.50"."""
-    return _number(value, digits, lambda v, d: f"{v:+.{d}f}")
+    return _number(value, digits, lambda v, d: f"{v:+,.{d}f}")
 
 
 @register.filter
 def pct(value: Any, digits: Any = 1) -> str:
     """A value already on the 0–100 scale as a percentage: `12.5|pct` -> "12.5%" (not "1250%")."""
-    return _number(value, digits, lambda v, d: f"{v:.{d}f}%")
+    return _number(value, digits, lambda v, d: f"{v:,.{d}f}%")
 
 
 @register.filter
 def fraction_pct(value: Any, digits: Any = 0) -> str:
     """A fraction (0–1) as a percentage: `0.125|fraction_pct` -> "12%", `|fraction_pct:1` -> "12.5%"."""
-    return _number(value, digits, lambda v, d: f"{100.0 * v:.{d}f}%")
+    return _number(value, digits, lambda v, d: f"{100.0 * v:,.{d}f}%")
 
 
 @register.filter

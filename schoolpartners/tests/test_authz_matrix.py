@@ -72,7 +72,14 @@ PAGE_CASES: dict[str, list[Case]] = {
             lambda i: {"region": authz_world.REGION_B, "trust_rule": "none"},
             "b_broker",
             form_refusal=("broker",),
-        )
+        ),
+        Case(
+            "run B's matching as a background job",
+            _url("/brokerage/"),
+            lambda i: {"region": authz_world.REGION_B, "trust_rule": "none", "background": "1"},
+            "b_broker",
+            form_refusal=("broker",),
+        ),
     ],
     "brokerage/runs/<id:run_id>/send/": [
         Case(
@@ -250,6 +257,16 @@ PAGE_CASES: dict[str, list[Case]] = {
     ],
     "support/import/": [
         Case("import the ledger", _url("/support/import/"), lambda i: {}, "staff", upload=True)
+    ],
+    "imports/upload/": [
+        Case(
+            "queue a national data file import", _url("/imports/upload/"), lambda i: {}, "staff", upload=True
+        )
+    ],
+    "jobs/recompute/": [
+        Case(
+            "queue a national recompute", _url("/jobs/recompute/"), lambda i: {"recompute": "trusts"}, "staff"
+        )
     ],
 }
 

@@ -41,7 +41,7 @@ def test_headings_get_govuk_classes_and_anchor_ids() -> None:
 
 def test_tables_lists_and_paragraphs_carry_govuk_classes() -> None:
     html = markdown_to_html(DOC)
-    assert '<div class="sp-table-scroll"><table class="govuk-table">' in html
+    assert '<div class="sp-table-scroll" tabindex="0"><table class="govuk-table">' in html
     assert '<th class="govuk-table__header" scope="col">phase</th>' in html
     assert '<td style="text-align:right" class="govuk-table__cell">16,769</td>' in html
     assert '<tr class="govuk-table__row">' in html and '<tbody class="govuk-table__body">' in html

@@ -74,3 +74,17 @@ def test_select_options_marks_the_current_value_and_escapes() -> None:
         '<option value="a&amp;b">&lt;A &amp; B&gt;</option>'
     )
     assert '<option value="" selected>Any</option>' in render("{% select_options form.phase %}", form=_Form())
+
+
+def test_never_negative_zero_and_separators_everywhere() -> None:
+    # values that round to zero lose their sign in every number filter
+    assert sp.num(-0.001, 2) == "0.00" and sp.num(-0.0, 0) == "0" and sp.num(-0.04) == "0.0"
+    assert sp.signed(-0.001, 2) == "0.00" and sp.signed(0.0, 2) == "0.00" and sp.signed(-0.006, 2) == "-0.01"
+    assert sp.pct(-0.01, 1) == "0.0%" and sp.fraction_pct(-0.0001) == "0%"
+    assert render("{{ v|num:2 }}", v=-0.004) == "0.00"
+    # a real negative keeps its sign
+    assert sp.num(-0.5, 2) == "-0.50" and sp.num(-1234.5, 1) == "-1,234.5"
+    # thousands separators in every filter
+    assert render("{{ v|num:0 }}", v=30890) == "30,890"
+    assert sp.pct(12345.6) == "12,345.6%" and sp.signed(12345.678, 1) == "+12,345.7"
+    assert sp.fraction_pct(123.4) == "12,340%"

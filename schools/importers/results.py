@@ -23,7 +23,7 @@ from schools.importers.reading import (
     urns,
 )
 from schools.importers.registry import Ctx, Writer, kind
-from schools.measures import MEASURES
+from schools.measures import BAND_WORDS, MEASURES
 from schools.models import NationalAverage, Result
 
 T_RESULT = Result._meta.db_table
@@ -32,13 +32,7 @@ T_NATIONAL = NationalAverage._meta.db_table
 
 # --------------------------------------------------------------------------- results
 
-BAND_LABELS = {
-    1: "Well above average",
-    2: "Above average",
-    3: "Average",
-    4: "Below average",
-    5: "Well below average",
-}
+BAND_LABELS = BAND_WORDS
 
 
 @dataclass(frozen=True)

@@ -254,10 +254,13 @@ def test_register_la_links_ofsted_and_trusts(loaded: Path) -> None:
         "7318714",
         "East Midlands",
     )
+    # 123456 is not in the register: created from the MAT file (partnerships/academies.py)
     assert sorted(Membership.objects.filter(partnership=t).values_list("school_id", flat=True)) == [
         100000,
+        123456,
         150000,
     ]
+    assert School.objects.get(urn=123456).source == "mat-files"
     assert str(Membership.objects.filter(partnership=t).first().as_of) == "2025-08-31"  # type: ignore[union-attr]
     assert Partnership.objects.get(external_id="TR00002").lead_region == ""
     pr = {p.measure: p for p in PartnershipResult.objects.filter(partnership=t)}

@@ -103,15 +103,35 @@ def test_family_table_sorts_by_column(client: Client, run: SimilarityRun) -> Non
             )
         )
     )
-    assert [int(r["URN"]) for r in rows] == urns
+    assert (
+        int(rows[0]["URN"]) == sim.school_id and rows[0]["Role"] == "This school"
+    )  # the school itself first
+    assert [int(r["URN"]) for r in rows[1:]] == urns
 
 
 def test_exports_parse(client: Client, run: SimilarityRun) -> None:
     sim = _with_partner(run)
     base = f"/schools/{sim.school_id}/similar"
     family = list(csv.DictReader(io.StringIO(_body(client.get(f"{base}/family.csv")).decode("utf-8-sig"))))
-    assert len(family) == 8 and family[0]["Rank"] == "1" and "% FSM ever 6" in family[0]
-    assert [int(r["URN"]) for r in family] == [m[0] for m in sim.members]
+    own, members = family[0], family[1:]
+    assert (
+        own["Rank (0: this school)"] == "0"
+        and own["Role"] == "This school"
+        and int(own["URN"]) == sim.school_id
+    )
+    assert len(members) == 8 and members[0]["Rank (0: this school)"] == "1" and "% FSM ever 6" in members[0]
+    assert [int(r["URN"]) for r in members] == [m[0] for m in sim.members]
+    assert [r["Role"] == "Suggested partner" for r in members] == [
+        m[0] == sim.partner_id for m in sim.members
+    ]
+    assert sum(r["Role"] == "Suggested partner" for r in members) == 1
+    assert {r["Phase"] for r in family} == {sim.phase.capitalize()}
+    assert all(
+        r["Run and method"].startswith(f"Run {run.pk} (")
+        and "Each school's family is the" in r["Run and method"]
+        for r in family
+    )
+    assert "Latest Ofsted judgement" in own
     strengths = list(
         csv.DictReader(io.StringIO(_body(client.get(f"{base}/strengths.csv")).decode("utf-8-sig")))
     )
@@ -125,7 +145,7 @@ def test_exports_parse(client: Client, run: SimilarityRun) -> None:
         ws = load_workbook(io.BytesIO(r.content)).active
         assert (
             ws.max_row
-            == 1 + {"family": 8, "strengths": len(sim.strengths), "pairs": len(sim.challenge_pairs)}[table]
+            == 1 + {"family": 9, "strengths": len(sim.strengths), "pairs": len(sim.challenge_pairs)}[table]
         )
     cov = list(csv.DictReader(io.StringIO(_body(client.get("/similarity/coverage.csv")).decode("utf-8-sig"))))
     assert len(cov) == 60 and {r["Rule"] for r in cov} == {"default", "robust"}
@@ -249,3 +269,16 @@ def test_api_operations_state_the_public_policy(client: Client) -> None:
     assert len(paths) == 6
     for p in paths:
         assert "Public: anyone may read; read-only." in schema["paths"][p]["get"]["description"]
+
+
+def test_method_in_plain_words_with_column_names_only_under_how_it_is_worked_out(
+    client: Client, run: SimilarityRun
+) -> None:
+    sim = _with_partner(run)
+    html = client.get(f"/schools/{sim.school_id}/similar/").content.decode()
+    words = html[html.index('id="method-words"') : html.index("</p>", html.index('id="method-words"'))]
+    assert "free school meals" in words and "miles as the crow flies" in words
+    for jargon in ("PNUMFSMEVER", "SD-standardised", "R=", "Euclidean"):
+        assert jargon not in words
+    technical = html[html.index("How this is worked out (column names") :]
+    assert "PNUMFSMEVER" in technical[: technical.index("</details>")]

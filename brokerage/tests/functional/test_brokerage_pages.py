@@ -59,6 +59,13 @@ def test_broker_matches_and_both_schools_accept(live_server, page, settings):
     page.wait_for_selector("#cold-map[data-ready='true']")
     assert "Cove Primary" in page.locator("#cold-list").inner_text()
     assert "Birmingham" in page.locator("#cold-la-table").inner_text()
+    # unmet need by district: England's outlines from the app (no tiles), shaded, with the table equivalent
+    page.wait_for_selector("#district-map[data-ready='true']")
+    assert page.locator("#district-map .leaflet-overlay-pane path").count() >= 296
+    assert page.locator("#district-map .leaflet-overlay-pane path[fill='#f4c2b6']").count() >= 1
+    district_rows = page.locator("#district-table tbody tr").all_inner_texts()
+    assert district_rows[0].split("\t")[:3] == ["Cornwall", "1", "1"]  # Cove Primary, unserved, comes first
+    assert any(r.startswith("Birmingham") for r in district_rows)
     check_axe(page)
 
     for summary in page.locator(".sp-area-group:not([open]) summary").all():

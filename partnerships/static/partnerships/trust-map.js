@@ -4,15 +4,12 @@
   "use strict";
   var el = document.getElementById("trust-map");
   var dataEl = document.getElementById("trust-map-data");
-  if (!el || !dataEl || typeof L === "undefined") { return; }
+  if (!el || !dataEl || typeof L === "undefined" || !window.spMap) { return; }
   var points = JSON.parse(dataEl.textContent);
   if (!points.length) { return; }
   L.Icon.Default.imagePath = el.getAttribute("data-icon-path");
   var map = L.map(el, { scrollWheelZoom: false });
-  var tiles = el.getAttribute("data-tiles");
-  if (tiles) {
-    L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
-  }
+  window.spMap.addBase(map, el);
   var bounds = [];
   points.forEach(function (p) {
     L.marker([p.lat, p.lon], { title: p.name, alt: p.name, keyboard: false }).bindTooltip(p.name).addTo(map);

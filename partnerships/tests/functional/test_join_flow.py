@@ -136,16 +136,23 @@ def test_join_flow_in_the_browser(live_server, page, setup):
     assert page.locator("#request-status").inner_text() == "Approved"
     assert Membership.objects.filter(school=joiner, partnership=trust, left__isnull=True).exists()
 
-    # 4. Hillside is now on the trust page (members table and, after recompute, the map)
-    services.recompute()
+    # 4. Hillside is now on the trust page at once: the approval recomputed the trust, so the header, the
+    #    members table, the map and the trusts list agree without any separate recompute
     page.context.clear_cookies()
     page.goto(f"{base}/trusts/{trust.pk}/")
     assert "Hillside Primary" in page.locator("#members-table").inner_text()
     assert page.locator("#member-count").inner_text() == "2"
+    assert page.locator("#pupil-count").inner_text().startswith("450")
+    assert page.locator("#members-table td[data-membership]").all_inner_texts() == ["Current member"] * 2
+    assert "joined after the figures were last computed" not in page.content()
     page.wait_for_selector("#trust-map[data-ready='true']")
     assert page.locator("#trust-map .leaflet-marker-icon").count() == 2
     violations = run_axe(page)
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    # 5. the trusts list shows the same counts
+    page.goto(f"{base}/trusts/?q=Riverside")
+    row = page.locator("#compare-table tbody tr").first.locator("td").all_inner_texts()
+    assert row[0] == "Riverside Learning Trust" and row[1] == "2" and row[2] == "450"
 
 
 def test_a_trust_is_found_by_its_dfe_id_in_the_type_ahead(live_server, page, setup):

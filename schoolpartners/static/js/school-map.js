@@ -3,16 +3,13 @@
 (function () {
   "use strict";
   var el = document.getElementById("school-map");
-  if (!el || typeof L === "undefined") { return; }
+  if (!el || typeof L === "undefined" || !window.spMap) { return; }
   var lat = parseFloat(el.getAttribute("data-lat"));
   var lon = parseFloat(el.getAttribute("data-lon"));
   if (isNaN(lat) || isNaN(lon)) { return; }
   L.Icon.Default.imagePath = el.getAttribute("data-icon-path");
   var map = L.map(el, { scrollWheelZoom: false }).setView([lat, lon], 15);
-  var tiles = el.getAttribute("data-tiles");
-  if (tiles) {
-    L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
-  }
+  window.spMap.addBase(map, el);
   var name = el.getAttribute("data-name") || "School";
   L.circleMarker([lat, lon], { radius: 10, color: "#d4351c", weight: 3, fillOpacity: 0.4 }).addTo(map);
   L.marker([lat, lon], { title: name, alt: name, keyboard: false }).addTo(map);

@@ -91,7 +91,31 @@ def test_map_shows_location_when_tiles_cannot_load(live_server, page, school_dat
     page.wait_for_selector("#school-map[data-ready='true']")
     marker = page.locator("#school-map .leaflet-marker-icon")
     assert marker.count() == 1 and marker.first.is_visible()
-    assert page.locator("#school-map .leaflet-tile-pane").count() == 1
+    # the tiles fail, so the map falls back to England's district outlines served by the app
+    page.wait_for_selector("#school-map[data-base='outlines']")
+    assert page.locator("#school-map img.leaflet-tile").count() == 0
+    assert page.locator("#school-map .leaflet-overlay-pane path").count() >= 296
+
+
+def test_map_draws_district_outlines_with_no_network(live_server, page, school_data, settings):
+    """Every request that leaves the app's own server is refused, as on a machine with no network."""
+    settings.MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    outside: list[str] = []
+
+    def only_local(route, request):  # type: ignore[no-untyped-def]
+        if request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(request.url)
+            route.abort("internetdisconnected")
+
+    page.route("**/*", only_local)
+    page.goto(live_server.url + "/schools/140001/")
+    page.wait_for_selector("#school-map[data-base='outlines']")
+    paths = page.locator("#school-map .leaflet-overlay-pane path")
+    assert paths.count() >= 296  # one per English district (ONS May 2024), plus the school's circle
+    assert outside, "the page asked the tile server first"
+    assert "District outlines: ONS" in page.locator("#school-map .leaflet-control-attribution").inner_text()
 
 
 def test_map_without_tile_url_has_no_tile_layer(live_server, page, school_data, settings):
@@ -101,6 +125,7 @@ def test_map_without_tile_url_has_no_tile_layer(live_server, page, school_data, 
     assert page.locator("#school-map img.leaflet-tile").count() == 0
     assert page.locator("#school-map .leaflet-marker-icon").first.is_visible()
     assert page.locator("#school-coordinates").is_visible()
+    page.wait_for_selector("#school-map[data-base='outlines']")
 
 
 @pytest.mark.parametrize(

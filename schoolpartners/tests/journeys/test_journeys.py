@@ -168,6 +168,13 @@ def test_regional_broker(app: App, page: Any) -> None:
     j.finish()
 
 
+def _plain(msg: Any) -> str:
+    """The plain-text part of an email (every notification also has an HTML part)."""
+    plain, html = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert plain is not None and html is not None, msg
+    return str(plain.get_content())
+
+
 def _task(page: Any, section: str, text: str) -> str:
     """The status of the home page's task `text` in `section` ("1 waiting", "None waiting")."""
     item = page.locator(f"#home-{section} .govuk-task-list__item", has_text=text)
@@ -213,7 +220,7 @@ def test_school_joining_a_trust(app: App, page: Any) -> None:
     j.see("request-sent")
     request_url = page.url
     (to_trust,) = app.smtp.wait_for("admin-riverside@schools.test", 1)
-    assert "Hillside Primary" in to_trust["Subject"] + str(to_trust.get_body(("plain",)).get_content())
+    assert "Hillside Primary" in _plain(to_trust) and request_url in _plain(to_trust)
 
     # the trust admin's home page shows the request; they consent
     j.sign_in("admin-riverside")
@@ -230,7 +237,8 @@ def test_school_joining_a_trust(app: App, page: Any) -> None:
     page.wait_for_load_state()
     assert "regional director" in page.locator("#request-status").inner_text().lower()
     j.see("trust-consented")
-    app.smtp.wait_for("approver-nwb@schools.test", 1)
+    (to_approver,) = app.smtp.wait_for("approver-nwb@schools.test", 1)
+    assert "Hillside Primary" in _plain(to_approver) and request_url in _plain(to_approver)
 
     # the regional approver decides from their home page
     j.sign_in("approver-nwb")

@@ -295,6 +295,7 @@ def test_dfe_analyst(app: App, page: Any) -> None:
     sheet = book.worksheets[0]
     cells = [[c for c in r] for r in sheet.iter_rows(values_only=True)]
     assert len(cells) >= 2 and any(isinstance(v, int | float) for r in cells[1:] for v in r), cells[:3]
+    assert [str(v) for v in cells[0]] == rows[0] and len(cells) == len(rows)  # the same table in both files
     # the API: the current evaluation run and its effects as JSON
     current = page.request.get(f"{app.url}/api/evaluation/runs/current")
     assert current.ok and current.headers["content-type"].startswith("application/json")

@@ -74,16 +74,17 @@ def build() -> dict[str, Any]:
     for urn in oak[6:10]:
         MembershipFactory(partnership=other_trust, school_id=urn)
 
-    # (2) the head of a school that requires improvement, in region "West Midlands A" (even Oak schools)
+    # (2) the head of a school that requires improvement and its supporter, moved to a region of their own (the
+    # population's "West Midlands A" would also count as West Midlands, the broker's journey's region)
     ri: Any = School.objects.get(urn=oak[12])
-    ri.ofsted_rating = "Requires Improvement"
-    ri.save(update_fields=["ofsted_rating"])
+    ri.ofsted_rating, ri.region_name = "Requires Improvement", "South West"
+    ri.save(update_fields=["ofsted_rating", "region_name"])
     helper_school: Any = School.objects.get(urn=oak[14])
-    helper_school.ofsted_rating = "Outstanding"
-    helper_school.save(update_fields=["ofsted_rating"])
+    helper_school.ofsted_rating, helper_school.region_name = "Outstanding", "South West"
+    helper_school.save(update_fields=["ofsted_rating", "region_name"])
     head_ri = user("head-oak", Role.SCHOOL_USER, school=ri)
     head_helper = user("head-oakhelp", Role.SCHOOL_USER, school=helper_school)
-    broker_a = user("broker-wma", Role.BROKER, region=ri.region_name)
+    broker_a = user("broker-sw", Role.BROKER, region=ri.region_name)
     NeedFactory(school=ri, area="leadership", severity=2, source=Need.Source.DATA)
     OfferFactory(school=helper_school, areas=["leadership"], phases=["primary"], capacity=1, max_miles=60)
     run = brokerage.run_matching(broker_a, ri.region_name)

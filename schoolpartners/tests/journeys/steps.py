@@ -45,6 +45,11 @@ class Journey:
             [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations],
         )
 
+    def element(self, selector: str, step: str) -> None:
+        """A screenshot of one element (e.g. a map) beside the page's."""
+        self.n += 1
+        self.page.locator(selector).screenshot(path=str(self.dir / f"{self.n:02d}-{step}.png"))
+
     def narrow(self, step: str) -> None:
         """At 375 x 800 the page has no sideways scroll (its content is no wider than the viewport)."""
         page = self.page

@@ -5,7 +5,7 @@ Run from the repository root on a database holding the national data (after `mak
     .venv/bin/python -m bench.bench_lineage [--repeat 3] [--database-url URL]
 
 Times, in the same run:
-- lineage: `schools.queries.results_lineages` for every open state-funded primary and secondary school of the
+- lineage: `schools.history.results_lineages` for every open state-funded primary and secondary school of the
   2024/25 census against the schools with a 2018/19 headline (KS2 progress or Progress 8): two reads (links,
   open URNs) plus the pure walk (`schools.lineage`), median of --repeat; the pure walk alone is reported too;
 - baseline: for each school in turn, itself when it has results, else one ORM query per level of GIAS links
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.db import connection
 
-    from schools import queries
+    from schools import history as queries
     from schools.lineage import resolve_lineages
     from similarity.sources import open_mainstream, pupils_of, urns_with_headline
 

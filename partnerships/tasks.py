@@ -33,8 +33,10 @@ def recompute_trust(partnership_id: int) -> dict[str, Any]:
     """Recompute and store one trust's figures (partnerships.services.recompute_trust: mapping of new members,
     counts, pupils, Ofsted mix, both attribution rules; the other trusts' rows are left alone); audited."""
     with transaction.atomic():
+        existed = TrustAggregate.objects.filter(partnership_id=partnership_id).exists()
         agg = services.recompute_trust(partnership_id)
-        members, outcome = (agg.members, "updated") if agg is not None else (0, "deleted")
+        members = agg.members if agg is not None else 0
+        outcome = "deleted" if agg is None else "updated" if existed else "inserted"
         record(
             EventKind.PARTNERSHIPS_RECOMPUTE,
             object_type="partnerships.Partnership",

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from schools.models import Result, School, SchoolLink
+from schools.lineage import Lineage, predecessor_map, resolve_lineages
+from schools.models import Result, School, SchoolLink, Status
 
 
 @dataclass
@@ -107,3 +108,24 @@ def link_chain(urn: int, max_depth: int = 25) -> tuple[list[LinkedSchool], list[
     return [f for f in found if f.direction == "predecessor"], [
         f for f in found if f.direction == "successor"
     ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Results lineage (the walk itself is pure: schools.lineage)
+# ---------------------------------------------------------------------------------------------------------------
+OPEN_STATUSES = (Status.OPEN, Status.PENDING_CLOSURE)
+
+
+def lineage_links() -> dict[int, list[tuple[int, str]]]:
+    """Every stored GIAS link as a predecessor map (two queries: the links and the open URNs)."""
+    links = SchoolLink.objects.values_list("urn", "link_urn", "link_type")
+    open_urns = School.objects.filter(status__in=OPEN_STATUSES).values_list("urn", flat=True)
+    return predecessor_map(links.iterator(chunk_size=5000), open_urns.iterator(chunk_size=5000))
+
+
+def results_lineages(
+    targets: list[int], has_results: set[int], weight: dict[int, float] | None = None
+) -> dict[int, Lineage]:
+    """{urn: schools.lineage.Lineage}: for each target, itself when it is in `has_results`, else the nearest
+    predecessor through GIAS links that is (larger weight, then lower URN, on a tie)."""
+    return resolve_lineages(targets, lineage_links(), has_results, weight)

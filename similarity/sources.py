@@ -1,7 +1,7 @@
 """Where a run's figures come from: results through the results lineage, and the lineage links of open schools
 outside a run's population (reads used by `similarity.services.recompute`; no writes here).
 
-The walk itself is `schools.lineage` (pure); the links are read through `schools.queries`.
+The walk itself is `schools.lineage` (pure); the links are read through `schools.history`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Q
 
+from schools.history import OPEN_STATUSES, results_lineages
 from schools.lineage import Lineage
 from schools.models import CensusRecord, Result, School
-from schools.queries import OPEN_STATUSES, results_lineages
 from similarity.method import CENSUS_TYPE
 
 #: the census year defining "open mainstream schools" (reach, lineage links)

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from partnerships import services
 from partnerships.models import TrustAggregate
-from partnerships.tests.conftest import EFFECTIVE, World
+from partnerships.tests.conftest import World
 from schools.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,8 @@ def test_join_and_leave_update_list_header_and_table_at_once(client: Client, wor
 
     w.a.ofsted_rating = "Outstanding"
     w.a.save()
-    _approve_join(w, w.a, w.t1, EFFECTIVE)  # EFFECTIVE (1 September 2026) is in the past: counted at once
+    today = timezone.localdate()  # a join dated today (the earliest a join may be dated) counts at once
+    _approve_join(w, w.a, w.t1, today)
     after = _seen(client, w.t1)
     assert after["header"]["member-count"] == after["list_members"] == "2"
     assert after["current_rows"] == 2
@@ -72,7 +74,7 @@ def test_join_and_leave_update_list_header_and_table_at_once(client: Client, wor
     assert TrustAggregate.objects.get(partnership=w.t1).members == 2
 
     # leaving by consent: the header, list and table drop the school together
-    req = services.submit_leave(w.user_a, w.a.urn, EFFECTIVE, "Moving on")
+    req = services.submit_leave(w.user_a, w.a.urn, today, "Moving on")
     services.trust_consent(w.admin_t1, req.pk, True)
     services.regional_decision(w.approver, req.pk, True)
     left = _seen(client, w.t1)

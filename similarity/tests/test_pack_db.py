@@ -130,7 +130,8 @@ def test_pack_in_the_database_gives_the_core_results(pack_dir):
     # the 2024/25 intake run: a family for >= 97% of open mainstream schools (issue 11), by phase
     services.recompute(INTAKE_2025_METHOD, make_current=False)
     figures = reach.reach()
-    assert figures["open_schools"] == 19803
+    # 19,803 in the register + 108 academies created from the MAT files (absent from the June 2024 register)
+    assert figures["open_schools"] == 19911
     for phase in ("primary", "secondary"):
         f = figures["phases"][phase]
         assert f["with_family"] / f["open_schools"] >= 0.97, (phase, f)

@@ -117,7 +117,9 @@ def test_emails_reach_the_smtp_peer_and_the_home_pages_show_what_awaits(live_ser
     page.select_option("#id_region", "West Midlands")
     page.click("#run-button")
     page.wait_for_url(re.compile(r"/brokerage/runs/\d+/$"))
-    row = page.locator("#matches-table tbody tr", has_text="Ash Primary")
+    for summary in page.locator(".sp-area-group:not([open]) summary").all():  # matches are grouped by area
+        summary.click()
+    row = page.locator(".matches-table tbody tr", has_text="Ash Primary")
     supporter = w.helper_user if "Elm Primary" in row.inner_text() else w.helper2_user
     row.locator("input[type=checkbox]").check()
     page.click("#send-button")

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from accounts.models import Role
 from accounts.tests.factories import RoleAssignmentFactory, UserFactory
@@ -109,16 +110,18 @@ def test_join_flow_in_the_browser(live_server, page, setup):
     assert page.title().startswith("Error:")
     violations = run_axe(page)
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
-    # the typed trust was kept; the year is fixed and the request goes
+    # the typed trust was kept; the date is fixed (today: the school joins as soon as it is approved)
     assert page.input_value("#id_join-trust") == "Riverside Learning Trust (TR09001)"
-    next_year = dt.date.today().year + 1
-    page.fill("#id_join-effective_date-year", str(next_year))
+    today = timezone.localdate()
+    page.fill("#id_join-effective_date", str(today.day))
+    page.fill("#id_join-effective_date-month", str(today.month))
+    page.fill("#id_join-effective_date-year", str(today.year))
     page.click("#join-submit")
     page.wait_for_url(re.compile(r"/partnerships/requests/\d+/$"))
     assert "trust board" in page.locator("#request-status").inner_text().lower()
     request_url = page.url
     req = PartnershipRequest.objects.get()
-    assert req.partnership_id == trust.pk and req.effective_date == dt.date(next_year, 9, 1)
+    assert req.partnership_id == trust.pk and req.effective_date == today
 
     # 2. the trust board sees a notification and consents
     _sign_in(page, base, "board")

@@ -154,6 +154,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         "PYTHONPATH": str(ROOT),
         "WEB_WORKERS": "2",
         "LOGIN_THROTTLE": "1000/min",
+        "CACHE_KEY_PREFIX": f"journeys-{secrets.token_hex(4)}",  # a shared cache (REDIS_URL) is not mixed up
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("EMAIL_BACKEND", None)

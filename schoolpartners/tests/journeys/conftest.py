@@ -152,8 +152,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         "DEFAULT_FROM_EMAIL": "School Partners <noreply@schoolpartners.test>",
         "MAP_TILE_URL": UNREACHABLE_TILES,
         "PYTHONPATH": str(ROOT),
-        "WEB_WORKERS": "2",
-        "LOGIN_THROTTLE": "1000/min",
         "CACHE_KEY_PREFIX": f"journeys-{secrets.token_hex(4)}",  # a shared cache (REDIS_URL) is not mixed up
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -4,7 +4,8 @@
 services (similarity recompute, trust figures, evaluation run, matching), one small world for the five journeys:
 
 - a similar-schools population (30 primaries, "Oak Primary School N"), two trusts over some of them;
-- the head of a school that requires improvement (Oak 2) with a need, a proposal sent by their region's broker;
+- the head of a school that requires improvement (Oak 12, South West) with a need and a proposal sent by the
+  region's broker, already accepted by the supporter (Oak 14);
 - the brokerage world of brokerage/tests/helpers.py (West Midlands: Ash, Beech, Cove, Elm, Fir), Elm in a trust;
 - a trust, a joining school, its head, the trust admin and the regional approver (North West B);
 - the evaluation world (academy conversions with a planted effect) and a national evaluation run;

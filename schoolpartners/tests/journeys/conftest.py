@@ -6,58 +6,27 @@ on loopback; map tiles pointed at a port where nothing answers (so maps must wor
 
 from __future__ import annotations
 
-import email
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from schoolpartners.tests.smtp import Inbox, free_port
+
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts" / "journeys"
 UNREACHABLE_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"  # discard port: nothing answers
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives, with its SMTP envelope recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
-        msg = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self.lock:
-            return [m for rcpts, m in self.messages if address in rcpts]
-
-    def wait_for(self, address: str, n: int, timeout: float = 20.0) -> list[EmailMessage]:
-        """At least `n` messages to `address` (emails are sent after commit, some by the db_worker)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            got = self.to(address)
-            if len(got) >= n:
-                return got
-            time.sleep(0.1)
-        raise AssertionError(f"{address} got {len(self.to(address))} emails, expected {n}")
 
 
 @dataclass
@@ -79,12 +48,6 @@ class App:
         )
         assert out.returncode == 0, out.stderr[-3000:]
         return out.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _postgres_database(url: str, name: str) -> tuple[str, Any]:

@@ -1,10 +1,10 @@
 """One settings module, configured only from environment variables.
 
 DATABASE_URL   sqlite:///path (default: db.sqlite3 at the repo root) or postgres://user@host:port/name
-SECRET_KEY     required when DEBUG is off: the app refuses to start without it (ImproperlyConfigured); with
-               DEBUG=1 a fixed development key is used. `make run`/`make data` set DEBUG=1; the test suite gets a
-               random per-run key (schoolpartners/testing.py, a pytest plugin).
-DEBUG          "1" to enable Django debug mode (default off)
+SECRET_KEY     the signing key; unset: read from SECRET_KEY_FILE (default .secret_key at the repo root, git-ignored,
+               mode 600), generated there once (schoolpartners/secretkey.py). The test suite gets a random per-run
+               key (schoolpartners/testing.py, a pytest plugin).
+DEBUG          "1" to enable Django debug mode (default off, also under `make run`)
 ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 HTTPS, SECURE_*, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE   production behind a TLS proxy (docs/deploy.md)
 AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTLE   sign-in lockout and throttle
@@ -36,6 +36,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from schoolpartners.secretkey import SecretKeyError, secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -46,16 +48,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
-            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set DEBUG=1 for local "
-            "development only (docs/deploy.md)."
-        )
-    SECRET_KEY = "dev-only-insecure-key-used-only-with-DEBUG-on-0123456789"
+DEBUG = env_bool("DEBUG", False)  # off unless a developer sets DEBUG=1 (issue 18)
+# SECRET_KEY from the environment, else from SECRET_KEY_FILE (default .secret_key, git-ignored, mode 600), generated
+# there once by the first process that needs it (schoolpartners/secretkey.py).
+try:
+    SECRET_KEY, SECRET_KEY_PATH = secret_key(os.environ, BASE_DIR / ".secret_key")
+except (OSError, SecretKeyError) as exc:
+    raise ImproperlyConfigured(
+        f"No usable secret key: {exc}. Set SECRET_KEY (a long random value, the same on every server) or "
+        "SECRET_KEY_FILE (docs/deploy.md)."
+    ) from exc
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

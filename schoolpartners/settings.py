@@ -8,6 +8,9 @@ DEBUG          "1" to enable Django debug mode (default off, also under `make ru
 ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 HTTPS, SECURE_*, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE   production behind a TLS proxy (docs/deploy.md)
 AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTLE   sign-in lockout and throttle
+LOGIN_USERNAME_SOFT_LIMIT, LOGIN_USERNAME_WINDOW, LOGIN_USERNAME_MAX_DELAY   soft per-username delay
+TRUSTED_PROXY_COUNT   reverse proxies in front that append to X-Forwarded-For (default 0: the TCP peer is the client)
+EXPENSIVE_THROTTLE    expensive anonymous downloads per client address (default "30/min")
 PERMISSIONS_POLICY    the Permissions-Policy header (default: every powerful feature off)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
@@ -115,6 +118,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "schoolpartners.clientaddr.ClientAddressMiddleware",  # one client address (TRUSTED_PROXY_COUNT), for the audit
     # before anything reads the body (CSRF reads POST): refuse an oversized request with 413 unparsed
     "schoolpartners.uploads.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -338,11 +342,20 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # 429, GOV.UK page naming the cool-off
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
-if _proxy_header:
-    AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# One client address for axes, the throttles and the audit log (schoolpartners/clientaddr.py): the TCP peer, or
+# behind TRUSTED_PROXY_COUNT reverse proxies the address the outermost one appended to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "schoolpartners.clientaddr.client_address"
 # Sign-in attempts (POST) per client address, checked before the form hashes a password (429 beyond).
 LOGIN_THROTTLE = os.environ.get("LOGIN_THROTTLE", "20/min")
+# Soft per-username delay (accounts/throttle.py): after LOGIN_USERNAME_SOFT_LIMIT failures for one username within
+# LOGIN_USERNAME_WINDOW seconds (any addresses), each further attempt waits 1, 2, 4 ... up to
+# LOGIN_USERNAME_MAX_DELAY seconds after the last failure; a browser that signed in as that user before is exempt.
+LOGIN_USERNAME_SOFT_LIMIT = int(os.environ.get("LOGIN_USERNAME_SOFT_LIMIT", "10"))
+LOGIN_USERNAME_WINDOW = int(os.environ.get("LOGIN_USERNAME_WINDOW", "900"))
+LOGIN_USERNAME_MAX_DELAY = int(os.environ.get("LOGIN_USERNAME_MAX_DELAY", "30"))
+# Expensive anonymous answers (whole-register downloads, schoolpartners/ratelimit.py): per client address.
+EXPENSIVE_THROTTLE = os.environ.get("EXPENSIVE_THROTTLE", "30/min")
 
 # Notification emails (notifications.email): SMTP when EMAIL_HOST is set, files in EMAIL_FILE_PATH, else console.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

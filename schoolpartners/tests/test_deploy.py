@@ -304,7 +304,17 @@ def test_served_404_is_the_styled_page_not_the_debug_page(tmp_path):
     }
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "schoolpartners.cli", "serve", "--no-worker", "--workers", "1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "schoolpartners.cli",
+            "serve",
+            "--no-worker",
+            "--workers",
+            "1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env={**env, "PYTHONPATH": str(ROOT)},
         stdout=log,

@@ -252,6 +252,10 @@ SUPPORT_IMPORT_MAX_UNZIPPED_BYTES = int(
     os.environ.get("SUPPORT_IMPORT_MAX_UNZIPPED_BYTES", str(64 * 1024**2))
 )
 SUPPORT_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("SUPPORT_IMPORT_MAX_ZIP_RATIO", "200"))
+# Bounded decompression of every .xz/.gz input (schoolpartners/decompress.py): at most DECOMPRESS_MAX_BYTES unpacked,
+# and at most DECOMPRESS_MAX_RATIO times the compressed bytes read so far (past the first MB), checked while streaming.
+DECOMPRESS_MAX_BYTES = int(os.environ.get("DECOMPRESS_MAX_BYTES", str(256 * 1024**2)))
+DECOMPRESS_MAX_RATIO = int(os.environ.get("DECOMPRESS_MAX_RATIO", "100"))
 SUPPORT_IMPORT_JOB_BYTES = int(os.environ.get("SUPPORT_IMPORT_JOB_BYTES", str(1024 * 1024)))
 SUPPORT_IMPORT_JOB_ROWS = int(os.environ.get("SUPPORT_IMPORT_JOB_ROWS", "5000"))
 # A whole request body: the largest upload plus room for the multipart envelope and form fields.

@@ -11,6 +11,7 @@ AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTL
 LOGIN_USERNAME_SOFT_LIMIT, LOGIN_USERNAME_WINDOW, LOGIN_USERNAME_MAX_DELAY   soft per-username delay
 TRUSTED_PROXY_COUNT   reverse proxies in front that append to X-Forwarded-For (default 0: the TCP peer is the client)
 EXPENSIVE_THROTTLE    expensive anonymous downloads per client address (default "30/min")
+EXPORT_ROW_BUDGET, EXPORT_CACHE_DIR, EXPORT_BUILD_THROTTLE   large downloads as files built once per data version
 PERMISSIONS_POLICY    the Permissions-Policy header (default: every powerful feature off)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
@@ -360,6 +361,11 @@ LOGIN_USERNAME_WINDOW = int(os.environ.get("LOGIN_USERNAME_WINDOW", "900"))
 LOGIN_USERNAME_MAX_DELAY = int(os.environ.get("LOGIN_USERNAME_MAX_DELAY", "30"))
 # Expensive anonymous answers (whole-register downloads, schoolpartners/ratelimit.py): per client address.
 EXPENSIVE_THROTTLE = os.environ.get("EXPENSIVE_THROTTLE", "30/min")
+# Large downloads (schoolpartners/exportcache.py): up to EXPORT_ROW_BUDGET rows in the request; larger ones are files
+# in EXPORT_CACHE_DIR built once per data version by the job worker (at most EXPORT_BUILD_THROTTLE new builds).
+EXPORT_ROW_BUDGET = int(os.environ.get("EXPORT_ROW_BUDGET", "2000"))
+EXPORT_CACHE_DIR = Path(os.environ.get("EXPORT_CACHE_DIR", str(BASE_DIR / ".cache" / "exports")))
+EXPORT_BUILD_THROTTLE = os.environ.get("EXPORT_BUILD_THROTTLE", "20/10min")
 
 # Notification emails (notifications.email): SMTP when EMAIL_HOST is set, files in EMAIL_FILE_PATH, else console.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

@@ -32,9 +32,15 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# Bidirectional controls (a cell that displays in another order than it reads) and line/paragraph separators.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SEPARATORS = re.compile("[\u2028\u2029]")
+
+
 def clean_text(text: str) -> str:
-    """`text` without the characters a spreadsheet cannot hold (control characters but tab and line breaks)."""
-    return _ILLEGAL.sub("", text)
+    """`text` without the characters a spreadsheet cannot hold (control characters but tab and line breaks), without
+    bidirectional controls, and with U+2028/U+2029 as plain line breaks (issue 18: none reaches an export)."""
+    return _SEPARATORS.sub("\n", _INVISIBLE.sub("", _ILLEGAL.sub("", text)))
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,14 +102,17 @@ def stop(proc: Any) -> None:
 
 def summary(latencies: list[float], failures: int) -> dict[str, Any]:
     ordered = sorted(latencies)
-    q = statistics.quantiles(ordered, n=100) if len(ordered) >= 2 else ordered * 100
+
+    def rank(p: float) -> float | None:  # nearest-rank percentile of the answered requests, in ms
+        return round(ordered[max(0, math.ceil(p * len(ordered)) - 1)] * 1000, 1) if ordered else None
+
     return {
         "requests": len(ordered) + failures,
         "ok": len(ordered),
         "failed": failures,
-        "p50_ms": round(q[49] * 1000, 1) if ordered else None,
-        "p95_ms": round(q[94] * 1000, 1) if ordered else None,
-        "max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
+        "p50_ms": rank(0.50),
+        "p95_ms": rank(0.95),
+        "max_ms": rank(1.0),
     }
 
 

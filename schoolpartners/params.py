@@ -58,7 +58,7 @@ INVISIBLE_MESSAGE = (
 )
 LINE_BREAK = re.compile(r"[\r\n]")
 LINE_MESSAGE = "Enter this on one line: remove the line breaks"
-MAX_LINE = 300  # characters in a single-line field without a bound of its own (names, titles)
+MAX_LINE = 1000  # characters in a one-line field without a bound of its own (lists of numbers, names)
 MAX_TEXT = 10_000  # characters in a free-text field without a bound of its own (notes, evidence, reasons)
 TEXT_MESSAGE = f"Enter at most {MAX_TEXT:,} characters"
 NUL_MESSAGE = "The request contains a NUL character (%00), which no field accepts"

@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/schoolpartners
-# Local development runs with DEBUG on (which also allows the built-in development SECRET_KEY); production sets
-# DEBUG=0 and its own SECRET_KEY (docs/deploy.md). The tests get a random key (schoolpartners/testing.py).
-export DEBUG ?= 1
+# DEBUG stays off (production-safe by default; `DEBUG=1 make run` is an explicit developer choice). Without
+# SECRET_KEY the app generates one once into .secret_key (git-ignored, mode 600) and every command reads it
+# (schoolpartners/secretkey.py); production sets its own (docs/deploy.md). Tests get a random key.
 
 .PHONY: run test test-sqlite test-postgres lint bench assets data bundle serve clean
 

@@ -55,6 +55,8 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=60, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # the client address of the request that made the change (schoolpartners.clientaddr); NULL for commands/jobs
+    client_address = models.CharField(max_length=45, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.db import connection
@@ -9,7 +10,17 @@ from django.db import connection
 from audit import version
 from audit.kinds import EventKind
 from audit.models import AuditEvent
+from schoolpartners import clientaddr
 from schoolpartners.types import Actor
+
+
+def _address() -> str | None:
+    """The acting request's client address (schoolpartners.clientaddr), normalised; None outside a request."""
+    raw = clientaddr.current()
+    try:
+        return str(ipaddress.ip_address(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def in_transaction() -> bool:
@@ -52,6 +63,7 @@ def record(
         object_type=object_type,
         object_id=str(object_id),
         data=data or {},
+        client_address=_address(),
     )
     if event_kind.public:
         version.bump_on_commit()

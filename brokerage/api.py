@@ -34,7 +34,7 @@ from brokerage.models import (
 from schoolpartners.access import SIGNED_IN
 from schoolpartners.apikit import operation
 from schoolpartners.errors import NotFound
-from schoolpartners.params import Id
+from schoolpartners.params import FreeText, Id
 from schoolpartners.types import Actor
 
 router = Router(tags=["brokerage"])
@@ -148,7 +148,7 @@ class NeedIn(Schema):
     school: Id
     area: str
     severity: int = Field(2, ge=SEVERITY_MIN, le=SEVERITY_MAX)
-    evidence: str = ""
+    evidence: FreeText = ""
 
 
 class OfferIn(Schema):

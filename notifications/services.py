@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.services import record
 from notifications import email
 from notifications.models import EmailState, Frequency, Notification, Preference
+from schoolpartners.params import INVISIBLE
 from schoolpartners.types import Actor, User
 
 _STATE = {
@@ -38,6 +39,9 @@ def notify(users: Iterable[User], text: str, url: str = "") -> int:
     by_pk = {u.pk: u for u in users if u is not None and u.pk is not None}
     if not by_pk:
         return 0
+    # one line, as the email's subject and body show it: a name stored with a line break (or U+2028, or a
+    # direction override) before names were checked cannot add lines to the email or reorder it (issue 18)
+    text = INVISIBLE.sub("", " ".join(text.split()))
     prefs = dict(Preference.objects.filter(user_id__in=list(by_pk)).values_list("user_id", "frequency"))
     rows = []
     for pk, u in by_pk.items():

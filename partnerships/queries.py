@@ -181,8 +181,9 @@ def _file_members(ks: int) -> tuple[set[int], str]:
     or .xz); when that file is gone, the stored open memberships whose source is that file."""
     import csv
     import io
-    import lzma
     from pathlib import Path
+
+    from schoolpartners import decompress
 
     for run in ImportRun.objects.filter(kind="mat_performance", ok=True).order_by("-started_at"):
         name = Path(run.path).name.lower()
@@ -190,9 +191,7 @@ def _file_members(ks: int) -> tuple[set[int], str]:
             continue
         path = Path(run.path)
         if path.exists():
-            raw = path.read_bytes()
-            if path.suffix == ".xz":
-                raw = lzma.decompress(raw)
+            raw = decompress.read(path)  # bounded: the file may have been replaced since it was imported
             urns: set[int] = set()
             for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))):
                 urns.update(

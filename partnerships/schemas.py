@@ -7,7 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from schoolpartners.params import OptionalCount, OptionalId
+from schoolpartners.params import FreeText, OptionalCount, OptionalId, SingleLine
 
 
 class TrustRow(Schema):
@@ -186,9 +186,9 @@ class RequestIn(Schema):
     school_urn: int = Field(..., description="your own school (for forming: it consents by proposing)")
     partnership_id: int | None = Field(None, description="join_mat: the trust to join")
     other_urns: list[int] = Field(default_factory=list, description="form_*: the other schools")
-    name: str = Field("", description="form_*: name of the new federation or trust")
+    name: SingleLine = Field("", description="form_*: name of the new federation or trust (one line)")
     effective_date: dt.date
-    reason: str = Field("", description="required for leave_mat")
+    reason: FreeText = Field("", description="required for leave_mat")
 
 
 class DecisionIn(Schema):
@@ -198,7 +198,7 @@ class DecisionIn(Schema):
         "the regional director's decision; school: a school's consent",
     )
     approve: bool
-    reason: str = Field("", description="required when declining")
+    reason: FreeText = Field("", description="required when declining")
     school_urn: int | None = Field(None, description="step school: the consenting school (yours)")
 
 
@@ -262,7 +262,9 @@ class DesignationIn(Schema):
     kind: DesignationKindCode
     valid_from: dt.date
     school_urn: int | None = Field(None, description="the designated school (or name a person)")
-    person_name: str = Field("", max_length=200, description="the designated person (or give a school)")
+    person_name: SingleLine = Field(
+        "", max_length=200, description="the designated person (or give a school)"
+    )
     valid_to: dt.date | None = None
     expertise: str = Field("", max_length=300, description="areas of expertise, comma-separated")
     partnership_id: int | None = Field(

@@ -32,6 +32,7 @@ from pydantic import ConfigDict, create_model
 
 from schoolpartners import errors
 from schoolpartners.access import STAFF, Policy, public_read
+from schoolpartners.clientaddr import client_address
 from schoolpartners.params import MAX_DB_INT
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,6 +165,10 @@ class WriteThrottle(UserRateThrottle):
     def __init__(self) -> None:  # no rate parsed at import time
         self.rate = None
         self.num_requests, self.duration = None, None
+
+    def get_ident(self, request: HttpRequest) -> str:
+        """The one client address (schoolpartners.clientaddr), never a client-written X-Forwarded-For."""
+        return client_address(request)
 
     def allow_request(self, request: HttpRequest) -> bool:
         rate = getattr(settings, "API_WRITE_THROTTLE", "") or None

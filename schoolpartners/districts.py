@@ -4,7 +4,6 @@ the data bundle: which district a point lies in, for maps and tables that group 
 from __future__ import annotations
 
 import json
-import lzma
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from schoolpartners import decompress
 from schoolpartners.geo import points_in_polygons
 
 FILE = "england_lad_2024-05_buc.geojson.xz"
@@ -30,7 +30,7 @@ def bundle_path() -> Path:
 
 @lru_cache(maxsize=1)
 def districts() -> Districts:
-    gj = json.loads(lzma.decompress(bundle_path().read_bytes()))
+    gj = json.loads(decompress.read(bundle_path()))
     names: list[str] = []
     polygons: list[list[np.ndarray]] = []
     for feature in gj["features"]:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 
@@ -31,9 +32,15 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# Bidirectional controls (a cell that displays in another order than it reads) and line/paragraph separators.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SEPARATORS = re.compile("[\u2028\u2029]")
+
+
 def clean_text(text: str) -> str:
-    """`text` without the characters a spreadsheet cannot hold (control characters but tab and line breaks)."""
-    return _ILLEGAL.sub("", text)
+    """`text` without the characters a spreadsheet cannot hold (control characters but tab and line breaks), without
+    bidirectional controls, and with U+2028/U+2029 as plain line breaks (issue 18: none reaches an export)."""
+    return _SEPARATORS.sub("\n", _INVISIBLE.sub("", _ILLEGAL.sub("", text)))
 
 
 @dataclass(frozen=True)
@@ -93,19 +100,36 @@ def _csv_lines(rows: Iterable[Mapping[str, Any]], columns: list[Column]) -> Iter
         yield writer.writerow([_csv_text(c.value(row)) for c in columns])
 
 
+def safe_base(name: str) -> str:
+    return _SAFE_NAME.sub("-", name).strip("-") or "export"
+
+
 def filename_for(name: str, fmt: str) -> str:
-    base = _SAFE_NAME.sub("-", name).strip("-") or "export"
-    return f"{base}.{fmt}"
+    return f"{safe_base(name)}.{fmt}"
+
+
+def csv_lines(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec) -> Iterator[str]:
+    """The CSV file's lines (with the BOM), for writing an export to a file."""
+    return _csv_lines(rows, _columns(spec))
 
 
 def csv_response(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, name: str) -> StreamingHttpResponse:
+    """The CSV download, streamed. The first row is read before the answer starts, so a query that cannot run (the
+    database is down) raises in the view (503) instead of a 200 that stops mid-file (issue 18, row 8)."""
     columns = _columns(spec)
-    response = StreamingHttpResponse(_csv_lines(rows, columns), content_type="text/csv; charset=utf-8")
+    it = iter(rows)
+    first = list(itertools.islice(it, 1))
+    response = StreamingHttpResponse(
+        _csv_lines(itertools.chain(first, it), columns), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename_for(name, "csv")}"'
     return response
 
 
-def xlsx_bytes(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, sheet: str = "Data") -> bytes:
+def write_xlsx(
+    fh: IO[bytes], rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, sheet: str = "Data"
+) -> None:
+    """Write the XLSX workbook to the binary file `fh` (openpyxl's write-only mode: rows are not kept)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -122,8 +146,12 @@ def xlsx_bytes(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, sheet: str =
     ws.append(header)
     for row in rows:
         ws.append([_cell(c.value(row)) for c in columns])
+    wb.save(fh)
+
+
+def xlsx_bytes(rows: Iterable[Mapping[str, Any]], spec: ColumnSpec, sheet: str = "Data") -> bytes:
     buffer = io.BytesIO()
-    wb.save(buffer)
+    write_xlsx(buffer, rows, spec, sheet=sheet)
     return buffer.getvalue()
 
 

@@ -44,6 +44,7 @@ from django.utils.module_loading import import_string
 
 from jobs.models import Job, JobState
 from notifications.services import notify
+from schoolpartners.decompress import DecompressionLimit
 from schoolpartners.types import Actor, User
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,9 @@ def run(job_id: int, body: Body, *, task: Any, atomic: bool = True) -> dict[str,
             return {"job": job_id, "lost": attempt}
         except JobFailed as exc:
             fail(job_id, str(exc), **exc.members)
+            return {"job": job_id, "failed": str(exc)}
+        except DecompressionLimit as exc:  # input over a cap: running it again would only blow up again
+            fail(job_id, str(exc), file=exc.name)
             return {"job": job_id, "failed": str(exc)}
         except Exception as exc:
             retry_or_fail(job, task, exc)

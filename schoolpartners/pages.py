@@ -26,6 +26,13 @@ COOKIES: list[dict[str, str]] = [
         "expires": "After 1 year",
         "when": "When you open a page with a form",
     },
+    {
+        "name": "sp_device",
+        "purpose": "Remembers that this browser has signed in to an account before, so it does not have to wait "
+        "when someone else has been trying wrong passwords for that account.",
+        "expires": "After 180 days",
+        "when": "Only after you sign in",
+    },
 ]
 
 

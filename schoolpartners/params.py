@@ -8,7 +8,10 @@ without control characters, no NUL byte anywhere in a request.
 - `is_id(text)` instead of `str.isdigit()` before `int(text)`; `query_int(value, maximum=...)` reads an
   integer from a query string, `None` when absent, malformed or out of range (pages treat it as absent).
 - `no_control_characters` is the validator of every text field of a form (`HardenedForm` adds it, and bounds
-  every integer field without bounds of its own).
+  every integer field without bounds of its own): no control characters, no bidirectional controls or line/
+  paragraph separators (`INVISIBLE`, issue 18). Single-line fields (any widget but a textarea) also refuse CR/LF
+  (`single_line`), and a text field without a max_length gets MAX_LINE or MAX_TEXT. API bodies use `SingleLine`
+  and `FreeText`; every JSON string is at most MAX_TEXT characters whatever the schema.
 - `RejectNul` middleware: a NUL byte in the path, a query parameter or a form field answers 400 before any
   view runs (PostgreSQL text cannot hold NUL): a problem body on /api/, a GOV.UK page elsewhere. A JSON body
   sent to /api/ holding a string with control characters, an integer beyond 64 bits or an infinite number
@@ -25,10 +28,11 @@ from typing import Annotated, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from ninja import Field
+from pydantic import AfterValidator
 
 from schoolpartners import errors
 
@@ -45,6 +49,18 @@ OptionalCount = Annotated[int | None, Field(ge=0, le=MAX_DB_INT)]
 # C0 controls but tab, newline and carriage return; DEL; the C1 controls. XML (so XLSX) cannot hold most of them.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_MESSAGE = "Remove the control characters (invisible characters such as NUL or BEL) from this text"
+# Bidirectional overrides/isolates (U+202A-U+202E, U+2066-U+2069) can make stored text display in another order than
+# it reads (a name that looks harmless, a spoofed file name); U+2028/U+2029 break lines where no line break is
+# allowed. Refused in every text a client sends; removed from every export cell (schoolpartners.exports).
+INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+INVISIBLE_MESSAGE = (
+    "Remove the invisible direction or line-separator characters (such as U+202E or U+2028) from this text"
+)
+LINE_BREAK = re.compile(r"[\r\n]")
+LINE_MESSAGE = "Enter this on one line: remove the line breaks"
+MAX_LINE = 1000  # characters in a one-line field without a bound of its own (lists of numbers, names)
+MAX_TEXT = 10_000  # characters in a free-text field without a bound of its own (notes, evidence, reasons)
+TEXT_MESSAGE = f"Enter at most {MAX_TEXT:,} characters"
 NUL_MESSAGE = "The request contains a NUL character (%00), which no field accepts"
 
 
@@ -86,9 +102,39 @@ def is_id(text: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------ text
 def no_control_characters(value: Any) -> None:
-    """Django validator: refuses text holding control characters (tab and line breaks are fine)."""
+    """Django validator: refuses text holding control characters, bidirectional controls or line/paragraph
+    separators (tab and line breaks are fine)."""
     if isinstance(value, str) and CONTROL.search(value):
         raise ValidationError(CONTROL_MESSAGE, code="control_characters")
+    if isinstance(value, str) and INVISIBLE.search(value):
+        raise ValidationError(INVISIBLE_MESSAGE, code="invisible_characters")
+
+
+def single_line(value: Any) -> None:
+    """Django validator for names and other one-line text: no CR or LF (a name must not add lines to an email)."""
+    if isinstance(value, str) and LINE_BREAK.search(value):
+        raise ValidationError(LINE_MESSAGE, code="line_break")
+
+
+def _text(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError(CONTROL_MESSAGE)
+    if INVISIBLE.search(value):
+        raise ValueError(INVISIBLE_MESSAGE)
+    return value
+
+
+def _line(value: str) -> str:
+    if LINE_BREAK.search(value):
+        raise ValueError(LINE_MESSAGE)
+    return _text(value)
+
+
+SingleLine = Annotated[str, Field(max_length=MAX_LINE), AfterValidator(_line)]
+"""A one-line text in an API body (a name): no line breaks, no invisible characters, at most MAX_LINE."""
+
+FreeText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
+"""A free text in an API body (a note, evidence): at most MAX_TEXT characters, no invisible characters."""
 
 
 INT_MESSAGE = f"Enter a whole number between {-MAX_DB_INT} and {MAX_DB_INT}"
@@ -99,6 +145,10 @@ def _check(value: Any, loc: list[str | int], found: list[dict[str, Any]]) -> Non
     if isinstance(value, str):
         if CONTROL.search(value):
             found.append({"loc": loc, "msg": CONTROL_MESSAGE, "type": "value_error"})
+        elif INVISIBLE.search(value):
+            found.append({"loc": loc, "msg": INVISIBLE_MESSAGE, "type": "value_error"})
+        elif len(value) > MAX_TEXT:
+            found.append({"loc": loc, "msg": TEXT_MESSAGE, "type": "value_error"})
     elif isinstance(value, bool):
         return
     elif isinstance(value, int):
@@ -143,6 +193,13 @@ class HardenedForm(Hardened, forms.Form):
 def harden_field(field: forms.Field) -> None:
     if isinstance(field, forms.CharField) and no_control_characters not in field.validators:
         field.validators.append(no_control_characters)
+        multiline = isinstance(field.widget, forms.Textarea)
+        if not multiline and not isinstance(field.widget, forms.PasswordInput):
+            field.validators.append(single_line)
+        if field.max_length is None:  # every text has a size: checked before anything is looked up or stored
+            field.max_length = MAX_TEXT if multiline else MAX_LINE
+            field.validators.append(MaxLengthValidator(field.max_length))
+            field.widget.attrs.setdefault("maxlength", str(field.max_length))
     if isinstance(field, forms.IntegerField) and not isinstance(field, forms.FloatField | forms.DecimalField):
         if field.max_value is None:
             field.max_value = MAX_DB_INT

@@ -1,13 +1,17 @@
 """One settings module, configured only from environment variables.
 
 DATABASE_URL   sqlite:///path (default: db.sqlite3 at the repo root) or postgres://user@host:port/name
-SECRET_KEY     required when DEBUG is off: the app refuses to start without it (ImproperlyConfigured); with
-               DEBUG=1 a fixed development key is used. `make run`/`make data` set DEBUG=1; the test suite gets a
-               random per-run key (schoolpartners/testing.py, a pytest plugin).
-DEBUG          "1" to enable Django debug mode (default off)
+SECRET_KEY     the signing key; unset: read from SECRET_KEY_FILE (default .secret_key at the repo root, git-ignored,
+               mode 600), generated there once (schoolpartners/secretkey.py). The test suite gets a random per-run
+               key (schoolpartners/testing.py, a pytest plugin).
+DEBUG          "1" to enable Django debug mode (default off, also under `make run`)
 ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 HTTPS, SECURE_*, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE   production behind a TLS proxy (docs/deploy.md)
 AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES, AXES_LOCKOUT_PARAMETERS, LOGIN_THROTTLE   sign-in lockout and throttle
+LOGIN_USERNAME_SOFT_LIMIT, LOGIN_USERNAME_WINDOW, LOGIN_USERNAME_MAX_DELAY   soft per-username delay
+TRUSTED_PROXY_COUNT   reverse proxies in front that append to X-Forwarded-For (default 0: the TCP peer is the client)
+EXPENSIVE_THROTTLE    expensive anonymous downloads per client address (default "30/min")
+EXPORT_ROW_BUDGET, EXPORT_CACHE_DIR, EXPORT_BUILD_THROTTLE   large downloads as files built once per data version
 PERMISSIONS_POLICY    the Permissions-Policy header (default: every powerful feature off)
 MAP_TILE_URL   Leaflet tile URL template; empty disables tiles (the map still shows the location)
 MAP_TILE_ATTRIBUTION  attribution HTML for the tile server
@@ -17,7 +21,7 @@ GRANT_PER_CHAIN, GRANT_PER_SMALL_SCHOOL, GRANT_PER_MEDIUM_SCHOOL   chain grant a
 API_WRITE_THROTTLE    API writes per signed-in user, e.g. "300/min" (s, min, hour, day; empty: no limit)
 SUPPORT_IMPORT_MAX_BYTES   largest support import file in bytes (default 5 MB; larger answer 413 before parsing)
 SUPPORT_IMPORT_MAX_ROWS    most data rows in one support import (default 50000; more answer 422)
-SUPPORT_IMPORT_JOB_BYTES, SUPPORT_IMPORT_JOB_ROWS   imports above either run as a background job (1 MB, 5000)
+SUPPORT_IMPORT_JOB_BYTES, SUPPORT_IMPORT_JOB_ROWS   imports above either run as a background job (1 MB, 500)
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL, DEFAULT_FROM_EMAIL
                notification emails over SMTP when EMAIL_HOST is set; otherwise EMAIL_FILE_PATH (a folder) writes
                them to files, else they are printed on the console. EMAIL_BACKEND overrides the choice.
@@ -36,6 +40,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from schoolpartners.secretkey import SecretKeyError, secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -46,16 +52,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
-            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set DEBUG=1 for local "
-            "development only (docs/deploy.md)."
-        )
-    SECRET_KEY = "dev-only-insecure-key-used-only-with-DEBUG-on-0123456789"
+DEBUG = env_bool("DEBUG", False)  # off unless a developer sets DEBUG=1 (issue 18)
+# SECRET_KEY from the environment, else from SECRET_KEY_FILE (default .secret_key, git-ignored, mode 600), generated
+# there once by the first process that needs it (schoolpartners/secretkey.py).
+try:
+    SECRET_KEY, SECRET_KEY_PATH = secret_key(os.environ, BASE_DIR / ".secret_key")
+except (OSError, SecretKeyError) as exc:
+    raise ImproperlyConfigured(
+        f"No usable secret key: {exc}. Set SECRET_KEY (a long random value, the same on every server) or "
+        "SECRET_KEY_FILE (docs/deploy.md)."
+    ) from exc
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -113,6 +119,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "schoolpartners.clientaddr.ClientAddressMiddleware",  # one client address (TRUSTED_PROXY_COUNT), for the audit
     # before anything reads the body (CSRF reads POST): refuse an oversized request with 413 unparsed
     "schoolpartners.uploads.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -246,8 +253,12 @@ SUPPORT_IMPORT_MAX_UNZIPPED_BYTES = int(
     os.environ.get("SUPPORT_IMPORT_MAX_UNZIPPED_BYTES", str(64 * 1024**2))
 )
 SUPPORT_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("SUPPORT_IMPORT_MAX_ZIP_RATIO", "200"))
+# Bounded decompression of every .xz/.gz input (schoolpartners/decompress.py): at most DECOMPRESS_MAX_BYTES unpacked,
+# and at most DECOMPRESS_MAX_RATIO times the compressed bytes read so far (past the first MB), checked while streaming.
+DECOMPRESS_MAX_BYTES = int(os.environ.get("DECOMPRESS_MAX_BYTES", str(256 * 1024**2)))
+DECOMPRESS_MAX_RATIO = int(os.environ.get("DECOMPRESS_MAX_RATIO", "100"))
 SUPPORT_IMPORT_JOB_BYTES = int(os.environ.get("SUPPORT_IMPORT_JOB_BYTES", str(1024 * 1024)))
-SUPPORT_IMPORT_JOB_ROWS = int(os.environ.get("SUPPORT_IMPORT_JOB_ROWS", "5000"))
+SUPPORT_IMPORT_JOB_ROWS = int(os.environ.get("SUPPORT_IMPORT_JOB_ROWS", "500"))  # ~6 ms a row: ~3 s at most
 # A whole request body: the largest upload plus room for the multipart envelope and form fields.
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(SUPPORT_IMPORT_MAX_BYTES + 64 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file fields (Django's default, stated)
@@ -336,11 +347,25 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # 429, GOV.UK page naming the cool-off
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
-if _proxy_header:
-    AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# One client address for axes, the throttles and the audit log (schoolpartners/clientaddr.py): the TCP peer, or
+# behind TRUSTED_PROXY_COUNT reverse proxies the address the outermost one appended to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "schoolpartners.clientaddr.client_address"
 # Sign-in attempts (POST) per client address, checked before the form hashes a password (429 beyond).
 LOGIN_THROTTLE = os.environ.get("LOGIN_THROTTLE", "20/min")
+# Soft per-username delay (accounts/throttle.py): after LOGIN_USERNAME_SOFT_LIMIT failures for one username within
+# LOGIN_USERNAME_WINDOW seconds (any addresses), each further attempt waits 1, 2, 4 ... up to
+# LOGIN_USERNAME_MAX_DELAY seconds after the last failure; a browser that signed in as that user before is exempt.
+LOGIN_USERNAME_SOFT_LIMIT = int(os.environ.get("LOGIN_USERNAME_SOFT_LIMIT", "10"))
+LOGIN_USERNAME_WINDOW = int(os.environ.get("LOGIN_USERNAME_WINDOW", "900"))
+LOGIN_USERNAME_MAX_DELAY = int(os.environ.get("LOGIN_USERNAME_MAX_DELAY", "30"))
+# Expensive anonymous answers (whole-register downloads, schoolpartners/ratelimit.py): per client address.
+EXPENSIVE_THROTTLE = os.environ.get("EXPENSIVE_THROTTLE", "30/min")
+# Large downloads (schoolpartners/exportcache.py): up to EXPORT_ROW_BUDGET rows in the request; larger ones are files
+# in EXPORT_CACHE_DIR built once per data version by the job worker (at most EXPORT_BUILD_THROTTLE new builds).
+EXPORT_ROW_BUDGET = int(os.environ.get("EXPORT_ROW_BUDGET", "2000"))
+EXPORT_CACHE_DIR = Path(os.environ.get("EXPORT_CACHE_DIR", str(BASE_DIR / ".cache" / "exports")))
+EXPORT_BUILD_THROTTLE = os.environ.get("EXPORT_BUILD_THROTTLE", "20/10min")
 
 # Notification emails (notifications.email): SMTP when EMAIL_HOST is set, files in EMAIL_FILE_PATH, else console.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

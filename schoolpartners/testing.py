@@ -9,5 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
+# large downloads built by the tests go to a folder of this run, not the repository's .cache/
+os.environ.setdefault("EXPORT_CACHE_DIR", tempfile.mkdtemp(prefix="sp-test-exports-"))

@@ -64,3 +64,25 @@ def _body(job: jobs.Job, report: jobs.Report) -> jobs.Outcome:
 def import_job(job_id: int) -> dict[str, Any]:
     # Not one outer transaction: the importer commits the file in its own, and skips it by checksum next time.
     return jobs.run(job_id, _body, task=import_job, atomic=False)
+
+
+@task()
+def build_search_export(query: str, fmt: str, version: str) -> dict[str, Any]:
+    """Write the file of a large search export (schools.views.search_export; schoolpartners.exportcache)."""
+    from django.http import QueryDict
+
+    from schoolpartners import exportcache
+    from schools.forms import SearchForm
+    from schools.queries import search_all
+    from schools.views import search_export_key, search_export_spec
+
+    params = SearchForm(QueryDict(query) or None).params()
+    columns, fields = search_export_spec(params)
+    path = exportcache.path_for("schools", fmt, search_export_key(params), version)
+    try:
+        if not path.exists():
+            rows = search_all(params).values(*fields).iterator(chunk_size=2000)
+            exportcache.write(path, rows, columns, fmt, sheet="Schools")
+    finally:
+        exportcache.release(path)
+    return {"file": path.name, "bytes": path.stat().st_size}

@@ -15,7 +15,7 @@ from schoolpartners.access import staff_only
 from schoolpartners.uploads import megabytes
 from schools.tasks import start_import
 
-SUFFIXES = (".csv", ".csv.xz", ".json", ".json.xz", ".xlsx")
+SUFFIXES = (".csv", ".csv.xz", ".csv.gz", ".json", ".json.xz", ".json.gz", ".xlsx")
 
 
 class NationalFileForm(forms.Form):
@@ -25,7 +25,8 @@ class NationalFileForm(forms.Form):
         f = self.cleaned_data["file"]
         if not str(f.name).lower().endswith(SUFFIXES):
             raise forms.ValidationError(
-                "Choose a CSV file (.csv, .csv.xz), a JSON file (.json, .json.xz) or an Excel file (.xlsx)"
+                "Choose a CSV file (.csv, .csv.xz, .csv.gz), a JSON file (.json, .json.xz, .json.gz) or an Excel "
+                "file (.xlsx)"
             )
         return f
 

@@ -6,19 +6,22 @@ schools, partnerships, evaluation) come from the registry in `schools/panels.py`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
 from typing import Any
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from schoolpartners import exportcache
 from schoolpartners.access import public_read, staff_only
 from schoolpartners.exports import Column, export_response
-from schoolpartners.pagecache import cache_public_page
+from schoolpartners.pagecache import cache_public_page, data_version
+from schoolpartners.ratelimit import limit_expensive
 from schools.forms import SearchForm
 from schools.measures import MEASURES, academic_year_label
 from schools.models import ImportRun, Phase, School, Status
@@ -26,6 +29,7 @@ from schools.panels import panel_context
 from schools.queries import (
     SchoolPage,
     SearchParams,
+    filter_schools,
     find_trusts,
     get_trust,
     school_page,
@@ -33,6 +37,7 @@ from schools.queries import (
     search_page,
 )
 from schools.results import format_measure
+from schools.tasks import build_search_export
 
 PHASES = dict(Phase.choices)
 STATUSES = dict(Status.choices)
@@ -221,18 +226,44 @@ SEARCH_EXPORT_FIELDS = [
 ]
 
 
-@public_read
-def search_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    """Every school of a search (all pages, same filters and order) as CSV (streamed) or XLSX."""
-    form = SearchForm(request.GET or None)
-    params = form.params()
+def search_export_spec(params: SearchParams) -> tuple[list[Column], list[str]]:
+    """The export's columns and the fields read for them (the measure columns follow the search's phase)."""
     measure_keys = [f"m_{c}_{y}" for c, y in params.measures]
     columns = SEARCH_EXPORT_FIELDS + [
         Column(key, _measure_heading(c, y)) for key, (c, y) in zip(measure_keys, params.measures, strict=True)
     ]
-    fields = [c.key for c in SEARCH_EXPORT_FIELDS] + measure_keys
-    rows: Iterator[dict[str, Any]] = search_all(params).values(*fields).iterator(chunk_size=2000)
-    return export_response(rows, columns, "schools", fmt, sheet="Schools")
+    return columns, [c.key for c in SEARCH_EXPORT_FIELDS] + measure_keys
+
+
+def search_export_key(params: SearchParams) -> str:
+    """The search's normalised parameters (junk in the query string cannot make a new file)."""
+    return repr(dataclasses.replace(params, page=1, page_size=0))
+
+
+@public_read
+@limit_expensive
+def search_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse | FileResponse:
+    """Every school of a search (all pages, same filters and order) as CSV or XLSX. Up to EXPORT_ROW_BUDGET rows
+    are built in the request; a larger one (the whole register) is a file built once per data version by the job
+    worker (schoolpartners.exportcache) while the page says it is being prepared."""
+    form = SearchForm(request.GET or None)
+    params = form.params()
+    columns, fields = search_export_spec(params)
+    rows = filter_schools(params).count()  # reads the database before any answer starts: 503 when it is down
+    if rows <= settings.EXPORT_ROW_BUDGET:
+        data = list(search_all(params).values(*fields))
+        return export_response(data, columns, "schools", fmt, sheet="Schools")
+    version = data_version()
+    path = exportcache.path_for("schools", fmt, search_export_key(params), version)
+    query = request.GET.urlencode()
+    return exportcache.serve_large(
+        request,
+        path=path,
+        name="schools",
+        fmt=fmt,
+        rows=rows,
+        enqueue=lambda: build_search_export.enqueue(query=query, fmt=fmt, version=version),
+    )
 
 
 def _page_or_404(urn: int) -> SchoolPage:

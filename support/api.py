@@ -447,7 +447,7 @@ def import_formats(request: HttpRequest) -> list[dict[str, Any]]:
         "nothing is saved and the answer (422) names the file, row (header = row 1), column and value. "
         "Re-importing the same file changes nothing. Files over SUPPORT_IMPORT_MAX_BYTES (5 MB) answer 413 "
         "unread; more than SUPPORT_IMPORT_MAX_ROWS (50,000) rows, a cell over 131,072 characters or an XLSX "
-        "that unpacks too far (a zip bomb) answer 422. A large file (over 1 MB or 5,000 rows) is imported in "
+        "that unpacks too far (a zip bomb) answer 422. A large file (over 1 MB or 500 rows) is imported in "
         "a background job: the answer is 202 with the job (poll `url`, GET /api/jobs/{id}).",
         who="signed-in staff users; other users get 403, anonymous callers 401.",
         problems={202: JobOut, 413: ImportProblem, 422: ImportProblem},

@@ -8,10 +8,12 @@ message, another user is not locked, and after the cool-off the right password w
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
@@ -165,3 +167,120 @@ def test_throttle_can_be_disabled(client, alice):
 
 def test_signing_in_page_still_renders(client):
     assert client.get(URL).status_code == 200
+
+
+# --- behind a proxy (issue 18, rows 1 and 2): one client address, a forged X-Forwarded-For changes nothing ------
+PROXY = "127.0.0.1"  # the reverse proxy's own address: every request's TCP peer
+ATTACKER, VICTIM = "203.0.113.5", "198.51.100.7"
+
+
+def via_proxy(client_address: str, forged: str = "") -> dict[str, str]:
+    """What the app receives through one proxy that appends the address it saw to X-Forwarded-For."""
+    return {
+        "REMOTE_ADDR": PROXY,
+        "HTTP_X_FORWARDED_FOR": f"{forged}, {client_address}" if forged else client_address,
+    }
+
+
+@override_settings(
+    TRUSTED_PROXY_COUNT=1, LOGIN_THROTTLE="20/min", AXES_FAILURE_LIMIT=100, LOGIN_USERNAME_SOFT_LIMIT=0
+)
+def test_rotating_a_forged_forwarded_for_does_not_escape_the_throttle(client, alice):
+    statuses = [
+        sign_in(client, f"nobody{i}", "wrong", **via_proxy(ATTACKER, forged=f"10.9.{i}.1")).status_code
+        for i in range(30)
+    ]
+    assert statuses == [200] * 20 + [429] * 10
+    # another client behind the same proxy is not throttled by it
+    assert sign_in(client, "alice", PASSWORD, **via_proxy(VICTIM)).status_code == 302
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1, AXES_FAILURE_LIMIT=5, LOGIN_USERNAME_SOFT_LIMIT=0)
+def test_an_attacker_cannot_lock_out_a_user_at_another_address(client, alice):
+    for i in range(8):  # claiming to be the victim's address changes nothing
+        sign_in(client, "alice", f"wrong-{i}", **via_proxy(ATTACKER, forged=VICTIM))
+    assert sign_in(client, "alice", PASSWORD, **via_proxy(ATTACKER)).status_code == 429  # the pair is locked
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {ATTACKER}
+    response = sign_in(client, "alice", PASSWORD, **via_proxy(VICTIM))
+    assert response.status_code == 302 and signed_in(client)
+
+
+@override_settings(AXES_FAILURE_LIMIT=5, LOGIN_USERNAME_SOFT_LIMIT=0)
+def test_without_a_proxy_a_forwarded_for_header_is_ignored(client, alice):
+    for i in range(5):
+        sign_in(client, "alice", f"wrong-{i}", REMOTE_ADDR=ATTACKER, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {ATTACKER}
+    assert sign_in(client, "alice", PASSWORD, REMOTE_ADDR=VICTIM).status_code == 302
+
+
+# --- the soft per-username delay (OWASP: slow a spread-out guessing attack down, never lock the account) --------
+@override_settings(
+    LOGIN_THROTTLE="",
+    AXES_FAILURE_LIMIT=100,
+    LOGIN_USERNAME_SOFT_LIMIT=3,
+    LOGIN_USERNAME_MAX_DELAY=30,
+)
+def test_failures_from_many_addresses_slow_that_username_down(client, alice, bob, monkeypatch):
+    user_model = get_user_model()
+    calls: list[str] = []
+    original = user_model.check_password
+    monkeypatch.setattr(
+        user_model, "check_password", lambda self, raw: calls.append(raw) or original(self, raw)
+    )
+    for i in range(3):
+        assert sign_in(client, "alice", f"wrong-{i}", REMOTE_ADDR=f"192.0.2.{i}").status_code == 200
+    hashed = len(calls)
+    response = sign_in(client, "alice", "wrong-3", REMOTE_ADDR="192.0.2.99")
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    assert "The account is not locked" in response.content.decode()
+    assert len(calls) == hashed  # refused before any password was hashed
+    # not a lockout: the same attempt after the delay goes ahead; other usernames never waited
+    assert sign_in(client, "bob", PASSWORD, REMOTE_ADDR="192.0.2.99").status_code == 302
+
+
+@override_settings(LOGIN_THROTTLE="", AXES_FAILURE_LIMIT=100, LOGIN_USERNAME_SOFT_LIMIT=3)
+def test_the_delay_ends_and_a_success_forgets_the_failures(client, alice):
+    from accounts import throttle
+
+    for i in range(3):
+        sign_in(client, "alice", f"wrong-{i}", REMOTE_ADDR=f"192.0.2.{i}")
+    assert throttle.wait_for("alice") >= 1
+    assert throttle.wait_for("alice", now=time.time() + 2) == 0  # after 2**0 = 1 s it may go ahead
+    count, last = throttle._failures("alice")
+    cache.set(throttle._user_key("alice"), (count, last - 5), 900)  # as if the delay had passed
+    assert sign_in(client, "alice", PASSWORD, REMOTE_ADDR=VICTIM).status_code == 302
+    assert throttle.wait_for("alice") == 0 and throttle._failures("alice") == (0, 0.0)
+
+
+@override_settings(LOGIN_THROTTLE="", AXES_FAILURE_LIMIT=100, LOGIN_USERNAME_SOFT_LIMIT=3)
+def test_a_browser_that_signed_in_before_does_not_wait(client, alice):
+    from django.test import Client
+
+    assert sign_in(client, "alice", PASSWORD, REMOTE_ADDR=VICTIM).status_code == 302
+    assert throttle_cookie in client.cookies
+    client.post("/accounts/logout/")
+    attacker = Client()
+    for i in range(5):
+        attacker.post(URL, {"username": "alice", "password": f"wrong-{i}"}, REMOTE_ADDR=f"192.0.2.{i}")
+    assert attacker.post(URL, {"username": "alice", "password": PASSWORD}).status_code == 429
+    response = sign_in(client, "alice", PASSWORD, REMOTE_ADDR=VICTIM)
+    assert response.status_code == 302 and signed_in(client)
+
+
+throttle_cookie = "sp_device"
+
+
+@pytest.mark.parametrize("path", [URL, "/admin/login/"])
+@pytest.mark.parametrize("length", [151, 256, 5000])
+def test_an_overlong_username_is_a_clear_error_not_a_crash(client, path, length):
+    """Issue 18 row 8: a 256-character username was a 500 on PostgreSQL (axes' varchar(255))."""
+    response = client.post(path, {"username": "a" * length, "password": "whatever"})
+    assert response.status_code == 400
+    assert "Enter a username of at most 150 characters" in response.content.decode()
+    assert AccessAttempt.objects.count() == 0
+
+
+def test_an_overlong_password_is_refused_before_hashing(client, alice):
+    response = sign_in(client, "alice", "x" * 1025)
+    assert response.status_code == 400 and "at most 1024 characters" in response.content.decode()
+    assert sign_in(client, "alice", PASSWORD).status_code == 302

@@ -15,6 +15,7 @@ from django_tasks import task
 from audit.kinds import EventKind
 from audit.services import record
 from schoolpartners import jobs
+from schoolpartners.decompress import DecompressionLimit
 
 
 def params(job: jobs.Job) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def _flaky(job: jobs.Job, report: jobs.Report) -> jobs.Outcome:
     p = params(job)
     if p.get("bad_input"):
         raise jobs.JobFailed("This input can never work", field="x")
+    if p.get("bomb"):
+        raise DecompressionLimit("bomb.csv.xz", "refused as a possible decompression bomb")
     record(EventKind.PARTNERSHIPS_RECOMPUTE, object_type="jobs.test", object_id=job.pk)
     if job.attempts <= p.get("fail_times", 0):
         raise ConnectionError(f"flaky service (attempt {job.attempts})")

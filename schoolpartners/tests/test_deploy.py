@@ -4,17 +4,24 @@ proxy), `Cache-Control: private` for signed-in users, and /api/docs served from 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
+import signal
+import stat
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
 from accounts.tests.factories import UserFactory
+from schoolpartners.tests.smtp import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,33 +51,102 @@ def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-SETUP = "import django; django.setup(); from django.conf import settings; print('key', settings.SECRET_KEY)"
+SETUP = (
+    "import django, hashlib; django.setup(); from django.conf import settings; "
+    "print('debug', settings.DEBUG); print('key', hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest())"
+)
 
 
-def test_refuses_to_start_without_secret_key_when_debug_is_off():
-    result = run_python(SETUP, child_env(DEBUG="0"))
+def key_line(key: str) -> str:
+    return "key " + hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_without_secret_key_one_is_generated_once_into_a_private_file(tmp_path):
+    key_file = tmp_path / "state" / "secret_key"
+    env = child_env(SECRET_KEY_FILE=str(key_file))
+    first = run_python(SETUP, env)
+    assert first.returncode == 0, first.stderr
+    assert "debug False" in first.stdout  # DEBUG is off by default
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) >= 50
+    assert key_line(key) in first.stdout
+    second = run_python(SETUP, env)  # another process (a worker, the CLI) reads the same key
+    assert key_line(key) in second.stdout
+    assert key_file.read_text().strip() == key
+
+
+def test_concurrent_first_starts_agree_on_one_key(tmp_path):
+    key_file = tmp_path / "secret_key"
+    env = child_env(SECRET_KEY_FILE=str(key_file))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SETUP], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert {line for out in outs for line in out.splitlines() if line.startswith("key ")} == {
+        key_line(key_file.read_text().strip())
+    }
+
+
+def test_a_key_file_readable_by_others_is_refused(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(secrets.token_urlsafe(50))
+    key_file.chmod(0o644)
+    result = run_python(SETUP, child_env(SECRET_KEY_FILE=str(key_file)))
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert "SECRET_KEY is not set" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr and "chmod 600" in result.stderr
     assert "key " not in result.stdout
 
 
-def test_debug_off_is_the_default():
-    result = run_python(SETUP, child_env())  # neither DEBUG nor SECRET_KEY: production defaults, refused
-    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
-
-
-def test_starts_with_a_secret_key_and_uses_it():
+def test_secret_key_from_the_environment_wins(tmp_path):
     key = secrets.token_urlsafe(50)
-    result = run_python(SETUP, child_env(DEBUG="0", SECRET_KEY=key))
+    result = run_python(SETUP, child_env(DEBUG="0", SECRET_KEY=key, SECRET_KEY_FILE=str(tmp_path / "k")))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"key {key}"
+    assert key_line(key) in result.stdout
+    assert not (tmp_path / "k").exists()
 
 
-def test_development_key_only_with_debug_on():
-    result = run_python(SETUP, child_env(DEBUG="1"))
-    assert result.returncode == 0, result.stderr
-    assert "dev-only" in result.stdout
+def test_the_default_key_file_is_git_ignored():
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".secret_key"], cwd=ROOT)
+    assert ignored.returncode == 0
+
+
+def test_fresh_clone_cli_needs_no_environment():
+    """`.venv/bin/schoolpartners check --deploy` as the README shows it, with no environment at all (no DEBUG, no
+    SECRET_KEY): it starts, DEBUG is off, and the only findings are the HTTPS-only ones."""
+    cli = Path(sys.executable).with_name("schoolpartners")
+    assert cli.exists(), "the console script is installed by `pip install -e .` (make venv)"
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    result = subprocess.run(
+        [str(cli), "check", "--deploy"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert set(re.findall(r"\((\w+\.[EW]\d+)\)", out)) == {
+        "security.W004",  # HSTS
+        "security.W008",  # SSL redirect
+        "security.W012",  # secure session cookie
+        "security.W016",  # secure CSRF cookie
+    }
+    assert (ROOT / ".secret_key").exists()
+    assert stat.S_IMODE((ROOT / ".secret_key").stat().st_mode) == 0o600
+    debug = subprocess.run(
+        [str(cli), "shell", "-c", "from django.conf import settings; print('debug', settings.DEBUG)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert debug.returncode == 0, debug.stderr
+    assert debug.stdout.strip().splitlines()[-1] == "debug False"
+
+
+def test_make_run_does_not_turn_debug_on():
+    makefile = (ROOT / "Makefile").read_text()
+    assert not re.search(r"^\s*(export\s+)?DEBUG\s*[?:]?=", makefile, re.MULTILINE)
 
 
 def test_check_deploy_is_clean_under_the_documented_production_environment():
@@ -214,3 +290,53 @@ def test_api_docs_load_swagger_from_our_own_static_files(client):
     assert not re.search(r"https?://", html.replace('"url": "/api/openapi.json"', "")), "an external host"
     assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html), "inline script"
     assert (ROOT / "schoolpartners/static/vendor/swagger-ui/swagger-ui-bundle.js").exists()
+
+
+def test_served_404_is_the_styled_page_not_the_debug_page(tmp_path):
+    """`schoolpartners serve` as `make run` starts it, with no DEBUG and no SECRET_KEY in its environment: an
+    unknown address gets the GOV.UK "Page not found" page, never Django's debug page with the URL configuration."""
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+    }
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "schoolpartners.cli",
+            "serve",
+            "--no-worker",
+            "--workers",
+            "1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        status, body = 0, ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, exc.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert status == 404, (tmp_path / "server.log").read_text()[-2000:]
+        assert "Page not found" in body and "govuk-" in body
+        assert "URLconf" not in body and "DEBUG = True" not in body and "Traceback" not in body
+        assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()

@@ -1,4 +1,5 @@
-"""Reading pack files: bytes (optionally .xz), strict decoding, tables of text, and vectorised value parsing.
+"""Reading pack files: bytes (optionally .xz or .gz, with bounded decompression), strict decoding, tables of
+text, and vectorised value parsing.
 
 Nothing here touches the database. Every structural problem raises `StructuralError`, which names the file,
 the line number (1 = header), the column and the offending value, so the whole file can be refused before
@@ -12,13 +13,14 @@ import datetime as dt
 import hashlib
 import io
 import json
-import lzma
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from schoolpartners import decompress
 
 # Suppression / missing-value codes used by DfE (and EES symbols in newer files). They are missing values,
 # never zero: the value becomes NULL and the code is kept in `note` where a Result row is stored.
@@ -46,7 +48,7 @@ class StructuralError(Exception):
 
 @dataclass
 class Source:
-    """One input file, decompressed. `name` is the file name without a trailing .xz."""
+    """One input file, decompressed. `name` is the file name without a trailing .xz or .gz."""
 
     path: Path
     name: str
@@ -55,16 +57,17 @@ class Source:
 
     @classmethod
     def open(cls, path: Path) -> Source:
-        raw = path.read_bytes()
-        name = path.name
-        if name.endswith(".xz"):
-            name = name[:-3]
-            try:
-                raw = lzma.decompress(raw)
-            except lzma.LZMAError as exc:
-                raise StructuralError(
-                    path.name, None, None, raw[:16], f"not a valid .xz file ({exc})"
-                ) from exc
+        """Read `path`, decompressing .xz/.gz within the caps of schoolpartners.decompress (a decompression bomb is
+        refused after a few megabytes, as a StructuralError: the file is bad input, a job does not retry it)."""
+        name = decompress.plain_name(path.name)
+        try:
+            raw = decompress.read(path)
+        except decompress.DecompressionLimit as exc:
+            raise StructuralError(path.name, None, None, "", str(exc).removeprefix(f"{path.name}: ")) from exc
+        except ValueError as exc:
+            raise StructuralError(
+                path.name, None, None, path.read_bytes()[:16], str(exc).removeprefix(f"{path.name}: ")
+            ) from exc
         return cls(path=path, name=name, data=raw, sha256=hashlib.sha256(raw).hexdigest())
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
+from schoolpartners import decompress
 from schools.importers import db
 from schools.importers.kinds import IGNORED, KINDS, METADATA, Ctx, Kind, detect, guess_from_name
 from schools.importers.reading import Source, StructuralError, decode, header_of, year_from_name
@@ -91,7 +92,7 @@ def import_file(
     prepared: Future[Prepared] | None = None,
 ) -> FileResult:
     t0 = time.perf_counter()
-    res = FileResult(path=str(path), name=path.name.removesuffix(".xz"))
+    res = FileResult(path=str(path), name=decompress.plain_name(path.name))
     try:
         src = src or Source.open(path)
         k = resolve_kind(src, kind)
@@ -207,7 +208,7 @@ def _jsonable(d: dict[str, object]) -> dict[str, object]:
     return out
 
 
-DATA_EXTS = (".csv", ".json", ".xlsx", ".csv.xz", ".json.xz", ".xlsx.xz")
+DATA_EXTS = (".csv", ".json", ".xlsx", ".csv.xz", ".json.xz", ".xlsx.xz", ".csv.gz", ".json.gz")
 
 
 def plan(folder: Path) -> tuple[list[tuple[Path, Source, Kind]], list[FileResult]]:
@@ -218,7 +219,7 @@ def plan(folder: Path) -> tuple[list[tuple[Path, Source, Kind]], list[FileResult
     for p in files:
         if not p.is_file() or not p.name.lower().endswith(DATA_EXTS):
             continue
-        name = p.name.removesuffix(".xz")
+        name = decompress.plain_name(p.name)
         if IGNORED.search(name):
             continue
         if name.lower().endswith(".xlsx") and any(k.name == "spine" for _, _, k in chosen):

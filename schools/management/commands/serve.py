@@ -71,7 +71,8 @@ def gunicorn_argv(
 
 
 def worker_argv() -> list[str]:
-    return [sys.executable, "-m", "schoolpartners.cli", "db_worker", "--interval", "1"]
+    # never the autoreloader, even under DEBUG=1: a reload would stop a running task uncleanly
+    return [sys.executable, "-m", "schoolpartners.cli", "db_worker", "--interval", "1", "--no-reload"]
 
 
 def _stop_with_parent() -> None:  # pragma: no cover - runs in the child before exec
